@@ -1,0 +1,65 @@
+# Pulse: `make demo` runs the whole platform on embedded defaults; `make test` passes the tests.
+# Everything installs from committed lock files, so a fresh clone repeats the same environment.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+SUPERSET_VENV := .venv-superset
+# Debian packages Pulse needs beyond Python: PDF text/PNG tools, fonts with Cyrillic, WeasyPrint's
+# Pango, PostgreSQL (tests start their own server), Chromium for browser tests.
+APT_PACKAGES := poppler-utils fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 libpango-1.0-0 \
+	libpangoft2-1.0-0 postgresql chromium chromium-driver
+
+.PHONY: install system-deps demo test lint lock clean
+
+install: system-deps $(VENV)/.installed $(SUPERSET_VENV)/.installed
+
+system-deps: $(TOOLS)/.apt-$(shell echo $(APT_PACKAGES) | md5sum | cut -c1-8)
+
+$(TOOLS)/.apt-%:
+	@mkdir -p $(TOOLS)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@touch $@
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q uv==$(UV_VERSION)
+
+$(VENV)/.installed: requirements/main.lock pyproject.toml | $(UV)
+	@[ -x $(VENV)/bin/python ] || $(UV) venv -q --python $(PYTHON) $(VENV)
+	$(UV) pip sync -q --python $(VENV)/bin/python requirements/main.lock
+	$(UV) pip install -q --python $(VENV)/bin/python --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(SUPERSET_VENV)/.installed: requirements/superset.lock | $(UV)
+	@[ -x $(SUPERSET_VENV)/bin/python ] || $(UV) venv -q --python $(PYTHON) $(SUPERSET_VENV)
+	$(UV) pip sync -q --python $(SUPERSET_VENV)/bin/python requirements/superset.lock
+	@touch $@
+
+demo: install
+	$(VENV)/bin/pulse demo
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+lint:
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/mypy
+
+# Re-resolve the lock files after editing requirements/*.in (needs PyPI).
+lock: | $(UV)
+	$(UV) pip compile -q requirements/main.in --python-version 3.11 --generate-hashes -o requirements/main.lock
+	$(UV) pip compile -q requirements/superset.in --python-version 3.11 --generate-hashes -o requirements/superset.lock
+
+clean:
+	rm -rf $(VENV) $(SUPERSET_VENV) $(TOOLS) .pulse

@@ -1,0 +1,39 @@
+"""`pulse`: the one command that fronts every part of the platform."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.table import Table
+
+from pulse.console import PulseError, console
+from pulse.settings import get_settings, settings_table
+from warehouse.cli import app as warehouse_app
+
+app = typer.Typer(help="Pulse: analytics and BI platform with an ETL warehouse.", no_args_is_help=True)
+app.add_typer(warehouse_app, name="warehouse")
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Show every PULSE_* setting with its default and current value."""
+    settings = get_settings()
+    table = Table("variable", "default", "current")
+    for env, default, _ in settings_table():
+        current = getattr(settings, env.removeprefix("PULSE_").lower())
+        shown = str(current)
+        if "password" in env.lower() and current:
+            shown = "***"
+        table.add_row(env, default, shown)
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except PulseError as err:
+        console.print(f"[red]error:[/red] {err}")
+        if err.hint:
+            console.print(f"[yellow]next:[/yellow] {err.hint}")
+        sys.exit(1)

@@ -1,0 +1,141 @@
+"""All of Pulse's settings, in one place.
+
+Every setting comes from a `PULSE_*` environment variable (or a `.env` file) and has an embedded
+default, so a fresh clone runs with no configuration at all. Production changes only these values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WarehouseUser(BaseModel):
+    """A user of the embedded warehouse server. Only the SHA-256 of the password is kept."""
+
+    password_sha256_hex: str = Field(
+        default=hashlib.sha256(b"").hexdigest(), description="hex SHA-256 of the password"
+    )
+    readonly: bool = False
+
+    def check(self, password: str) -> bool:
+        candidate = hashlib.sha256(password.encode()).hexdigest()
+        return secrets.compare_digest(candidate, self.password_sha256_hex)
+
+
+READER_USER = "pulse_reader"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PULSE_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path(".pulse"), description="Where all embedded state lives.")
+
+    # Warehouse (ClickHouse). Clients use the URL; the embedded server listens on its host and port.
+    clickhouse_url: str = Field(
+        default="http://default:@127.0.0.1:8123",
+        description="ClickHouse HTTP endpoint, with user and password, used by every Pulse client.",
+    )
+    warehouse_users: dict[str, WarehouseUser] | None = Field(
+        default=None,
+        description="Embedded server users as JSON {name: {password_sha256_hex, readonly}}. "
+        "Default: `default` with an empty password, and the read-only `pulse_reader`.",
+    )
+    warehouse_reader_password: str | None = Field(
+        default=None,
+        description="Password of the read-only `pulse_reader` user (dashboards). "
+        "Default: generated once and kept in PULSE_HOME/secrets.",
+    )
+    warehouse_max_body_bytes: int = Field(
+        default=8 * 1024**3, description="Largest request body the embedded server accepts."
+    )
+    warehouse_max_concurrent_queries: int = Field(
+        default=32, description="Queries the embedded server runs at once; more are refused."
+    )
+    warehouse_session_timeout: int = Field(
+        default=60, description="Default idle seconds before an HTTP session expires."
+    )
+    warehouse_max_session_timeout: int = Field(
+        default=3600, description="Largest session_timeout a client may ask for."
+    )
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @property
+    def clickhouse_host(self) -> str:
+        return urlsplit(self.clickhouse_url).hostname or "127.0.0.1"
+
+    @property
+    def clickhouse_port(self) -> int:
+        return urlsplit(self.clickhouse_url).port or 8123
+
+    @property
+    def clickhouse_user(self) -> str:
+        return urlsplit(self.clickhouse_url).username or "default"
+
+    @property
+    def clickhouse_password(self) -> str:
+        return urlsplit(self.clickhouse_url).password or ""
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
+
+    def reader_password(self) -> str:
+        """The read-only user's password: from the environment, else generated once per PULSE_HOME."""
+        if self.warehouse_reader_password:
+            return self.warehouse_reader_password
+        return _persistent_secret(self.secrets_dir / "warehouse_reader_password")
+
+    def resolved_warehouse_users(self) -> dict[str, WarehouseUser]:
+        if self.warehouse_users is not None:
+            return self.warehouse_users
+        default_password = self.clickhouse_password if self.clickhouse_user == "default" else ""
+        return {
+            "default": WarehouseUser(password_sha256_hex=hashlib.sha256(default_password.encode()).hexdigest()),
+            READER_USER: WarehouseUser(
+                password_sha256_hex=hashlib.sha256(self.reader_password().encode()).hexdigest(), readonly=True
+            ),
+        }
+
+
+def _persistent_secret(path: Path) -> str:
+    """Read a generated secret, creating it (mode 0600) the first time."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(env var, default, description) for every setting: the README's table and `pulse settings`."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = json.dumps(default) if isinstance(default, dict | list) else str(default)
+        rows.append((f"PULSE_{name.upper()}", shown, field.description or ""))
+    return rows
