@@ -21,9 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class WarehouseUser(BaseModel):
     """A user of the embedded warehouse server. Only the SHA-256 of the password is kept."""
 
-    password_sha256_hex: str = Field(
-        default=hashlib.sha256(b"").hexdigest(), description="hex SHA-256 of the password"
-    )
+    password_sha256_hex: str = Field(default=hashlib.sha256(b"").hexdigest(), description="hex SHA-256 of the password")
     readonly: bool = False
 
     def check(self, password: str) -> bool:
@@ -65,6 +63,23 @@ class Settings(BaseSettings):
     )
     warehouse_max_session_timeout: int = Field(
         default=3600, description="Largest session_timeout a client may ask for."
+    )
+
+    # Operational API and store (operational_api/).
+    ops_database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the operational store. Default: SQLite (WAL) at PULSE_HOME/ops.db; "
+        "PostgreSQL as postgresql+psycopg://user:password@host/db.",
+    )
+    ops_secret_key: str | None = Field(
+        default=None,
+        description="Server-side pepper mixed into customer PIN hashes. "
+        "Default: generated once and kept in PULSE_HOME/secrets.",
+    )
+    api_host: str = Field(default="127.0.0.1", description="Address `pulse api serve` listens on.")
+    api_port: int = Field(default=8000, description="Port `pulse api serve` listens on.")
+    api_max_body_bytes: int = Field(
+        default=16 * 1024**2, description="Largest request body the operational API accepts (else 413)."
     )
 
     @field_validator("home")
