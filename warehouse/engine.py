@@ -1,0 +1,300 @@
+"""The one owner of the chdb data directory: connections, sessions, per-query settings, cancellation.
+
+chdb lets only one process open a data directory, but inside that process every `chdb.connect(path)` is
+its own ClickHouse session (current database, settings, temporary tables) and queries on different
+connections run in parallel (chdb releases the GIL). So:
+
+- an HTTP session (`session_id`) owns one connection for its lifetime and expires when idle;
+- requests without a session borrow a pooled connection of their user and give it back clean;
+- settings passed with a request apply to that request only: the connection remembers which settings it
+  changed and what they were before, and puts them back when the next request does not ask for them
+  (consecutive requests with the same settings, the normal case, cost no extra statement).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import chdb
+
+from pulse.settings import WarehouseUser
+from warehouse.errors import ClickHouseError
+
+log = logging.getLogger("pulse.warehouse")
+
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_SESSION_STATE_STATEMENT = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*(SET|USE|CREATE\s+TEMPORARY)\b", re.I | re.S)
+
+
+def quote_value(value: str) -> str:
+    if _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def changes_session_state(sql: str) -> bool:
+    """SET, USE and CREATE TEMPORARY TABLE change the connection they run on."""
+    return bool(_SESSION_STATE_STATEMENT.match(sql))
+
+
+@dataclass
+class EngineConnection:
+    """One chdb connection and what Pulse changed on it."""
+
+    raw: Any
+    user: str
+    readonly: bool
+    database: str | None = "default"
+    # setting -> (value we set, value to restore or None for DEFAULT)
+    overrides: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    broken: bool = False
+
+    def query(self, sql: str, fmt: str = "TSV", params: dict[str, str] | None = None) -> Any:
+        try:
+            return self.raw.query(sql, fmt, params=params or None)
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+
+    def prepare(self, database: str | None, settings: dict[str, str]) -> None:
+        """Make the connection's database and settings what this request asks for."""
+        if database is not None and database != self.database:
+            self.query(f"USE {quote_identifier(database)}")
+            self.database = database
+        assignments: list[str] = []
+        for name, (_, previous) in list(self.overrides.items()):
+            if name not in settings:
+                assignments.append(f"{name} = {'DEFAULT' if previous is None else quote_value(previous)}")
+                del self.overrides[name]
+        wanted = {k: v for k, v in settings.items() if self.overrides.get(k, ("\0",))[0] != v}
+        first_time = [k for k in wanted if k not in self.overrides]
+        if first_time:
+            names = ", ".join(quote_value(k) for k in first_time)
+            rows = self.query(f"SELECT name, value, changed FROM system.settings WHERE name IN ({names})", "TSV")
+            before = {}
+            for line in rows.bytes().decode().splitlines():
+                name, value, changed = line.split("\t")
+                before[name] = value if changed == "1" else None
+            for name in first_time:
+                self.overrides[name] = ("", before.get(name))
+        for name, value in wanted.items():
+            assignments.append(f"{name} = {quote_value(value)}")
+            self.overrides[name] = (value, self.overrides[name][1])
+        if assignments:
+            try:
+                self.query("SET " + ", ".join(assignments))
+            except ClickHouseError:
+                self.broken = True  # we no longer know its state: never reuse it
+                raise
+
+    def reset_overrides(self) -> None:
+        """Put back every per-request setting (before a client's own SET becomes the session's baseline)."""
+        self.prepare(None, {})
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.raw.close()
+
+
+@dataclass
+class Session:
+    connection: EngineConnection
+    timeout: float
+    last_used: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Engine:
+    def __init__(
+        self,
+        path: Path,
+        users: dict[str, WarehouseUser],
+        max_concurrent_queries: int = 32,
+        default_session_timeout: int = 60,
+        max_session_timeout: int = 3600,
+    ) -> None:
+        self.path = path
+        self.users = users
+        self.default_session_timeout = default_session_timeout
+        self.max_session_timeout = max_session_timeout
+        self._slots = threading.BoundedSemaphore(max_concurrent_queries)
+        self._lock = threading.Lock()
+        self._pools: dict[tuple[str, bool], list[EngineConnection]] = {}
+        self._sessions: dict[tuple[str, str], Session] = {}
+        self._running_ids: set[str] = set()
+        self._closed = threading.Event()
+        path.mkdir(parents=True, exist_ok=True)
+        self._admin = self._connect("default", readonly=False)
+        version = self._admin.query("SELECT version(), timezone()", "TSV").bytes().decode().strip()
+        self.version, self.timezone = version.split("\t")
+        names = self._admin.query("SELECT name FROM system.settings", "TSV").bytes().decode().split()
+        self.known_settings = frozenset(names)
+        self._admin_lock = threading.Lock()
+        self._sweeper = threading.Thread(target=self._expire_sessions, name="session-sweeper", daemon=True)
+        self._sweeper.start()
+
+    # -- connections ---------------------------------------------------------------------------------
+    def _connect(self, user: str, readonly: bool) -> EngineConnection:
+        raw = chdb.connect(str(self.path))
+        conn = EngineConnection(raw=raw, user=user, readonly=readonly)
+        if readonly:
+            # readonly=2: reads, and per-query settings, but no writes and no way back to writing.
+            conn.query("SET readonly = 2")
+        return conn
+
+    def authenticate(self, user: str, password: str) -> WarehouseUser:
+        account = self.users.get(user)
+        if account is None or not account.check(password):
+            from warehouse.errors import auth_failed
+
+            raise auth_failed(user)
+        return account
+
+    @contextlib.contextmanager
+    def connection(
+        self,
+        user: str,
+        readonly: bool,
+        session_id: str | None = None,
+        session_timeout: int | None = None,
+        session_check: bool = False,
+    ) -> Iterator[EngineConnection]:
+        """Borrow the connection for one request: the session's, or a pooled one."""
+        if self._closed.is_set():
+            raise ClickHouseError("ABORTED", "Server is shutting down")
+        if not self._slots.acquire(timeout=10):
+            raise ClickHouseError(
+                "TOO_MANY_SIMULTANEOUS_QUERIES", "Too many simultaneous queries. Maximum: reached the limit"
+            )
+        try:
+            if session_id:
+                with self._session(user, readonly, session_id, session_timeout, session_check) as conn:
+                    yield conn
+            else:
+                conn = self._borrow(user, readonly)
+                try:
+                    yield conn
+                finally:
+                    self._give_back(conn)
+        finally:
+            self._slots.release()
+
+    def _borrow(self, user: str, readonly: bool) -> EngineConnection:
+        with self._lock:
+            pool = self._pools.setdefault((user, readonly), [])
+            if pool:
+                return pool.pop()
+        return self._connect(user, readonly)
+
+    def _give_back(self, conn: EngineConnection) -> None:
+        if conn.broken or self._closed.is_set():
+            conn.close()
+            return
+        with self._lock:
+            self._pools.setdefault((conn.user, conn.readonly), []).append(conn)
+
+    @contextlib.contextmanager
+    def _session(
+        self, user: str, readonly: bool, session_id: str, timeout: int | None, check: bool
+    ) -> Iterator[EngineConnection]:
+        if timeout is not None and not 0 < timeout <= self.max_session_timeout:
+            raise ClickHouseError(
+                "BAD_ARGUMENTS",
+                f"Session timeout must be in (0, {self.max_session_timeout}] seconds, got {timeout}",
+            )
+        key = (user, session_id)
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is None:
+                if check:
+                    raise ClickHouseError("SESSION_NOT_FOUND", f"Session {session_id} not found")
+                session = Session(
+                    connection=self._connect(user, readonly),
+                    timeout=float(timeout or self.default_session_timeout),
+                    last_used=time.monotonic(),
+                )
+                self._sessions[key] = session
+            elif timeout is not None:
+                session.timeout = float(timeout)
+        if not session.lock.acquire(blocking=False):
+            raise ClickHouseError("SESSION_IS_LOCKED", f"Session {session_id} is locked by a concurrent client")
+        try:
+            yield session.connection
+        finally:
+            session.last_used = time.monotonic()
+            session.lock.release()
+            if session.connection.broken:
+                self._drop_session(key)
+
+    def _drop_session(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            session = self._sessions.pop(key, None)
+        if session is not None:
+            session.connection.close()
+
+    def _expire_sessions(self) -> None:
+        while not self._closed.wait(1.0):
+            now = time.monotonic()
+            with self._lock:
+                idle = [
+                    key for key, s in self._sessions.items() if now - s.last_used > s.timeout and not s.lock.locked()
+                ]
+            for key in idle:
+                log.debug("session %s expired", key[1])
+                self._drop_session(key)
+
+    def session_count(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    # -- running queries -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def query_id(self, query_id: str) -> Iterator[None]:
+        with self._lock:
+            if query_id in self._running_ids:
+                raise ClickHouseError(
+                    "QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING",
+                    f"Query with id = {query_id} is already running.",
+                    code=216,
+                )
+            self._running_ids.add(query_id)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running_ids.discard(query_id)
+
+    def kill(self, tag: str) -> None:
+        """Cancel the running query whose text carries `tag` (its client went away)."""
+        with self._admin_lock, contextlib.suppress(ClickHouseError):
+            self._admin.query(f"KILL QUERY WHERE position(query, {quote_value(tag)}) > 0 ASYNC")
+
+    def running_queries(self) -> int:
+        with self._lock:
+            return len(self._running_ids)
+
+    def close(self, wait_seconds: float = 30.0) -> None:
+        """Refuse new queries, wait for the running ones, then close every connection."""
+        self._closed.set()
+        deadline = time.monotonic() + wait_seconds
+        while self.running_queries() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with self._lock:
+            conns = [c for pool in self._pools.values() for c in pool]
+            conns += [s.connection for s in self._sessions.values()]
+            self._pools.clear()
+            self._sessions.clear()
+        for conn in conns:
+            conn.close()
+        self._admin.close()

@@ -1,0 +1,626 @@
+"""ClickHouse's HTTP interface, served over the embedded engine.
+
+Unmodified ClickHouse clients (clickhouse-connect, dbt-clickhouse, Superset, curl) talk to this exactly as
+to a ClickHouse server: query in `query=` or the body, inserts streamed from the body in any input format,
+compressed bodies, per-request settings and parameters, sessions, streamed results, ClickHouse's headers
+and error format.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import secrets
+import select
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, BinaryIO
+from urllib.parse import parse_qsl, urlsplit
+
+from warehouse.codecs import choose_response_encoding, decoder_for, encoder_for
+from warehouse.engine import Engine, EngineConnection, changes_session_state
+from warehouse.errors import ClickHouseError
+from warehouse.output import content_type, empty_result_is_empty, engine_format, shape_stream, streaming_mode
+from warehouse.sql_split import NeedMoreText, SqlSplitError, Statement, split_statement
+
+log = logging.getLogger("pulse.warehouse")
+
+# URL parameters the HTTP layer consumes itself; they never reach the engine as settings.
+HTTP_PARAMETERS = frozenset(
+    {
+        "query", "database", "default_format", "session_id", "session_timeout", "session_check", "query_id",
+        "user", "password", "quota_key", "compress", "decompress", "buffer_size", "wait_end_of_query",
+        "client_protocol_version", "enable_http_compression", "http_zlib_compression_level",
+        "send_progress_in_http_headers", "http_headers_progress_interval_ms", "http_response_buffer_size",
+        "role", "stacktrace", "cancel_http_readonly_queries_on_client_close", "readonly",
+        "http_native_compression_disable_checksumming_on_decompress", "add_http_cors_header",
+        "http_wait_end_of_query", "max_query_size_http",
+    }
+)  # fmt: skip
+READ_ONLY_KINDS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN", "SET", "USE", ""})
+STREAMED_KINDS = frozenset({"SELECT", "WITH"})
+MAX_QUERY_BYTES = 16 * 1024 * 1024  # the statement part; data after FORMAT is streamed and not limited here
+READ_SIZE = 1 << 20
+SPOOL_BYTES = 32 * 1024 * 1024
+DRAIN_BYTES = 64 * 1024 * 1024
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("1", "true", "yes", "on")
+
+
+class BodyReader:
+    """The request body, de-chunked and decompressed, read in pieces, with a size limit."""
+
+    def __init__(self, rfile: BinaryIO, headers: Any, max_bytes: int) -> None:
+        self._rfile = rfile
+        self._chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
+        self._max = max_bytes
+        self._raw_read = 0
+        self._chunk_left = 0
+        self.done = False
+        self.clean = True  # False when the connection's byte stream can no longer be trusted
+        length = headers.get("Content-Length")
+        self._remaining = 0
+        if not self._chunked:
+            try:
+                self._remaining = int(length or 0)
+            except ValueError:
+                self.clean = False
+                raise ClickHouseError("BAD_ARGUMENTS", f"Invalid Content-Length: {length!r}") from None
+            self.done = self._remaining == 0
+        self._decoder = decoder_for(headers.get("Content-Encoding"))
+
+    def check_declared_size(self) -> None:
+        if self._remaining > self._max:
+            raise ClickHouseError(
+                "QUERY_IS_TOO_LARGE",
+                f"Request body of {self._remaining} bytes exceeds the limit of {self._max}",
+            )
+
+    def _raw(self, size: int) -> bytes:
+        if self._chunked:
+            if self._chunk_left == 0:
+                line = self._rfile.readline(1024)
+                if not line:
+                    self.clean = False
+                    raise ClickHouseError("CANNOT_READ_ALL_DATA", "Unexpected end of chunked request body", 33)
+                try:
+                    self._chunk_left = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    self.clean = False
+                    raise ClickHouseError("BAD_ARGUMENTS", "Malformed chunked request body") from None
+                if self._chunk_left == 0:
+                    while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    self.done = True
+                    return b""
+            data = self._rfile.read(min(size, self._chunk_left))
+            self._chunk_left -= len(data)
+            if not data:
+                self.clean = False
+                raise ClickHouseError("CANNOT_READ_ALL_DATA", "Unexpected end of chunked request body", 33)
+            if self._chunk_left == 0:
+                self._rfile.readline(16)  # CRLF after the chunk
+        else:
+            data = self._rfile.read(min(size, self._remaining))
+            if len(data) == 0 and self._remaining:
+                self.clean = False
+                raise ClickHouseError(
+                    "CANNOT_READ_ALL_DATA",
+                    f"Request body ended {self._remaining} bytes before its Content-Length",
+                    33,
+                )
+            self._remaining -= len(data)
+            self.done = self._remaining == 0
+        self._raw_read += len(data)
+        if self._raw_read > self._max:
+            raise ClickHouseError("QUERY_IS_TOO_LARGE", f"Request body exceeds the limit of {self._max} bytes")
+        return data
+
+    def read(self, size: int = READ_SIZE) -> bytes:
+        """Decoded bytes; b"" only at the end of the body (then the compressed stream is checked whole)."""
+        while not self.done:
+            out = self._decoder.decode(self._raw(size))
+            if out:
+                return out
+        return self._decoder.finish()
+
+    def drain(self, limit: int = DRAIN_BYTES) -> None:
+        """Read and drop the rest of the body (up to `limit` bytes), so the client sees our answer and
+        the connection can serve its next request; past the limit, the connection is closed instead."""
+        self._max = self._raw_read + limit
+        try:
+            while not self.done:
+                self._raw(READ_SIZE)
+        except ClickHouseError:
+            self.clean = False
+
+
+class DisconnectWatcher:
+    """Cancels queries whose client closed the connection while the engine was busy."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._watched: dict[int, tuple[socket.socket, str]] = {}
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="disconnect-watcher", daemon=True).start()
+
+    @contextlib.contextmanager
+    def watch(self, sock: socket.socket, tag: str) -> Iterator[None]:
+        key = id(sock)
+        with self._lock:
+            self._watched[key] = (sock, tag)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._watched.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.2)
+            with self._lock:
+                watched = list(self._watched.values())
+            if not watched:
+                continue
+            try:
+                readable, _, _ = select.select([s for s, _ in watched], [], [], 0)
+            except (OSError, ValueError):
+                continue
+            for sock, tag in watched:
+                if sock in readable:
+                    try:
+                        gone = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+                    except BlockingIOError:
+                        gone = False
+                    except OSError:
+                        gone = True
+                    if gone:
+                        log.info("client went away: cancelling its query")
+                        self._engine.kill(tag)
+
+
+@dataclass
+class Request:
+    """What one HTTP request asks for, after the URL and headers are read."""
+
+    params: dict[str, str]
+    user: str
+    password: str
+    query_id: str
+    database: str | None
+    default_format: str
+    session_id: str | None
+    session_timeout: int | None
+    session_check: bool
+    readonly: bool
+    wait_end_of_query: bool
+    compression: str | None
+    compression_level: int
+    settings: dict[str, str] = field(default_factory=dict)
+    query_params: dict[str, str] = field(default_factory=dict)
+
+
+class ResponseWriter:
+    """Writes one response: whole (Content-Length) or streamed (chunked, compressed, with exception tag)."""
+
+    def __init__(self, handler: ClickHouseHandler, request: Request | None) -> None:
+        self.handler = handler
+        self.request = request
+        self.headers_sent = False
+        self.exception_tag = secrets.token_hex(8)
+        self._encoder = encoder_for(request.compression if request else None,
+                                    request.compression_level if request else 3)  # fmt: skip
+
+    def _common_headers(self, fmt: str | None, summary: dict[str, int] | None) -> None:
+        h = self.handler
+        server: ClickHouseServer = h.server  # type: ignore[assignment]
+        if self.request is not None:
+            h.send_header("X-ClickHouse-Query-Id", self.request.query_id)
+        h.send_header("X-ClickHouse-Timezone", server.engine.timezone)
+        h.send_header("X-ClickHouse-Server-Display-Name", "pulse-warehouse")
+        if fmt:
+            h.send_header("X-ClickHouse-Format", fmt)
+            h.send_header("Content-Type", content_type(fmt))
+        else:
+            h.send_header("Content-Type", "text/plain; charset=UTF-8")
+        stats = summary or {}
+        h.send_header("X-ClickHouse-Summary", json.dumps({k: str(stats.get(k, 0)) for k in _SUMMARY_KEYS}))
+        if h.close_connection:
+            h.send_header("Connection", "close")
+        else:
+            h.send_header("Keep-Alive", "timeout=30")
+
+    def whole(self, body: bytes | BinaryIO, fmt: str | None, summary: dict[str, int] | None, size: int) -> None:
+        """Send a complete body (bytes or a spooled file of `size` bytes)."""
+        h = self.handler
+        compressed: bytes | None = None
+        if self.request and self.request.compression:
+            raw = body if isinstance(body, bytes) else body.read()
+            compressed = self._encoder.encode(raw) + self._encoder.finish()
+            size = len(compressed)
+        h.send_response(200)
+        self._common_headers(fmt, summary)
+        if compressed is not None:
+            h.send_header("Content-Encoding", self.request.compression)  # type: ignore[union-attr]
+        h.send_header("Content-Length", str(size))
+        h.end_headers()
+        self.headers_sent = True
+        if compressed is not None:
+            h.wfile.write(compressed)
+        elif isinstance(body, bytes):
+            h.wfile.write(body)
+        else:
+            while block := body.read(READ_SIZE):
+                h.wfile.write(block)
+
+    def stream(self, chunks: Iterator[bytes], fmt: str, summary: dict[str, int] | None) -> None:
+        h = self.handler
+        h.send_response(200)
+        self._common_headers(fmt, summary)
+        if self.request and self.request.compression:
+            h.send_header("Content-Encoding", self.request.compression)
+        h.send_header("Transfer-Encoding", "chunked")
+        h.send_header("X-ClickHouse-Exception-Tag", self.exception_tag)
+        h.end_headers()
+        self.headers_sent = True
+        try:
+            for chunk in chunks:
+                self._chunk(self._encoder.encode(chunk))
+        except ClickHouseError as err:
+            # Mid-stream: the status is already 200, so the error goes in the body, tagged, as ClickHouse does.
+            message = err.body(self.handler.server.engine.version).decode().rstrip("\n")  # type: ignore[attr-defined]
+            block = (
+                f"__exception__\r\n{self.exception_tag}\r\n{message}\n"
+                f"{len(message)} {self.exception_tag}\r\n__exception__\r\n"
+            ).encode()
+            self._chunk(self._encoder.encode(block))
+            h.close_connection = True
+        self._chunk(self._encoder.finish())
+        h.wfile.write(b"0\r\n\r\n")
+
+    def _chunk(self, data: bytes) -> None:
+        if data:
+            self.handler.wfile.write(b"%X\r\n%b\r\n" % (len(data), data))
+
+    def error(self, err: ClickHouseError) -> None:
+        h = self.handler
+        body = err.body(h.server.engine.version)  # type: ignore[attr-defined]
+        h.send_response(err.http_status)
+        h.send_header("X-ClickHouse-Exception-Code", str(err.code))
+        self._common_headers(None, None)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        self.headers_sent = True
+        h.wfile.write(body)
+
+
+_SUMMARY_KEYS = (
+    "read_rows", "read_bytes", "written_rows", "written_bytes", "total_rows_to_read", "result_rows",
+    "result_bytes", "elapsed_ns",
+)  # fmt: skip
+
+
+class ClickHouseHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pulse-warehouse"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Never the URL: it may carry a password. Method and status are enough at debug level.
+        log.debug("%s %s", self.command, args[1] if len(args) > 1 else "")
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_OPTIONS(self) -> None:
+        self.send_response(204)
+        self.send_header("Allow", "GET, POST, OPTIONS")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    # -- one request -----------------------------------------------------------------------------------
+    def _handle(self) -> None:
+        server: ClickHouseServer = self.server  # type: ignore[assignment]
+        url = urlsplit(self.path)
+        if url.path in ("/ping", "/replicas_status"):
+            self._plain(200, b"Ok.\n")
+            return
+        if url.path not in ("/", "/query"):
+            self._plain(404, f"There is no handle {url.path}\n\nUse / or /ping for health checks.\n".encode())
+            return
+        with server.tracking():
+            if server.draining:
+                self.close_connection = True
+            self._run_query(server, url.query)
+
+    def _plain(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _run_query(self, server: ClickHouseServer, query_string: str) -> None:
+        request: Request | None = None
+        body: BodyReader | None = None
+        writer = ResponseWriter(self, None)
+        try:
+            body = BodyReader(self.rfile, self.headers, server.max_body_bytes)
+            body.check_declared_size()
+            params = dict(parse_qsl(query_string, keep_blank_values=True))
+            request = self._parse_request(server, params)
+            writer = ResponseWriter(self, request)
+            server.engine.authenticate(request.user, request.password)
+            with server.engine.query_id(request.query_id):
+                self._execute(server, request, body, writer)
+        except ClickHouseError as err:
+            self._fail(writer, err, body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # an engine or server bug must still answer as ClickHouse would
+            log.exception("unexpected error")
+            self._fail(writer, ClickHouseError("UNKNOWN_EXCEPTION", f"{type(exc).__name__}: {exc}"), body)
+        finally:
+            if body is None or not body.clean or not body.done:
+                self.close_connection = True
+
+    def _fail(self, writer: ResponseWriter, err: ClickHouseError, body: BodyReader | None) -> None:
+        if writer.headers_sent:
+            self.close_connection = True
+            return
+        if body is None:  # the request line or headers were unusable: no way to find the next request
+            self.close_connection = True
+        elif not body.done and body.clean:
+            body.drain()
+        if body is not None and (not body.clean or not body.done):
+            self.close_connection = True
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            writer.error(err)
+
+    def _credentials(self, params: dict[str, str]) -> tuple[str, str]:
+        auth = self.headers.get("Authorization") or ""
+        if auth.lower().startswith("basic "):
+            try:
+                user, _, password = base64.b64decode(auth[6:].strip()).decode().partition(":")
+            except ValueError:
+                raise ClickHouseError("AUTHENTICATION_FAILED", "Malformed Basic authorization header") from None
+            return user or "default", password
+        if self.headers.get("X-ClickHouse-User"):
+            return self.headers["X-ClickHouse-User"], self.headers.get("X-ClickHouse-Key") or ""
+        return params.get("user") or "default", params.get("password") or ""
+
+    def _parse_request(self, server: ClickHouseServer, params: dict[str, str]) -> Request:
+        user, password = self._credentials(params)
+        settings: dict[str, str] = {}
+        query_params: dict[str, str] = {}
+        for name, value in params.items():
+            if name.startswith("param_"):
+                query_params[name[6:]] = value
+            elif name in HTTP_PARAMETERS:
+                continue
+            elif name in server.engine.known_settings:
+                settings[name] = value
+            else:
+                raise ClickHouseError("UNKNOWN_SETTING", f"Unknown setting '{name}'")
+        timeout = params.get("session_timeout")
+        try:
+            session_timeout = int(timeout) if timeout else None
+            level = int(params.get("http_zlib_compression_level") or 3)
+        except ValueError:
+            raise ClickHouseError("BAD_ARGUMENTS", "session_timeout and compression level must be integers") from None
+        compression = None
+        if _truthy(params.get("enable_http_compression")):
+            compression = choose_response_encoding(self.headers.get("Accept-Encoding"))
+        user_account = server.engine.users.get(user)
+        readonly = (user_account is not None and user_account.readonly) or params.get("readonly", "0") not in ("", "0")
+        return Request(
+            params=params,
+            user=user,
+            password=password,
+            query_id=params.get("query_id") or str(uuid.uuid4()),
+            database=params.get("database") or None,
+            default_format=params.get("default_format") or "TabSeparated",
+            session_id=params.get("session_id") or None,
+            session_timeout=session_timeout,
+            session_check=_truthy(params.get("session_check")),
+            readonly=readonly,
+            wait_end_of_query=_truthy(params.get("wait_end_of_query")),
+            compression=compression,
+            compression_level=level,
+            settings=settings,
+            query_params=query_params,
+        )
+
+    def _read_statement(self, request: Request, body: BodyReader) -> tuple[Statement, bytes]:
+        """Read as much of the body as it takes to find the statement; return it and the data after it."""
+        query = request.params.get("query")
+        buffer = bytearray(query.encode() + b"\n" if query else b"")
+        step = 64 * 1024
+        while True:
+            try:
+                stmt = split_statement(buffer.decode("latin-1"), complete=body.done)
+                break
+            except NeedMoreText:
+                if len(buffer) > MAX_QUERY_BYTES:
+                    raise ClickHouseError(
+                        "SYNTAX_ERROR", f"Max query size exceeded ({MAX_QUERY_BYTES} bytes)"
+                    ) from None
+                buffer += body.read(step)
+                step = min(step * 2, READ_SIZE)
+            except SqlSplitError as exc:
+                raise ClickHouseError("SYNTAX_ERROR", f"Syntax error: {exc}") from None
+        stmt.sql = stmt.sql.encode("latin-1").decode("utf-8", errors="replace")
+        rest = bytes(buffer[stmt.data_offset :]) if stmt.data_offset is not None else b""
+        return stmt, rest
+
+    def _execute(self, server: ClickHouseServer, request: Request, body: BodyReader, writer: ResponseWriter) -> None:
+        stmt, data_head = self._read_statement(request, body)
+        if self.command == "GET" and stmt.kind not in READ_ONLY_KINDS:
+            raise ClickHouseError(
+                "READONLY", "Cannot execute query in readonly mode. GET requests are read-only: use POST"
+            )
+        engine = server.engine
+        with engine.connection(
+            request.user, request.readonly, request.session_id, request.session_timeout, request.session_check
+        ) as conn:
+            if changes_session_state(stmt.sql):
+                conn.reset_overrides()
+                if not request.session_id:
+                    conn.broken = True  # a sessionless SET/USE/temporary table must not outlive the request
+            conn.prepare(request.database, request.settings)
+            tag = f"pulse-q-{uuid.uuid4().hex}"
+            sql = f"/* {tag} */ {stmt.sql}"
+            if stmt.is_insert_with_data:
+                summary = self._insert(conn, sql, stmt.format or "Values", data_head, body)
+                writer.whole(b"", None, summary, 0)
+                return
+            if not body.done:
+                body.drain()
+            fmt = stmt.format or request.default_format
+            with server.watcher.watch(self.connection, tag):
+                if stmt.kind in STREAMED_KINDS and streaming_mode(fmt) != "whole":
+                    chunks = self._stream(conn, sql, fmt, request.query_params)
+                    try:
+                        first = next(chunks, None)  # errors before the first byte get a proper HTTP status
+                        if first is not None or empty_result_is_empty(fmt):
+                            self._send_stream(writer, request, first, chunks, fmt)
+                            return
+                    finally:
+                        chunks.close()  # cancels an unfinished engine stream before the connection is reused
+                result = conn.query(sql, fmt, request.query_params)
+            data = result.bytes()
+            summary = _summary(result)
+            writer.whole(data, fmt if stmt.kind in STREAMED_KINDS or data else None, summary, len(data))
+
+    def _send_stream(
+        self, writer: ResponseWriter, request: Request, first: bytes | None, rest: Iterator[bytes], fmt: str
+    ) -> None:
+        def all_chunks() -> Iterator[bytes]:
+            if first is not None:
+                yield first
+                yield from rest
+
+        shaped = shape_stream(all_chunks(), fmt)
+        if not request.wait_end_of_query:
+            writer.stream(shaped, fmt, None)
+            return
+        # wait_end_of_query: the whole result first (spilling to disk), so a late error still gets a status.
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+            size = 0
+            for chunk in shaped:
+                spool.write(chunk)
+                size += len(chunk)
+            spool.seek(0)
+            writer.whole(spool, fmt, None, size)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _stream(conn: EngineConnection, sql: str, fmt: str, params: dict[str, str]) -> Iterator[bytes]:
+        try:
+            stream = conn.raw.send_query(sql, engine_format(fmt), params=params or None)
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+        finished = False
+        try:
+            while True:
+                try:
+                    chunk = stream.fetch()
+                except Exception as exc:
+                    raise ClickHouseError.from_engine(exc) from None
+                if chunk is None:
+                    finished = True
+                    return
+                yield chunk.bytes()
+        finally:
+            if not finished:
+                # The client went away or the stream failed: stop the engine and free the connection.
+                with contextlib.suppress(Exception):
+                    stream.cancel()
+
+    @staticmethod
+    def _insert(conn: EngineConnection, sql: str, fmt: str, head: bytes, body: BodyReader) -> dict[str, int]:
+        try:
+            inserter = conn.raw.send_insert(sql, fmt)
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+        try:
+            pending = bytearray(head)
+            while True:
+                data = body.read()
+                if data:
+                    pending += data
+                if pending and (len(pending) >= READ_SIZE or not data):
+                    inserter.append(bytes(pending))
+                    pending.clear()
+                if not data:
+                    break
+            result = inserter.finish()
+        except ClickHouseError:
+            with contextlib.suppress(Exception):
+                inserter.cancel()
+            raise
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                inserter.cancel()
+            raise ClickHouseError.from_engine(exc) from None
+        return {
+            "written_rows": result.rows_written,
+            "written_bytes": result.bytes_written,
+            "elapsed_ns": int(result.elapsed * 1e9),
+        }
+
+
+def _summary(result: Any) -> dict[str, int]:
+    return {
+        "read_rows": result.storage_rows_read(),
+        "read_bytes": result.storage_bytes_read(),
+        "written_rows": result.rows_written(),
+        "written_bytes": result.bytes_written(),
+        "result_rows": result.rows_read(),
+        "result_bytes": result.bytes_read(),
+        "elapsed_ns": int(result.elapsed() * 1e9),
+    }
+
+
+class ClickHouseServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], engine: Engine, max_body_bytes: int) -> None:
+        super().__init__(address, ClickHouseHandler)
+        self.engine = engine
+        self.max_body_bytes = max_body_bytes
+        self.watcher = DisconnectWatcher(engine)
+        self.draining = False
+        self._active = 0
+        self._active_lock = threading.Condition()
+
+    @contextlib.contextmanager
+    def tracking(self) -> Iterator[None]:
+        with self._active_lock:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._active_lock:
+                self._active -= 1
+                self._active_lock.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Stop taking requests on open connections and wait for those running. True if all finished."""
+        self.draining = True
+        with self._active_lock:
+            return self._active_lock.wait_for(lambda: self._active == 0, timeout)

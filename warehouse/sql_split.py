@@ -1,0 +1,227 @@
+"""Split an HTTP request's text into the SQL statement and the data that follows it.
+
+ClickHouse lets a client send `INSERT INTO t FORMAT CSV\\n<rows...>` as one body, and `SELECT ... FORMAT
+JSON` with the output format at the end. To stream the data part straight into the engine and to know the
+output format before the first byte, the statement has to be found exactly, so this is a real tokenizer
+(comments, quoted identifiers, string literals with escapes, nesting), not a regular expression.
+
+The text is scanned as latin-1 so that character offsets are byte offsets: the data part may be binary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_WORD_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_WORD_CHARS = _WORD_START | frozenset("0123456789$")
+_SPACE = frozenset(" \t\r\n\f\v")
+
+
+class SqlSplitError(ValueError):
+    """The text is not one complete statement (the server answers it as a syntax error)."""
+
+
+class NeedMoreText(Exception):
+    """The statement continues past the text seen so far: read more of the body and try again."""
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "word", "quoted", "string", "number", "punct", "end"
+    text: str
+    start: int
+    end: int
+    depth: int  # bracket depth before the token
+
+
+@dataclass
+class Statement:
+    """One statement found at the start of a request text.
+
+    - `kind`: the first keyword, upper-cased (SELECT, INSERT, CREATE, ...; WITH for CTE selects).
+    - `sql`: the statement to hand to the engine; for an INSERT with data, the part before FORMAT/VALUES;
+      for a query with an output FORMAT clause, the statement with that clause cut out.
+    - `format`: the output format named in the statement, or the input format of an INSERT's data.
+    - `data_offset`: for an INSERT with inline data, where the data begins in the text (None otherwise).
+    """
+
+    kind: str
+    sql: str
+    format: str | None = None
+    data_offset: int | None = None
+
+    @property
+    def is_insert_with_data(self) -> bool:
+        return self.data_offset is not None
+
+
+def _tokens(text: str, complete: bool) -> Iterator[Token]:
+    """Tokenize lazily up to and including the first top-level `;`, or to the end of the text.
+
+    Lazy, so that an INSERT stops reading at its FORMAT clause and never tokenizes the (binary) data.
+    Raises NeedMoreText when the text ends inside a comment, string or quoted identifier and more may come.
+    """
+    i, n, depth = 0, len(text), 0
+    while i < n:
+        ch = text[i]
+        if ch in _SPACE:
+            i += 1
+        elif text.startswith("--", i) or (ch == "#" and text.startswith("#!", i)) or text.startswith("# ", i):
+            j = text.find("\n", i)
+            if j < 0:
+                if not complete:
+                    raise NeedMoreText
+                j = n
+            i = j + 1
+        elif text.startswith("/*", i):
+            # ClickHouse allows nested block comments.
+            level, j = 1, i + 2
+            while level and j < n:
+                if text.startswith("/*", j):
+                    level, j = level + 1, j + 2
+                elif text.startswith("*/", j):
+                    level, j = level - 1, j + 2
+                else:
+                    j += 1
+            if level:
+                if not complete:
+                    raise NeedMoreText
+                raise SqlSplitError("Multi-line comment is not closed")
+            i = j
+        elif ch in "'\"`":
+            j = i + 1
+            while True:
+                if j >= n:
+                    if not complete:
+                        raise NeedMoreText
+                    what = "string literal" if ch == "'" else "quoted identifier"
+                    raise SqlSplitError(f"Cannot parse {what}: it is not closed")
+                c = text[j]
+                if c == "\\":
+                    j += 2
+                    continue
+                if c == ch:
+                    if j + 1 < n and text[j + 1] == ch:  # doubled quote escapes itself
+                        j += 2
+                        continue
+                    break
+                j += 1
+            yield (Token("string" if ch == "'" else "quoted", text[i : j + 1], i, j + 1, depth))
+            i = j + 1
+        elif ch in _WORD_START:
+            j = i + 1
+            while j < n and text[j] in _WORD_CHARS:
+                j += 1
+            if j == n and not complete:
+                raise NeedMoreText  # a keyword may be cut in two
+            yield (Token("word", text[i:j], i, j, depth))
+            i = j
+        elif ch.isdigit():
+            j = i + 1
+            while j < n and (text[j].isalnum() or text[j] in "._"):
+                j += 1
+            yield (Token("number", text[i:j], i, j, depth))
+            i = j
+        elif ch == ";":
+            if depth == 0:
+                yield Token("end", ";", i, i + 1, depth)
+                return
+            i += 1
+        else:
+            if ch in "([{":
+                yield (Token("punct", ch, i, i + 1, depth))
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+                yield (Token("punct", ch, i, i + 1, depth))
+            else:
+                yield (Token("punct", ch, i, i + 1, depth))
+            i += 1
+
+
+def _unquote_name(token: Token) -> str:
+    if token.kind == "quoted":
+        return token.text[1:-1]
+    return token.text
+
+
+def split_statement(text: str, complete: bool) -> Statement:
+    """Find the statement at the start of `text`.
+
+    `complete` says whether `text` is the whole request (else it is a prefix of a longer body, and
+    NeedMoreText is raised when the statement does not end inside it).
+    """
+    stream = _tokens(text, complete)
+    first = next(stream, None)
+    if first is None or first.kind == "end":
+        if not complete:
+            raise NeedMoreText
+        raise SqlSplitError("Empty query")
+    kind = first.text.upper() if first.kind == "word" else ""
+    if kind == "INSERT":
+        return _split_insert(text, stream, complete)
+    # Anything but an INSERT with data: the statement is the whole text, minus a trailing ';'.
+    if not complete:
+        raise NeedMoreText
+    return _whole_statement(text, kind, [first, *stream])
+
+
+def _whole_statement(text: str, kind: str, tokens: list[Token]) -> Statement:
+    words = [t for t in tokens if t.kind != "end"]
+    end_index = next((k for k, t in enumerate(tokens) if t.kind == "end"), None)
+    stmt_end = len(text)
+    if end_index is not None:
+        stmt_end = tokens[end_index].start
+        rest = text[tokens[end_index].end :]
+        if next(_tokens(rest, True), None) is not None:
+            raise SqlSplitError("Multi-statements are not allowed")
+    fmt, sql = None, text[:stmt_end]
+    for k, tok in enumerate(words):
+        if tok.depth == 0 and tok.kind == "word" and tok.text.upper() == "FORMAT" and k + 1 < len(words):
+            name_tok = words[k + 1]
+            if name_tok.kind in ("word", "quoted"):
+                fmt = _unquote_name(name_tok)
+                # Cut `FORMAT <name>` out: the server decides how the result is encoded on the wire.
+                sql = text[: tok.start] + " " + text[name_tok.end : stmt_end]
+                break
+    return Statement(kind=kind, sql=sql.strip(), format=fmt)
+
+
+def _split_insert(text: str, stream: Iterator[Token], complete: bool) -> Statement:
+    seen = 1
+    stmt_end = len(text)
+    for tok in stream:
+        seen += 1
+        if tok.kind == "end":
+            stmt_end = tok.start
+            break
+        if tok.depth != 0 or tok.kind != "word":
+            continue
+        upper = tok.text.upper()
+        if upper == "FORMAT":
+            name_tok = next(stream, None)
+            if name_tok is None or name_tok.kind not in ("word", "quoted"):
+                if name_tok is None and not complete:
+                    raise NeedMoreText
+                raise SqlSplitError("Expected format name after FORMAT")
+            data = name_tok.end
+            # The data begins after the format name and the blanks up to and including one line break.
+            while data < len(text) and text[data] in " \t":
+                data += 1
+            if text.startswith("\r\n", data):
+                data += 2
+            elif text.startswith("\n", data):
+                data += 1
+            return Statement("INSERT", text[: tok.start].strip(), _unquote_name(name_tok), data)
+        if upper == "VALUES":
+            return Statement("INSERT", text[: tok.start].strip(), "Values", tok.end)
+        if upper in ("SELECT", "WITH") and seen > 2:
+            # INSERT ... SELECT: an ordinary statement that the engine runs whole.
+            if not complete:
+                raise NeedMoreText
+            return _whole_statement(text, "INSERT", list(_tokens(text, True)))
+    if not complete:
+        raise NeedMoreText
+    # `INSERT INTO t` with the rows after it and no FORMAT: ClickHouse reads them as Values.
+    return Statement("INSERT", text[:stmt_end].strip(), "Values", stmt_end)
