@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     warehouse_max_concurrent_queries: int = Field(
         default=32, description="Queries the embedded server runs at once; more are refused."
     )
+    warehouse_queue_wait_seconds: float = Field(
+        default=10.0, description="How long a query waits for a free slot before it is refused."
+    )
     warehouse_session_timeout: int = Field(
         default=60, description="Default idle seconds before an HTTP session expires."
     )

@@ -26,7 +26,7 @@ from typing import Any
 import chdb
 
 from pulse.settings import WarehouseUser
-from warehouse.errors import ClickHouseError
+from warehouse.errors import ClickHouseError, auth_failed
 
 log = logging.getLogger("pulse.warehouse")
 
@@ -123,11 +123,14 @@ class Engine:
         max_concurrent_queries: int = 32,
         default_session_timeout: int = 60,
         max_session_timeout: int = 3600,
+        queue_wait_seconds: float = 10.0,
     ) -> None:
         self.path = path
         self.users = users
         self.default_session_timeout = default_session_timeout
         self.max_session_timeout = max_session_timeout
+        self.queue_wait_seconds = queue_wait_seconds
+        self.max_concurrent_queries = max_concurrent_queries
         self._slots = threading.BoundedSemaphore(max_concurrent_queries)
         self._lock = threading.Lock()
         self._pools: dict[tuple[str, bool], list[EngineConnection]] = {}
@@ -156,8 +159,6 @@ class Engine:
     def authenticate(self, user: str, password: str) -> WarehouseUser:
         account = self.users.get(user)
         if account is None or not account.check(password):
-            from warehouse.errors import auth_failed
-
             raise auth_failed(user)
         return account
 
@@ -173,9 +174,10 @@ class Engine:
         """Borrow the connection for one request: the session's, or a pooled one."""
         if self._closed.is_set():
             raise ClickHouseError("ABORTED", "Server is shutting down")
-        if not self._slots.acquire(timeout=10):
+        if not self._slots.acquire(timeout=self.queue_wait_seconds):
             raise ClickHouseError(
-                "TOO_MANY_SIMULTANEOUS_QUERIES", "Too many simultaneous queries. Maximum: reached the limit"
+                "TOO_MANY_SIMULTANEOUS_QUERIES",
+                f"Too many simultaneous queries. Maximum: {self.max_concurrent_queries}",
             )
         try:
             if session_id:
@@ -266,7 +268,6 @@ class Engine:
                 raise ClickHouseError(
                     "QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING",
                     f"Query with id = {query_id} is already running.",
-                    code=216,
                 )
             self._running_ids.add(query_id)
         try:

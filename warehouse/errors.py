@@ -13,11 +13,11 @@ CODES: dict[str, int] = {
     "TOO_MANY_SIMULTANEOUS_QUERIES": 202,
     "CANNOT_DECOMPRESS": 271,
     "UNKNOWN_FORMAT": 73,
-    "QUERY_IS_TOO_LARGE": 308,
+    "QUERY_IS_TOO_LARGE": 229,
     "SESSION_NOT_FOUND": 372,
     "SESSION_IS_LOCKED": 373,
     "QUERY_WAS_CANCELLED": 394,
-    "UNKNOWN_COMPRESSION_METHOD": 399,
+    "UNKNOWN_COMPRESSION_METHOD": 89,
     "ATTEMPT_TO_READ_AFTER_EOF": 32,
     "TIMEOUT_EXCEEDED": 159,
     "AUTHENTICATION_FAILED": 516,
@@ -25,6 +25,8 @@ CODES: dict[str, int] = {
     "NOT_IMPLEMENTED": 48,
     "UNKNOWN_EXCEPTION": 1002,
     "ABORTED": 236,
+    "CANNOT_READ_ALL_DATA": 33,
+    "QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING": 216,
 }
 
 # HTTP status for an error name, as in ClickHouse's src/Server/HTTP/exceptionCodeToHTTPStatus.cpp.
@@ -81,8 +83,9 @@ class ClickHouseError(Exception):
     def http_status(self) -> int:
         return _STATUS_BY_NAME.get(self.name, 500)
 
-    def body(self) -> bytes:
-        return f"Code: {self.code}. DB::Exception: {self.message}. ({self.name})\n".encode()
+    def body(self, version: str | None = None) -> bytes:
+        suffix = f" (version {version})" if version else ""
+        return f"Code: {self.code}. DB::Exception: {self.message}. ({self.name}){suffix}\n".encode()
 
     @classmethod
     def from_engine(cls, exc: BaseException) -> ClickHouseError:

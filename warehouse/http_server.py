@@ -92,7 +92,7 @@ class BodyReader:
                 line = self._rfile.readline(1024)
                 if not line:
                     self.clean = False
-                    raise ClickHouseError("CANNOT_READ_ALL_DATA", "Unexpected end of chunked request body", 33)
+                    raise ClickHouseError("CANNOT_READ_ALL_DATA", "Unexpected end of chunked request body")
                 try:
                     self._chunk_left = int(line.split(b";")[0].strip(), 16)
                 except ValueError:
@@ -107,7 +107,7 @@ class BodyReader:
             self._chunk_left -= len(data)
             if not data:
                 self.clean = False
-                raise ClickHouseError("CANNOT_READ_ALL_DATA", "Unexpected end of chunked request body", 33)
+                raise ClickHouseError("CANNOT_READ_ALL_DATA", "Unexpected end of chunked request body")
             if self._chunk_left == 0:
                 self._rfile.readline(16)  # CRLF after the chunk
         else:
@@ -117,7 +117,6 @@ class BodyReader:
                 raise ClickHouseError(
                     "CANNOT_READ_ALL_DATA",
                     f"Request body ended {self._remaining} bytes before its Content-Length",
-                    33,
                 )
             self._remaining -= len(data)
             self.done = self._remaining == 0
@@ -480,7 +479,9 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                 conn.reset_overrides()
                 if not request.session_id:
                     conn.broken = True  # a sessionless SET/USE/temporary table must not outlive the request
-            conn.prepare(request.database, request.settings)
+            # A session keeps the database it USEd; a pooled connection starts from `default` every time.
+            database = request.database if request.session_id else request.database or "default"
+            conn.prepare(database, request.settings)
             tag = f"pulse-q-{uuid.uuid4().hex}"
             sql = f"/* {tag} */ {stmt.sql}"
             if stmt.is_insert_with_data:

@@ -34,6 +34,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             max_concurrent_queries=settings.warehouse_max_concurrent_queries,
             default_session_timeout=settings.warehouse_session_timeout,
             max_session_timeout=settings.warehouse_max_session_timeout,
+            queue_wait_seconds=settings.warehouse_queue_wait_seconds,
         )
     except Exception as exc:
         if "Cannot lock file" in str(exc):

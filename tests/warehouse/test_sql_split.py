@@ -1,0 +1,82 @@
+"""The statement/data splitter is a tokenizer: comments, quotes and nesting never fool it."""
+
+from __future__ import annotations
+
+import pytest
+
+from warehouse.sql_split import NeedMoreText, SqlSplitError, split_statement
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "sql", "fmt"),
+    [
+        ("SELECT 1", "SELECT", "SELECT 1", None),
+        ("SELECT 1 FORMAT JSON", "SELECT", "SELECT 1", "JSON"),
+        ("select a, 'FORMAT x' from t format `TSV`;", "SELECT", "select a, 'FORMAT x' from t", "TSV"),
+        ("SELECT `FORMAT` FROM t", "SELECT", "SELECT `FORMAT` FROM t", None),
+        ("SELECT (SELECT 1 FORMAT CSV)", "SELECT", "SELECT (SELECT 1 FORMAT CSV)", None),
+        ("-- FORMAT CSV\nSELECT 1 FORMAT JSONEachRow SETTINGS max_threads=1", "SELECT", None, "JSONEachRow"),
+        ("/* a /* nested */ FORMAT CSV */ SELECT 'it''s' FORMAT TSV", "SELECT", None, "TSV"),
+        ("WITH 1 AS x SELECT x", "WITH", "WITH 1 AS x SELECT x", None),
+        ("CREATE TABLE t (a UInt8) ENGINE = Memory;", "CREATE", "CREATE TABLE t (a UInt8) ENGINE = Memory", None),
+        ("INSERT INTO t SELECT * FROM s", "INSERT", "INSERT INTO t SELECT * FROM s", None),
+    ],
+)
+def test_queries(text: str, kind: str, sql: str | None, fmt: str | None) -> None:
+    stmt = split_statement(text, complete=True)
+    assert stmt.kind == kind
+    assert stmt.format == fmt
+    assert stmt.data_offset is None
+    if sql is not None:
+        assert stmt.sql == sql
+
+
+@pytest.mark.parametrize(
+    ("text", "sql", "fmt", "data"),
+    [
+        ("INSERT INTO t FORMAT CSV\n1,2\n", "INSERT INTO t", "CSV", "1,2\n"),
+        (
+            "/* seed */ insert into t (a, b) format CSV\n'x;y',2\n",
+            "/* seed */ insert into t (a, b)",
+            "CSV",
+            "'x;y',2\n",
+        ),
+        ("INSERT INTO t VALUES (1, 'a'), (2, 'b')", "INSERT INTO t", "Values", " (1, 'a'), (2, 'b')"),
+        ("INSERT INTO `t` (`format`) FORMAT TSV\n1\n", "INSERT INTO `t` (`format`)", "TSV", "1\n"),
+        ('INSERT INTO t SETTINGS async_insert=0 FORMAT JSONEachRow {"a":1}', None, "JSONEachRow", '{"a":1}'),
+        ("INSERT INTO t FORMAT Native\n\x00\x01'\"`/*", "INSERT INTO t", "Native", "\x00\x01'\"`/*"),
+        ("INSERT INTO t FORMAT RowBinary\r\n\x05", "INSERT INTO t", "RowBinary", "\x05"),
+    ],
+)
+def test_inserts_with_data(text: str, sql: str | None, fmt: str, data: str) -> None:
+    stmt = split_statement(text, complete=False)  # the data part is never needed to find the statement
+    assert stmt.kind == "INSERT"
+    assert stmt.format == fmt
+    assert stmt.data_offset is not None
+    assert text[stmt.data_offset :] == data
+    if sql is not None:
+        assert stmt.sql == sql
+
+
+@pytest.mark.parametrize(
+    "prefix", ["INSERT INTO t FORM", "INSERT INTO t FORMAT", "INSERT INTO t /* comment", "INSERT INTO t ('a", "SEL"]
+)
+def test_incomplete_prefix_asks_for_more(prefix: str) -> None:
+    with pytest.raises(NeedMoreText):
+        split_statement(prefix, complete=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "Empty query"),
+        ("  -- only a comment", "Empty query"),
+        ("SELECT 1; SELECT 2", "Multi-statements"),
+        ("SELECT 'abc", "not closed"),
+        ("SELECT /* open", "not closed"),
+        ("INSERT INTO t FORMAT (", "format name"),
+    ],
+)
+def test_errors(text: str, reason: str) -> None:
+    with pytest.raises(SqlSplitError, match=reason):
+        split_statement(text, complete=True)
