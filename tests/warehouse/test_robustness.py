@@ -1,0 +1,241 @@
+"""Bad input, limits, disconnects, shutdown and crashes: clear ClickHouse errors, nothing half-written,
+the server keeps serving, and every acknowledged INSERT survives SIGKILL."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import httpx
+import lz4.frame
+import pytest
+
+from tests.conftest import WarehouseProcess, free_port
+
+SLOW = "SELECT sum(sleepEachRow(0.25)) FROM numbers(8) SETTINGS function_sleep_max_microseconds_per_block = 0, max_block_size = 1"
+
+
+def post(server: WarehouseProcess, sql: str, data: bytes | None = None, **kw: object) -> httpx.Response:
+    if data is None:
+        return httpx.post(f"{server.url}/", content=sql.encode(), timeout=60, **kw)  # type: ignore[arg-type]
+    return httpx.post(f"{server.url}/", params={"query": sql}, content=data, timeout=60, **kw)  # type: ignore[arg-type]
+
+
+def new_table(server: WarehouseProcess) -> str:
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    assert post(server, f"CREATE TABLE {name} (id UInt32, s String) ENGINE = MergeTree ORDER BY id").status_code == 200
+    return name
+
+
+def count(server: WarehouseProcess, name: str) -> int:
+    return int(post(server, f"SELECT count() FROM {name}").text)
+
+
+def still_serving(server: WarehouseProcess) -> None:
+    assert post(server, "SELECT 1").text == "1\n"
+
+
+@pytest.mark.parametrize(
+    ("sql", "status", "code"),
+    [
+        ("SELEC 1", 400, 62),
+        ("SELECT * FROM no_such_table", 404, 60),
+        ("SELECT no_such_function(1)", 404, 46),
+        ("SELECT 'unterminated", 400, 62),
+        ("SELECT 1; DROP TABLE x", 400, 62),
+        ("", 400, 62),
+    ],
+)
+def test_bad_sql_is_a_clickhouse_error(warehouse: WarehouseProcess, sql: str, status: int, code: int) -> None:
+    response = post(warehouse, sql)
+    assert response.status_code == status
+    assert response.text.startswith(f"Code: {code}. DB::Exception: ")
+    assert response.headers["X-ClickHouse-Exception-Code"] == str(code)
+    still_serving(warehouse)
+
+
+def test_bad_row_in_insert_writes_nothing(warehouse: WarehouseProcess) -> None:
+    name = new_table(warehouse)
+    rows = b"1,a\n2,b\nnot-a-number,c\n4,d\n"
+    response = post(warehouse, f"INSERT INTO {name} FORMAT CSV", rows)
+    assert response.status_code == 400
+    assert "Code: 27. DB::Exception" in response.text or "Code: 6" in response.text
+    assert count(warehouse, name) == 0
+    still_serving(warehouse)
+
+
+def test_truncated_compressed_body_writes_nothing(warehouse: WarehouseProcess) -> None:
+    name = new_table(warehouse)
+    body = lz4.frame.compress(b"".join(b"%d,row\n" % i for i in range(50000)))
+    response = post(
+        warehouse, f"INSERT INTO {name} FORMAT CSV", body[: len(body) // 2], headers={"Content-Encoding": "lz4"}
+    )
+    assert response.text.startswith("Code: 271. DB::Exception: Cannot decompress lz4 request body")
+    assert count(warehouse, name) == 0
+    garbage = post(
+        warehouse, f"INSERT INTO {name} FORMAT CSV", b"\x00garbage" * 10, headers={"Content-Encoding": "zstd"}
+    )
+    assert "Code: 271" in garbage.text
+    unknown = post(warehouse, "SELECT 1", headers={"Content-Encoding": "snappy-ish"})
+    assert "Code: 89" in unknown.text
+    assert count(warehouse, name) == 0
+    still_serving(warehouse)
+
+
+def test_body_cut_short_by_the_client_writes_nothing(warehouse: WarehouseProcess) -> None:
+    name = new_table(warehouse)
+    query = f"INSERT INTO {name} FORMAT CSV".replace(" ", "%20")
+    partial = b"1,a\n2,b\n"
+    with socket.create_connection(("127.0.0.1", warehouse.port)) as sock:
+        sock.sendall(f"POST /?query={query} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n".encode() + partial)
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(10)
+        sock.recv(65536)
+    assert count(warehouse, name) == 0
+    still_serving(warehouse)
+
+
+def test_oversized_body_is_refused(new_warehouse: Callable[..., WarehouseProcess]) -> None:
+    server = new_warehouse(PULSE_WAREHOUSE_MAX_BODY_BYTES="100000")
+    name = new_table(server)
+    big = b"".join(b"%d,%s\n" % (i, b"x" * 20) for i in range(20000))
+    declared = post(server, f"INSERT INTO {name} FORMAT CSV", big)
+    assert declared.status_code == 413
+    assert declared.text.startswith("Code: 229. DB::Exception: Request body")
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(big), 8192):
+            yield big[start : start + 8192]
+
+    streamed = post(server, f"INSERT INTO {name} FORMAT CSV", chunks())  # type: ignore[arg-type]
+    assert streamed.status_code == 413
+    assert count(server, name) == 0
+    assert post(server, f"INSERT INTO {name} FORMAT CSV", b"1,small\n").status_code == 200
+    assert count(server, name) == 1
+
+
+def test_concurrent_query_limit(new_warehouse: Callable[..., WarehouseProcess]) -> None:
+    server = new_warehouse(PULSE_WAREHOUSE_MAX_CONCURRENT_QUERIES="1", PULSE_WAREHOUSE_QUEUE_WAIT_SECONDS="0.2")
+    slow = threading.Thread(target=post, args=(server, SLOW))
+    slow.start()
+    time.sleep(0.5)
+    refused = post(server, "SELECT 1")
+    slow.join()
+    assert refused.text.startswith("Code: 202. DB::Exception: Too many simultaneous queries")
+    still_serving(server)
+
+
+def _running(server: WarehouseProcess, marker: str) -> int:
+    sql = f"SELECT count() FROM system.processes WHERE position(query, '{marker}') > 0 AND position(query, 'system.processes') = 0"
+    return int(post(server, sql).text)
+
+
+def test_client_disconnect_cancels_its_query(warehouse: WarehouseProcess) -> None:
+    marker = f"m{uuid.uuid4().hex[:8]}"
+    sql = f"SELECT sum(cityHash64(number)), '{marker}' FROM numbers(100000000000) SETTINGS max_threads = 1"
+    with socket.create_connection(("127.0.0.1", warehouse.port)) as sock:
+        body = sql.encode()
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body))
+        deadline = time.monotonic() + 10
+        while _running(warehouse, marker) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _running(warehouse, marker) == 1
+    deadline = time.monotonic() + 10
+    while _running(warehouse, marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _running(warehouse, marker) == 0
+    still_serving(warehouse)
+
+
+def test_sigterm_finishes_running_queries_then_exits(new_warehouse: Callable[..., WarehouseProcess]) -> None:
+    server = new_warehouse()
+    results: list[httpx.Response] = []
+    slow = threading.Thread(target=lambda: results.append(post(server, SLOW)))
+    slow.start()
+    time.sleep(0.6)
+    assert server.process is not None
+    server.process.send_signal(signal.SIGTERM)
+    slow.join()
+    assert results[0].status_code == 200
+    assert results[0].text == "0\n"
+    assert server.process.wait(30) == 0
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{server.url}/ping")
+
+
+def test_every_acknowledged_insert_survives_sigkill(new_warehouse: Callable[..., WarehouseProcess]) -> None:
+    server = new_warehouse()
+    name = new_table(server)
+    acknowledged: list[int] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        client = server.client()
+        batch = 0
+        while not stop.is_set():
+            rows = [[batch * 1000 + i, f"b{batch}"] for i in range(1000)]
+            try:
+                client.insert(name, rows, column_names=["id", "s"])
+            except Exception:
+                return  # the server is gone: this batch was not acknowledged
+            acknowledged.append(batch)
+            batch += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(2.5)
+    assert server.process is not None
+    server.process.kill()
+    server.process.wait()
+    stop.set()
+    thread.join()
+    assert len(acknowledged) > 5
+
+    restarted = WarehouseProcess(home=server.home, port=free_port()).start()
+    try:
+        per_batch = post(
+            restarted,
+            f"SELECT intDiv(id, 1000) AS b, count() FROM {name} GROUP BY b ORDER BY b FORMAT JSONCompactEachRow",
+        )
+        counts = {row[0]: row[1] for row in map(eval_row, per_batch.text.splitlines())}
+        for batch in acknowledged:
+            assert counts.get(batch) == 1000, f"acknowledged batch {batch} lost"
+        assert all(n == 1000 for n in counts.values()), "a batch was half-written"
+    finally:
+        restarted.stop()
+
+
+def eval_row(line: str) -> list[int]:
+    import json
+
+    return [int(v) for v in json.loads(line)]
+
+
+def test_cli_start_status_stop(tmp_path: object) -> None:
+    port = free_port()
+    env = {
+        "PULSE_HOME": str(tmp_path),
+        "PULSE_CLICKHOUSE_URL": f"http://default:@127.0.0.1:{port}",
+        "PATH": "/usr/bin:/bin",
+    }
+    pulse = [sys.executable, "-m", "pulse"]
+    started = subprocess.run([*pulse, "warehouse", "start"], env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    try:
+        again = subprocess.run([*pulse, "warehouse", "start"], env=env, capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0  # idempotent
+        status = subprocess.run([*pulse, "warehouse", "status"], env=env, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0
+        assert "healthy" in status.stderr
+        assert httpx.post(f"http://127.0.0.1:{port}/", content=b"SELECT 1").text == "1\n"
+    finally:
+        stopped = subprocess.run([*pulse, "warehouse", "stop"], env=env, capture_output=True, text=True, timeout=120)
+    assert stopped.returncode == 0
+    status = subprocess.run([*pulse, "warehouse", "status"], env=env, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 1
