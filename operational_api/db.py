@@ -114,12 +114,14 @@ class Store:
     def write(self) -> Iterator[Session]:
         """A write transaction: commits on success, rolls back on any exception."""
         with Session(self.write_engine, expire_on_commit=False, autoflush=False) as session, session.begin():
+            session.info["store"] = self
             lock_change_seq(session.connection())
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         with Session(self.read_engine, expire_on_commit=False) as session, session.begin():
+            session.info["store"] = self
             yield session
 
     def dispose(self) -> None:

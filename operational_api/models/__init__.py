@@ -12,6 +12,7 @@ from operational_api.models.base import (
     change_seq_counter,
     lock_change_seq,
     stamp_rows,
+    table_of,
     utcnow,
 )
 from operational_api.models.crm import (
@@ -92,5 +93,6 @@ __all__ = [
     "change_seq_counter",
     "lock_change_seq",
     "stamp_rows",
+    "table_of",
     "utcnow",
 ]

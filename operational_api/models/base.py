@@ -172,6 +172,13 @@ def stamp_rows(conn: Connection, rows: list[dict[str, Any]], *, new: bool = True
             row.setdefault("created_at", now)
 
 
+def table_of(model: type[Base]) -> Table:
+    """The Core `Table` of a mapped class (typed, for set-based Core statements)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 class TombstoneRequired(RuntimeError):
     """Raised when code tries to hard-delete a tracked row instead of tombstoning it."""
 
@@ -186,9 +193,7 @@ def _stamp_orm_changes(session: Session, flush_context: Any, instances: Any) -> 
             )
     changed = [obj for obj in session.new if isinstance(obj, Base)]
     changed += [
-        obj
-        for obj in session.dirty
-        if isinstance(obj, Base) and session.is_modified(obj, include_collections=False)
+        obj for obj in session.dirty if isinstance(obj, Base) and session.is_modified(obj, include_collections=False)
     ]
     if not changed:
         return

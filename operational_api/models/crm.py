@@ -101,9 +101,7 @@ class Contact(Base):
     gender: Mapped[str | None] = mapped_column(String(16), comment="Gender as recorded.")
     city: Mapped[str | None] = mapped_column(String(120), comment="City.")
     source: Mapped[str | None] = mapped_column(String(64), comment="First acquisition source.")
-    marketing_consent: Mapped[bool] = mapped_column(
-        Boolean, default=False, comment="Agreed to marketing messages."
-    )
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False, comment="Agreed to marketing messages.")
 
 
 class Campaign(Base):
@@ -213,9 +211,7 @@ class Deal(Base):
     title: Mapped[str] = mapped_column(String(300), comment="Title.")
     amount: Mapped[Decimal | None] = mapped_column(Money, comment="Expected value.")
     currency: Mapped[str] = mapped_column(Currency, default="RUB", comment="ISO 4217 currency.")
-    status: Mapped[str] = mapped_column(
-        enum("deal_status", DEAL_STATUSES), default="open", comment="open, won, lost."
-    )
+    status: Mapped[str] = mapped_column(enum("deal_status", DEAL_STATUSES), default="open", comment="open, won, lost.")
     stage_changed_at: Mapped[dt.datetime | None] = mapped_column(
         UTCDateTime(), comment="When it entered its current stage."
     )
@@ -234,12 +230,8 @@ class DealStageHistory(Base):
     from_stage_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("pipeline_stages.id"), comment="Previous stage; NULL on creation."
     )
-    to_stage_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("pipeline_stages.id"), comment="New stage."
-    )
-    operator_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("operators.id"), comment="Who moved it."
-    )
+    to_stage_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("pipeline_stages.id"), comment="New stage.")
+    operator_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("operators.id"), comment="Who moved it.")
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), comment="When it moved.")
     comment: Mapped[str | None] = mapped_column(String(500), comment="Why.")
 
@@ -267,9 +259,7 @@ class Appointment(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, comment="Surrogate key.")
     external_id: Mapped[str | None] = external_id_column()
-    contact_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("contacts.id"), index=True, comment="Patient."
-    )
+    contact_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("contacts.id"), index=True, comment="Patient.")
     deal_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("deals.id"), comment="Deal.")
     lead_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("leads.id"), comment="Lead.")
     branch_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("branches.id"), comment="Branch.")
@@ -285,9 +275,7 @@ class Appointment(Base):
     duration_minutes: Mapped[int | None] = mapped_column(Integer, comment="Planned length.")
     price: Mapped[Decimal | None] = mapped_column(Money, comment="Price of the visit.")
     currency: Mapped[str] = mapped_column(Currency, default="RUB", comment="ISO 4217 currency.")
-    insurance_policy: Mapped[bool] = mapped_column(
-        Boolean, default=False, comment="Paid under an insurance policy."
-    )
+    insurance_policy: Mapped[bool] = mapped_column(Boolean, default=False, comment="Paid under an insurance policy.")
     insurer_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("counterparties.id"), comment="Insurer paying, when insured."
     )
@@ -305,9 +293,7 @@ class Call(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, comment="Surrogate key.")
     external_id: Mapped[str | None] = external_id_column()
-    direction: Mapped[str] = mapped_column(
-        enum("call_direction", CALL_DIRECTIONS), comment="inbound or outbound."
-    )
+    direction: Mapped[str] = mapped_column(enum("call_direction", CALL_DIRECTIONS), comment="inbound or outbound.")
     operator_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("operators.id"), index=True, comment="Operator."
     )
@@ -335,9 +321,7 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, comment="Surrogate key.")
     external_id: Mapped[str | None] = external_id_column()
-    contact_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("contacts.id"), index=True, comment="Recipient."
-    )
+    contact_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("contacts.id"), index=True, comment="Recipient.")
     appointment_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("appointments.id"), comment="Appointment reminded of."
     )
@@ -368,9 +352,7 @@ class Invoice(Base):
     due_on: Mapped[dt.date | None] = mapped_column(Date, comment="Due date.")
     amount: Mapped[Decimal] = mapped_column(Money, comment="Total amount.")
     currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")
-    status: Mapped[str] = mapped_column(
-        enum("invoice_status", INVOICE_STATUSES), default="issued", comment="Status."
-    )
+    status: Mapped[str] = mapped_column(enum("invoice_status", INVOICE_STATUSES), default="issued", comment="Status.")
 
 
 class Payment(Base):
@@ -382,9 +364,7 @@ class Payment(Base):
     invoice_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("invoices.id"), index=True, comment="Invoice paid."
     )
-    counterparty_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("counterparties.id"), comment="Payer."
-    )
+    counterparty_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("counterparties.id"), comment="Payer.")
     paid_on: Mapped[dt.date] = mapped_column(Date, comment="Value date.")
     amount: Mapped[Decimal] = mapped_column(Money, comment="Amount paid.")
     currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")

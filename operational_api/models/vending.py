@@ -175,9 +175,7 @@ class MachineStock(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, comment="Surrogate key.")
-    machine_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("machines.id"), index=True, comment="Machine."
-    )
+    machine_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("machines.id"), index=True, comment="Machine.")
     product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id"), comment="Product.")
     quantity: Mapped[int] = mapped_column(Integer, default=0, comment="Units in stock (never below 0).")
 
@@ -197,9 +195,7 @@ class Customer(Base):
     role: Mapped[str] = mapped_column(enum("customer_role", CUSTOMER_ROLES), comment="doctor, nurse, other.")
     email: Mapped[str | None] = mapped_column(String(254), comment="Email.")
     phone: Mapped[str | None] = mapped_column(String(32), comment="Phone number.")
-    locale: Mapped[str] = mapped_column(
-        enum("customer_locale", LOCALES), default="ru", comment="Preferred language."
-    )
+    locale: Mapped[str] = mapped_column(enum("customer_locale", LOCALES), default="ru", comment="Preferred language.")
     statement_email_consent: Mapped[bool] = mapped_column(
         Boolean, default=False, comment="Agreed to receive statements by email."
     )
@@ -240,9 +236,7 @@ class AccountEntry(Base):
         String(64), unique=True, comment="Client-generated ID of a top-up/refund/adjustment (idempotency)."
     )
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), comment="Account.")
-    kind: Mapped[str] = mapped_column(
-        enum("entry_kind", ENTRY_KINDS), comment="topup, vend, refund, adjustment."
-    )
+    kind: Mapped[str] = mapped_column(enum("entry_kind", ENTRY_KINDS), comment="topup, vend, refund, adjustment.")
     source: Mapped[str] = mapped_column(
         enum("entry_source", ENTRY_SOURCES),
         comment="web_portal, phone_operator (charges the stored token), payroll, machine, admin.",
@@ -259,9 +253,7 @@ class AccountEntry(Base):
     operator_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("operators.id"), comment="Operator who charged the card by phone."
     )
-    processor_ref: Mapped[str | None] = mapped_column(
-        String(128), comment="Payment processor's charge reference."
-    )
+    processor_ref: Mapped[str | None] = mapped_column(String(128), comment="Payment processor's charge reference.")
     note: Mapped[str | None] = mapped_column(String(500), comment="Free text (adjustments).")
 
 
@@ -333,9 +325,7 @@ class Alert(Base):
     customer_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("customers.id"), index=True, comment="Customer concerned."
     )
-    machine_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("machines.id"), comment="Machine concerned."
-    )
+    machine_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("machines.id"), comment="Machine concerned.")
     message: Mapped[str] = mapped_column(Text, comment="What the owner should know (no secrets).")
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, comment="Structured details.")
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), comment="When raised.")

@@ -1,9 +1,8 @@
-# ruff: noqa: E501
 """initial schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 12:19:14.308277
+Create Date: 2026-11-23 12:28:57.868916
 """
 
 from __future__ import annotations
@@ -25,24 +24,13 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "api_keys",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("name", sa.String(length=200), nullable=False, comment="Who or what uses the key."),
         sa.Column(
-            "scope",
-            sa.String(length=32),
-            nullable=False,
-            comment="machine, portal, operator, integration, admin.",
+            "scope", sa.String(length=32), nullable=False, comment="machine, portal, operator, integration, admin."
         ),
         sa.Column(
-            "prefix",
-            sa.String(length=16),
-            nullable=False,
-            comment="First characters of the key, to recognise it.",
+            "prefix", sa.String(length=16), nullable=False, comment="First characters of the key, to recognise it."
         ),
         sa.Column("key_sha256", sa.String(length=64), nullable=False, comment="hex SHA-256 of the key."),
         sa.Column(
@@ -52,10 +40,7 @@ def upgrade() -> None:
             comment="Unused; reserved.",
         ),
         sa.Column(
-            "revoked_at",
-            operational_api.models.base.UTCDateTime(timezone=True),
-            nullable=True,
-            comment="When revoked.",
+            "revoked_at", operational_api.models.base.UTCDateTime(timezone=True), nullable=True, comment="When revoked."
         ),
         sa.Column(
             "created_at",
@@ -91,17 +76,9 @@ def upgrade() -> None:
 
     op.create_table(
         "branches",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("name", sa.String(length=200), nullable=False, comment="Branch name."),
         sa.Column("city", sa.String(length=120), nullable=True, comment="City."),
@@ -140,25 +117,12 @@ def upgrade() -> None:
 
     op.create_table(
         "campaigns",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("name", sa.String(length=200), nullable=False, comment="Campaign name."),
-        sa.Column(
-            "channel",
-            sa.String(length=64),
-            nullable=False,
-            comment="Ad channel, e.g. yandex_direct, vk, seo.",
-        ),
+        sa.Column("channel", sa.String(length=64), nullable=False, comment="Ad channel, e.g. yandex_direct, vk, seo."),
         sa.Column("utm_source", sa.String(length=128), nullable=True, comment="utm_source."),
         sa.Column("utm_medium", sa.String(length=128), nullable=True, comment="utm_medium."),
         sa.Column("utm_campaign", sa.String(length=128), nullable=True, comment="utm_campaign."),
@@ -200,12 +164,7 @@ def upgrade() -> None:
 
     op.create_table(
         "commission_plans",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("code", sa.String(length=64), nullable=False, comment="Stable plan code."),
         sa.Column("name", sa.String(length=200), nullable=False, comment="Human name of the plan."),
         sa.Column("currency", sa.String(length=3), nullable=False, comment="ISO 4217 currency of the plan."),
@@ -242,17 +201,9 @@ def upgrade() -> None:
 
     op.create_table(
         "contacts",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("full_name", sa.String(length=200), nullable=False, comment="Full name."),
         sa.Column("phone", sa.String(length=32), nullable=True, comment="Phone number."),
@@ -296,17 +247,9 @@ def upgrade() -> None:
 
     op.create_table(
         "counterparties",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("name", sa.String(length=300), nullable=False, comment="Legal name."),
         sa.Column(
@@ -359,18 +302,11 @@ def upgrade() -> None:
 
     op.create_table(
         "fx_rates",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("day", sa.Date(), nullable=False, comment="Rate date."),
         sa.Column("base_currency", sa.String(length=3), nullable=False, comment="ISO 4217 base currency."),
         sa.Column("quote_currency", sa.String(length=3), nullable=False, comment="ISO 4217 quote currency."),
-        sa.Column(
-            "rate", sa.Numeric(precision=18, scale=8), nullable=False, comment="Units of quote per one base."
-        ),
+        sa.Column("rate", sa.Numeric(precision=18, scale=8), nullable=False, comment="Units of quote per one base."),
         sa.Column("source", sa.String(length=64), nullable=True, comment="Where the rate came from."),
         sa.Column(
             "created_at",
@@ -398,10 +334,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_rates")),
         sa.UniqueConstraint(
-            "day",
-            "base_currency",
-            "quote_currency",
-            name=op.f("uq_fx_rates_day_base_currency_quote_currency"),
+            "day", "base_currency", "quote_currency", name=op.f("uq_fx_rates_day_base_currency_quote_currency")
         ),
         comment="Daily FX rates: 1 base = rate quote.",
     )
@@ -410,17 +343,9 @@ def upgrade() -> None:
 
     op.create_table(
         "operators",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("name", sa.String(length=200), nullable=False, comment="Operator's name."),
         sa.Column("email", sa.String(length=254), nullable=True, comment="Work email."),
@@ -460,12 +385,7 @@ def upgrade() -> None:
 
     op.create_table(
         "pipelines",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("code", sa.String(length=64), nullable=False, comment="Stable code."),
         sa.Column("name", sa.String(length=200), nullable=False, comment="Name."),
         sa.Column(
@@ -501,17 +421,10 @@ def upgrade() -> None:
 
     op.create_table(
         "products",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("sku", sa.String(length=64), nullable=False, comment="Stock keeping unit."),
         sa.Column("name", sa.String(length=200), nullable=False, comment="Product name."),
-        sa.Column(
-            "kit_type", sa.String(length=64), nullable=False, comment="Kit type, e.g. surgical, scrubs, gown."
-        ),
+        sa.Column("kit_type", sa.String(length=64), nullable=False, comment="Kit type, e.g. surgical, scrubs, gown."),
         sa.Column("size", sa.String(length=16), nullable=False, comment="Size, e.g. S, M, L, XL."),
         sa.Column("active", sa.Boolean(), nullable=False, comment="Still sold."),
         sa.Column(
@@ -557,12 +470,7 @@ def upgrade() -> None:
     op.bulk_insert(operational_api.models.base.change_seq_counter, [{"id": 1, "value": 0}])
     op.create_table(
         "ad_spend",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("campaign_id", sa.BigInteger(), nullable=False, comment="Campaign."),
         sa.Column("day", sa.Date(), nullable=False, comment="Day of spend."),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False, comment="Spend that day."),
@@ -593,9 +501,7 @@ def upgrade() -> None:
             nullable=False,
             comment="Global change sequence, strictly increasing in commit order; bumped on every insert, update and tombstone. Extract incrementally with change_seq > watermark.",
         ),
-        sa.ForeignKeyConstraint(
-            ["campaign_id"], ["campaigns.id"], name=op.f("fk_ad_spend_campaign_id_campaigns")
-        ),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], name=op.f("fk_ad_spend_campaign_id_campaigns")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ad_spend")),
         sa.UniqueConstraint("campaign_id", "day", name=op.f("uq_ad_spend_campaign_id_day")),
         comment="Daily advertising spend of a campaign.",
@@ -605,12 +511,7 @@ def upgrade() -> None:
 
     op.create_table(
         "commission_tiers",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("plan_id", sa.BigInteger(), nullable=False, comment="Plan this tier belongs to."),
         sa.Column(
             "min_monthly_kits",
@@ -652,9 +553,7 @@ def upgrade() -> None:
             ["plan_id"], ["commission_plans.id"], name=op.f("fk_commission_tiers_plan_id_commission_plans")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commission_tiers")),
-        sa.UniqueConstraint(
-            "plan_id", "min_monthly_kits", name=op.f("uq_commission_tiers_plan_id_min_monthly_kits")
-        ),
+        sa.UniqueConstraint("plan_id", "min_monthly_kits", name=op.f("uq_commission_tiers_plan_id_min_monthly_kits")),
         comment="Volume tiers of a commission plan: the rate applies from min_monthly_kits up.",
     )
     with op.batch_alter_table("commission_tiers", schema=None) as batch_op:
@@ -663,17 +562,9 @@ def upgrade() -> None:
 
     op.create_table(
         "doctors",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("name", sa.String(length=200), nullable=False, comment="Doctor's name."),
         sa.Column("specialty", sa.String(length=120), nullable=True, comment="Specialty, e.g. orthodontist."),
@@ -713,19 +604,12 @@ def upgrade() -> None:
 
     op.create_table(
         "hospitals",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("code", sa.String(length=64), nullable=False, comment="Stable hospital code."),
         sa.Column("name", sa.String(length=300), nullable=False, comment="Hospital name."),
         sa.Column("city", sa.String(length=120), nullable=False, comment="City."),
         sa.Column("region", sa.String(length=120), nullable=False, comment="Region / federal subject."),
-        sa.Column(
-            "time_zone", sa.String(length=64), nullable=False, comment="IANA time zone, e.g. Europe/Moscow."
-        ),
+        sa.Column("time_zone", sa.String(length=64), nullable=False, comment="IANA time zone, e.g. Europe/Moscow."),
         sa.Column("commission_plan_id", sa.BigInteger(), nullable=True, comment="Commission plan in force."),
         sa.Column(
             "created_at",
@@ -762,26 +646,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("hospitals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_hospitals_change_seq"), ["change_seq"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_hospitals_commission_plan_id"), ["commission_plan_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_hospitals_commission_plan_id"), ["commission_plan_id"], unique=False)
 
     op.create_table(
         "idempotency_keys",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("api_key_id", sa.BigInteger(), nullable=False, comment="Caller."),
         sa.Column("key", sa.String(length=255), nullable=False, comment="The Idempotency-Key header value."),
-        sa.Column(
-            "endpoint", sa.String(length=255), nullable=False, comment="Method and path the key was used on."
-        ),
-        sa.Column(
-            "request_sha256", sa.String(length=64), nullable=False, comment="hex SHA-256 of the request body."
-        ),
+        sa.Column("endpoint", sa.String(length=255), nullable=False, comment="Method and path the key was used on."),
+        sa.Column("request_sha256", sa.String(length=64), nullable=False, comment="hex SHA-256 of the request body."),
         sa.Column("status_code", sa.Integer(), nullable=False, comment="HTTP status of the stored response."),
         sa.Column("response_body", sa.LargeBinary(), nullable=False, comment="Stored response body (JSON)."),
         sa.Column(
@@ -808,9 +681,7 @@ def upgrade() -> None:
             nullable=False,
             comment="Global change sequence, strictly increasing in commit order; bumped on every insert, update and tombstone. Extract incrementally with change_seq > watermark.",
         ),
-        sa.ForeignKeyConstraint(
-            ["api_key_id"], ["api_keys.id"], name=op.f("fk_idempotency_keys_api_key_id_api_keys")
-        ),
+        sa.ForeignKeyConstraint(["api_key_id"], ["api_keys.id"], name=op.f("fk_idempotency_keys_api_key_id_api_keys")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
         sa.UniqueConstraint("api_key_id", "key", name=op.f("uq_idempotency_keys_api_key_id_key")),
         comment="Responses of requests sent with an Idempotency-Key, replayed on retry.",
@@ -821,17 +692,9 @@ def upgrade() -> None:
 
     op.create_table(
         "invoices",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("number", sa.String(length=64), nullable=False, comment="Invoice number."),
         sa.Column("counterparty_id", sa.BigInteger(), nullable=False, comment="Billed counterparty."),
@@ -880,9 +743,7 @@ def upgrade() -> None:
             comment="Global change sequence, strictly increasing in commit order; bumped on every insert, update and tombstone. Extract incrementally with change_seq > watermark.",
         ),
         sa.ForeignKeyConstraint(
-            ["counterparty_id"],
-            ["counterparties.id"],
-            name=op.f("fk_invoices_counterparty_id_counterparties"),
+            ["counterparty_id"], ["counterparties.id"], name=op.f("fk_invoices_counterparty_id_counterparties")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
         sa.UniqueConstraint("external_id", name=op.f("uq_invoices_external_id")),
@@ -894,24 +755,13 @@ def upgrade() -> None:
 
     op.create_table(
         "leads",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("contact_id", sa.BigInteger(), nullable=True, comment="Contact, once identified."),
         sa.Column(
-            "channel",
-            sa.String(length=64),
-            nullable=False,
-            comment="Channel: call, web_form, chat, walk_in, ...",
+            "channel", sa.String(length=64), nullable=False, comment="Channel: call, web_form, chat, walk_in, ..."
         ),
         sa.Column("campaign_id", sa.BigInteger(), nullable=True, comment="Attributed campaign."),
         sa.Column("utm_source", sa.String(length=128), nullable=True, comment="utm_source."),
@@ -919,9 +769,7 @@ def upgrade() -> None:
         sa.Column("utm_campaign", sa.String(length=128), nullable=True, comment="utm_campaign."),
         sa.Column("utm_content", sa.String(length=128), nullable=True, comment="utm_content."),
         sa.Column("utm_term", sa.String(length=128), nullable=True, comment="utm_term."),
-        sa.Column(
-            "service_of_interest", sa.String(length=200), nullable=True, comment="Service asked about."
-        ),
+        sa.Column("service_of_interest", sa.String(length=200), nullable=True, comment="Service asked about."),
         sa.Column(
             "status",
             sa.Enum(
@@ -973,34 +821,23 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["assigned_operator_id"], ["operators.id"], name=op.f("fk_leads_assigned_operator_id_operators")
         ),
-        sa.ForeignKeyConstraint(
-            ["campaign_id"], ["campaigns.id"], name=op.f("fk_leads_campaign_id_campaigns")
-        ),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], name=op.f("fk_leads_campaign_id_campaigns")),
         sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_leads_contact_id_contacts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_leads")),
         sa.UniqueConstraint("external_id", name=op.f("uq_leads_external_id")),
         comment="Leads: requests from prospective patients.",
     )
     with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_leads_assigned_operator_id"), ["assigned_operator_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_leads_assigned_operator_id"), ["assigned_operator_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_leads_campaign_id"), ["campaign_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_leads_change_seq"), ["change_seq"], unique=False)
         batch_op.create_index(batch_op.f("ix_leads_contact_id"), ["contact_id"], unique=False)
 
     op.create_table(
         "pipeline_stages",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("pipeline_id", sa.BigInteger(), nullable=False, comment="Pipeline."),
-        sa.Column(
-            "code", sa.String(length=64), nullable=False, comment="Stage code, unique in its pipeline."
-        ),
+        sa.Column("code", sa.String(length=64), nullable=False, comment="Stage code, unique in its pipeline."),
         sa.Column("name", sa.String(length=200), nullable=False, comment="Name."),
         sa.Column("position", sa.Integer(), nullable=False, comment="Order within the pipeline (ascending)."),
         sa.Column("is_won", sa.Boolean(), nullable=False, comment="Reaching it wins the deal."),
@@ -1041,12 +878,7 @@ def upgrade() -> None:
 
     op.create_table(
         "product_prices",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("product_id", sa.BigInteger(), nullable=False, comment="Product priced."),
         sa.Column("price", sa.Numeric(precision=14, scale=2), nullable=False, comment="Unit price."),
         sa.Column("currency", sa.String(length=3), nullable=False, comment="ISO 4217 currency."),
@@ -1086,9 +918,7 @@ def upgrade() -> None:
             nullable=False,
             comment="Global change sequence, strictly increasing in commit order; bumped on every insert, update and tombstone. Extract incrementally with change_seq > watermark.",
         ),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_product_prices_product_id_products")
-        ),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_product_prices_product_id_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_product_prices")),
         sa.UniqueConstraint("product_id", "valid_from", name=op.f("uq_product_prices_product_id_valid_from")),
         comment="Price list: a product's price valid in [valid_from, valid_to).",
@@ -1099,12 +929,7 @@ def upgrade() -> None:
 
     op.create_table(
         "customers",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
             "client_id",
             sa.String(length=32),
@@ -1112,22 +937,13 @@ def upgrade() -> None:
             comment="Public client ID typed at machines and printed on cards.",
         ),
         sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in an upstream system (one-way sync).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in an upstream system (one-way sync)."
         ),
         sa.Column("full_name", sa.String(length=200), nullable=False, comment="Full name."),
         sa.Column(
             "role",
             sa.Enum(
-                "doctor",
-                "nurse",
-                "other",
-                name="customer_role",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
+                "doctor", "nurse", "other", name="customer_role", native_enum=False, create_constraint=True, length=32
             ),
             nullable=False,
             comment="doctor, nurse, other.",
@@ -1141,14 +957,9 @@ def upgrade() -> None:
             comment="Preferred language.",
         ),
         sa.Column(
-            "statement_email_consent",
-            sa.Boolean(),
-            nullable=False,
-            comment="Agreed to receive statements by email.",
+            "statement_email_consent", sa.Boolean(), nullable=False, comment="Agreed to receive statements by email."
         ),
-        sa.Column(
-            "home_hospital_id", sa.BigInteger(), nullable=True, comment="Hospital the customer works at."
-        ),
+        sa.Column("home_hospital_id", sa.BigInteger(), nullable=True, comment="Hospital the customer works at."),
         sa.Column(
             "acquisition_channel",
             sa.Enum(
@@ -1187,10 +998,7 @@ def upgrade() -> None:
             comment="Salted, peppered scrypt hash of the PIN (never the PIN). Not extracted.",
         ),
         sa.Column(
-            "failed_pin_count",
-            sa.Integer(),
-            nullable=False,
-            comment="Consecutive bad PINs since the last good one.",
+            "failed_pin_count", sa.Integer(), nullable=False, comment="Consecutive bad PINs since the last good one."
         ),
         sa.Column(
             "pin_locked_at",
@@ -1204,9 +1012,7 @@ def upgrade() -> None:
             nullable=True,
             comment="Opaque payment processor token for the stored card (never a card number).",
         ),
-        sa.Column(
-            "card_brand", sa.String(length=32), nullable=True, comment="Card brand reported by processor."
-        ),
+        sa.Column("card_brand", sa.String(length=32), nullable=True, comment="Card brand reported by processor."),
         sa.Column(
             "registered_at",
             operational_api.models.base.UTCDateTime(timezone=True),
@@ -1251,17 +1057,9 @@ def upgrade() -> None:
 
     op.create_table(
         "deals",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("pipeline_id", sa.BigInteger(), nullable=False, comment="Pipeline."),
         sa.Column("stage_id", sa.BigInteger(), nullable=False, comment="Current stage."),
@@ -1273,15 +1071,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False, comment="ISO 4217 currency."),
         sa.Column(
             "status",
-            sa.Enum(
-                "open",
-                "won",
-                "lost",
-                name="deal_status",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            sa.Enum("open", "won", "lost", name="deal_status", native_enum=False, create_constraint=True, length=32),
             nullable=False,
             comment="open, won, lost.",
         ),
@@ -1323,15 +1113,9 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_deals_contact_id_contacts")),
         sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_deals_lead_id_leads")),
-        sa.ForeignKeyConstraint(
-            ["operator_id"], ["operators.id"], name=op.f("fk_deals_operator_id_operators")
-        ),
-        sa.ForeignKeyConstraint(
-            ["pipeline_id"], ["pipelines.id"], name=op.f("fk_deals_pipeline_id_pipelines")
-        ),
-        sa.ForeignKeyConstraint(
-            ["stage_id"], ["pipeline_stages.id"], name=op.f("fk_deals_stage_id_pipeline_stages")
-        ),
+        sa.ForeignKeyConstraint(["operator_id"], ["operators.id"], name=op.f("fk_deals_operator_id_operators")),
+        sa.ForeignKeyConstraint(["pipeline_id"], ["pipelines.id"], name=op.f("fk_deals_pipeline_id_pipelines")),
+        sa.ForeignKeyConstraint(["stage_id"], ["pipeline_stages.id"], name=op.f("fk_deals_stage_id_pipeline_stages")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deals")),
         sa.UniqueConstraint("external_id", name=op.f("uq_deals_external_id")),
         comment="Deals moving through pipeline stages.",
@@ -1343,17 +1127,10 @@ def upgrade() -> None:
 
     op.create_table(
         "machines",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("serial", sa.String(length=64), nullable=False, comment="Manufacturer serial number."),
         sa.Column("hospital_id", sa.BigInteger(), nullable=False, comment="Hospital where it stands."),
-        sa.Column(
-            "location", sa.String(length=300), nullable=True, comment="Where in the hospital (floor, wing)."
-        ),
+        sa.Column("location", sa.String(length=300), nullable=True, comment="Where in the hospital (floor, wing)."),
         sa.Column(
             "status",
             sa.Enum(
@@ -1400,9 +1177,7 @@ def upgrade() -> None:
             nullable=False,
             comment="Global change sequence, strictly increasing in commit order; bumped on every insert, update and tombstone. Extract incrementally with change_seq > watermark.",
         ),
-        sa.ForeignKeyConstraint(
-            ["hospital_id"], ["hospitals.id"], name=op.f("fk_machines_hospital_id_hospitals")
-        ),
+        sa.ForeignKeyConstraint(["hospital_id"], ["hospitals.id"], name=op.f("fk_machines_hospital_id_hospitals")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_machines")),
         sa.UniqueConstraint("serial", name=op.f("uq_machines_serial")),
         comment="Vending machines dispensing sterile uniform kits.",
@@ -1413,17 +1188,9 @@ def upgrade() -> None:
 
     op.create_table(
         "payments",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("invoice_id", sa.BigInteger(), nullable=True, comment="Invoice paid."),
         sa.Column("counterparty_id", sa.BigInteger(), nullable=False, comment="Payer."),
@@ -1455,13 +1222,9 @@ def upgrade() -> None:
             comment="Global change sequence, strictly increasing in commit order; bumped on every insert, update and tombstone. Extract incrementally with change_seq > watermark.",
         ),
         sa.ForeignKeyConstraint(
-            ["counterparty_id"],
-            ["counterparties.id"],
-            name=op.f("fk_payments_counterparty_id_counterparties"),
+            ["counterparty_id"], ["counterparties.id"], name=op.f("fk_payments_counterparty_id_counterparties")
         ),
-        sa.ForeignKeyConstraint(
-            ["invoice_id"], ["invoices.id"], name=op.f("fk_payments_invoice_id_invoices")
-        ),
+        sa.ForeignKeyConstraint(["invoice_id"], ["invoices.id"], name=op.f("fk_payments_invoice_id_invoices")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
         sa.UniqueConstraint("external_id", name=op.f("uq_payments_external_id")),
         comment="Payments received from counterparties.",
@@ -1472,12 +1235,7 @@ def upgrade() -> None:
 
     op.create_table(
         "report_contacts",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("hospital_id", sa.BigInteger(), nullable=False, comment="Hospital of the contact."),
         sa.Column("name", sa.String(length=200), nullable=False, comment="Contact's name."),
         sa.Column("email", sa.String(length=254), nullable=False, comment="Email address reports go to."),
@@ -1524,12 +1282,7 @@ def upgrade() -> None:
 
     op.create_table(
         "alerts",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
             "kind",
             sa.Enum(
@@ -1570,10 +1323,7 @@ def upgrade() -> None:
             comment="Structured details.",
         ),
         sa.Column(
-            "raised_at",
-            operational_api.models.base.UTCDateTime(timezone=True),
-            nullable=False,
-            comment="When raised.",
+            "raised_at", operational_api.models.base.UTCDateTime(timezone=True), nullable=False, comment="When raised."
         ),
         sa.Column(
             "created_at",
@@ -1599,9 +1349,7 @@ def upgrade() -> None:
             nullable=False,
             comment="Global change sequence, strictly increasing in commit order; bumped on every insert, update and tombstone. Extract incrementally with change_seq > watermark.",
         ),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_alerts_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_alerts_customer_id_customers")),
         sa.ForeignKeyConstraint(["machine_id"], ["machines.id"], name=op.f("fk_alerts_machine_id_machines")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
         comment="Alerts for the owner (e.g. a customer locked by bad PINs).",
@@ -1612,17 +1360,9 @@ def upgrade() -> None:
 
     op.create_table(
         "appointments",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("contact_id", sa.BigInteger(), nullable=False, comment="Patient."),
         sa.Column("deal_id", sa.BigInteger(), nullable=True, comment="Deal."),
@@ -1632,9 +1372,7 @@ def upgrade() -> None:
         sa.Column("service", sa.String(length=200), nullable=True, comment="Service booked."),
         sa.Column(
             "visit_type",
-            sa.Enum(
-                "primary", "repeat", name="visit_type", native_enum=False, create_constraint=True, length=32
-            ),
+            sa.Enum("primary", "repeat", name="visit_type", native_enum=False, create_constraint=True, length=32),
             nullable=False,
             comment="primary or repeat.",
         ),
@@ -1664,13 +1402,9 @@ def upgrade() -> None:
         sa.Column("duration_minutes", sa.Integer(), nullable=True, comment="Planned length."),
         sa.Column("price", sa.Numeric(precision=14, scale=2), nullable=True, comment="Price of the visit."),
         sa.Column("currency", sa.String(length=3), nullable=False, comment="ISO 4217 currency."),
-        sa.Column(
-            "insurance_policy", sa.Boolean(), nullable=False, comment="Paid under an insurance policy."
-        ),
+        sa.Column("insurance_policy", sa.Boolean(), nullable=False, comment="Paid under an insurance policy."),
         sa.Column("insurer_id", sa.BigInteger(), nullable=True, comment="Insurer paying, when insured."),
-        sa.Column(
-            "rescheduled_from_id", sa.BigInteger(), nullable=True, comment="Appointment this one replaces."
-        ),
+        sa.Column("rescheduled_from_id", sa.BigInteger(), nullable=True, comment="Appointment this one replaces."),
         sa.Column(
             "created_at",
             operational_api.models.base.UTCDateTime(timezone=True),
@@ -1695,60 +1429,35 @@ def upgrade() -> None:
             nullable=False,
             comment="Global change sequence, strictly increasing in commit order; bumped on every insert, update and tombstone. Extract incrementally with change_seq > watermark.",
         ),
-        sa.ForeignKeyConstraint(
-            ["branch_id"], ["branches.id"], name=op.f("fk_appointments_branch_id_branches")
-        ),
-        sa.ForeignKeyConstraint(
-            ["contact_id"], ["contacts.id"], name=op.f("fk_appointments_contact_id_contacts")
-        ),
+        sa.ForeignKeyConstraint(["branch_id"], ["branches.id"], name=op.f("fk_appointments_branch_id_branches")),
+        sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_appointments_contact_id_contacts")),
         sa.ForeignKeyConstraint(["deal_id"], ["deals.id"], name=op.f("fk_appointments_deal_id_deals")),
-        sa.ForeignKeyConstraint(
-            ["doctor_id"], ["doctors.id"], name=op.f("fk_appointments_doctor_id_doctors")
-        ),
+        sa.ForeignKeyConstraint(["doctor_id"], ["doctors.id"], name=op.f("fk_appointments_doctor_id_doctors")),
         sa.ForeignKeyConstraint(
             ["insurer_id"], ["counterparties.id"], name=op.f("fk_appointments_insurer_id_counterparties")
         ),
         sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_appointments_lead_id_leads")),
         sa.ForeignKeyConstraint(
-            ["rescheduled_from_id"],
-            ["appointments.id"],
-            name=op.f("fk_appointments_rescheduled_from_id_appointments"),
+            ["rescheduled_from_id"], ["appointments.id"], name=op.f("fk_appointments_rescheduled_from_id_appointments")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_appointments")),
         sa.UniqueConstraint("external_id", name=op.f("uq_appointments_external_id")),
         comment="Appointments (visits) of contacts with doctors.",
     )
     with op.batch_alter_table("appointments", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_appointments_branch_id_scheduled_at", ["branch_id", "scheduled_at"], unique=False
-        )
+        batch_op.create_index("ix_appointments_branch_id_scheduled_at", ["branch_id", "scheduled_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_appointments_change_seq"), ["change_seq"], unique=False)
         batch_op.create_index(batch_op.f("ix_appointments_contact_id"), ["contact_id"], unique=False)
 
     op.create_table(
         "calls",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column(
             "direction",
-            sa.Enum(
-                "inbound",
-                "outbound",
-                name="call_direction",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            sa.Enum("inbound", "outbound", name="call_direction", native_enum=False, create_constraint=True, length=32),
             nullable=False,
             comment="inbound or outbound.",
         ),
@@ -1764,16 +1473,10 @@ def upgrade() -> None:
             comment="Ringing started.",
         ),
         sa.Column(
-            "answered_at",
-            operational_api.models.base.UTCDateTime(timezone=True),
-            nullable=True,
-            comment="Answered.",
+            "answered_at", operational_api.models.base.UTCDateTime(timezone=True), nullable=True, comment="Answered."
         ),
         sa.Column(
-            "ended_at",
-            operational_api.models.base.UTCDateTime(timezone=True),
-            nullable=True,
-            comment="Hung up.",
+            "ended_at", operational_api.models.base.UTCDateTime(timezone=True), nullable=True, comment="Hung up."
         ),
         sa.Column("duration_seconds", sa.Integer(), nullable=False, comment="Talk time in seconds."),
         sa.Column(
@@ -1829,9 +1532,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_calls_contact_id_contacts")),
         sa.ForeignKeyConstraint(["deal_id"], ["deals.id"], name=op.f("fk_calls_deal_id_deals")),
         sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_calls_lead_id_leads")),
-        sa.ForeignKeyConstraint(
-            ["operator_id"], ["operators.id"], name=op.f("fk_calls_operator_id_operators")
-        ),
+        sa.ForeignKeyConstraint(["operator_id"], ["operators.id"], name=op.f("fk_calls_operator_id_operators")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calls")),
         sa.UniqueConstraint("external_id", name=op.f("uq_calls_external_id")),
         comment="Phone calls handled by operators or robots.",
@@ -1844,16 +1545,9 @@ def upgrade() -> None:
 
     op.create_table(
         "deal_stage_history",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("deal_id", sa.BigInteger(), nullable=False, comment="Deal."),
-        sa.Column(
-            "from_stage_id", sa.BigInteger(), nullable=True, comment="Previous stage; NULL on creation."
-        ),
+        sa.Column("from_stage_id", sa.BigInteger(), nullable=True, comment="Previous stage; NULL on creation."),
         sa.Column("to_stage_id", sa.BigInteger(), nullable=False, comment="New stage."),
         sa.Column("operator_id", sa.BigInteger(), nullable=True, comment="Who moved it."),
         sa.Column(
@@ -1889,35 +1583,24 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["deal_id"], ["deals.id"], name=op.f("fk_deal_stage_history_deal_id_deals")),
         sa.ForeignKeyConstraint(
-            ["from_stage_id"],
-            ["pipeline_stages.id"],
-            name=op.f("fk_deal_stage_history_from_stage_id_pipeline_stages"),
+            ["from_stage_id"], ["pipeline_stages.id"], name=op.f("fk_deal_stage_history_from_stage_id_pipeline_stages")
         ),
         sa.ForeignKeyConstraint(
             ["operator_id"], ["operators.id"], name=op.f("fk_deal_stage_history_operator_id_operators")
         ),
         sa.ForeignKeyConstraint(
-            ["to_stage_id"],
-            ["pipeline_stages.id"],
-            name=op.f("fk_deal_stage_history_to_stage_id_pipeline_stages"),
+            ["to_stage_id"], ["pipeline_stages.id"], name=op.f("fk_deal_stage_history_to_stage_id_pipeline_stages")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deal_stage_history")),
         comment="Append-only history of deal stage moves (first row: entry into the pipeline).",
     )
     with op.batch_alter_table("deal_stage_history", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_deal_stage_history_change_seq"), ["change_seq"], unique=False)
-        batch_op.create_index(
-            "ix_deal_stage_history_deal_id_changed_at", ["deal_id", "changed_at"], unique=False
-        )
+        batch_op.create_index("ix_deal_stage_history_deal_id_changed_at", ["deal_id", "changed_at"], unique=False)
 
     op.create_table(
         "machine_stock",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("machine_id", sa.BigInteger(), nullable=False, comment="Machine."),
         sa.Column("product_id", sa.BigInteger(), nullable=False, comment="Product."),
         sa.Column("quantity", sa.Integer(), nullable=False, comment="Units in stock (never below 0)."),
@@ -1945,12 +1628,8 @@ def upgrade() -> None:
             nullable=False,
             comment="Global change sequence, strictly increasing in commit order; bumped on every insert, update and tombstone. Extract incrementally with change_seq > watermark.",
         ),
-        sa.ForeignKeyConstraint(
-            ["machine_id"], ["machines.id"], name=op.f("fk_machine_stock_machine_id_machines")
-        ),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_machine_stock_product_id_products")
-        ),
+        sa.ForeignKeyConstraint(["machine_id"], ["machines.id"], name=op.f("fk_machine_stock_machine_id_machines")),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_machine_stock_product_id_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_machine_stock")),
         sa.UniqueConstraint("machine_id", "product_id", name=op.f("uq_machine_stock_machine_id_product_id")),
         comment="Kits currently loaded in a machine, per product.",
@@ -1961,29 +1640,15 @@ def upgrade() -> None:
 
     op.create_table(
         "vend_authorisations",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column("machine_id", sa.BigInteger(), nullable=True, comment="Requesting machine."),
-        sa.Column(
-            "customer_id", sa.BigInteger(), nullable=True, comment="Customer, when the client ID is known."
-        ),
+        sa.Column("customer_id", sa.BigInteger(), nullable=True, comment="Customer, when the client ID is known."),
         sa.Column("product_id", sa.BigInteger(), nullable=True, comment="Product asked for, when known."),
         sa.Column("quantity", sa.Integer(), nullable=False, comment="Units asked for."),
         sa.Column("price", sa.Numeric(precision=14, scale=2), nullable=True, comment="Unit price quoted."),
         sa.Column(
             "decision",
-            sa.Enum(
-                "approved",
-                "declined",
-                name="auth_decision",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
+            sa.Enum("approved", "declined", name="auth_decision", native_enum=False, create_constraint=True, length=32),
             nullable=False,
             comment="approved or declined.",
         ),
@@ -2057,10 +1722,7 @@ def upgrade() -> None:
     op.create_table(
         "vend_transactions",
         sa.Column(
-            "id",
-            sa.String(length=64),
-            nullable=False,
-            comment="Client-generated transaction ID (idempotency key).",
+            "id", sa.String(length=64), nullable=False, comment="Client-generated transaction ID (idempotency key)."
         ),
         sa.Column("machine_id", sa.BigInteger(), nullable=False, comment="Machine."),
         sa.Column("customer_id", sa.BigInteger(), nullable=False, comment="Customer."),
@@ -2072,12 +1734,8 @@ def upgrade() -> None:
             comment="vend_authorisations.id the machine got, if it was online.",
         ),
         sa.Column("quantity", sa.Integer(), nullable=False, comment="Units dispensed."),
-        sa.Column(
-            "unit_price", sa.Numeric(precision=14, scale=2), nullable=False, comment="Unit price charged."
-        ),
-        sa.Column(
-            "amount", sa.Numeric(precision=14, scale=2), nullable=False, comment="quantity * unit_price."
-        ),
+        sa.Column("unit_price", sa.Numeric(precision=14, scale=2), nullable=False, comment="Unit price charged."),
+        sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False, comment="quantity * unit_price."),
         sa.Column("currency", sa.String(length=3), nullable=False, comment="ISO 4217 currency."),
         sa.Column(
             "status",
@@ -2105,12 +1763,7 @@ def upgrade() -> None:
             nullable=False,
             comment="When the API received it.",
         ),
-        sa.Column(
-            "offline",
-            sa.Boolean(),
-            nullable=False,
-            comment="Uploaded later from the machine's offline buffer.",
-        ),
+        sa.Column("offline", sa.Boolean(), nullable=False, comment="Uploaded later from the machine's offline buffer."),
         sa.Column(
             "created_at",
             operational_api.models.base.UTCDateTime(timezone=True),
@@ -2139,12 +1792,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["customer_id"], ["customers.id"], name=op.f("fk_vend_transactions_customer_id_customers")
         ),
-        sa.ForeignKeyConstraint(
-            ["machine_id"], ["machines.id"], name=op.f("fk_vend_transactions_machine_id_machines")
-        ),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_vend_transactions_product_id_products")
-        ),
+        sa.ForeignKeyConstraint(["machine_id"], ["machines.id"], name=op.f("fk_vend_transactions_machine_id_machines")),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_vend_transactions_product_id_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vend_transactions")),
         comment="Vends reported by machines (live or uploaded later from an offline buffer).",
     )
@@ -2159,12 +1808,7 @@ def upgrade() -> None:
 
     op.create_table(
         "account_entries",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
             "entry_id",
             sa.String(length=64),
@@ -2204,10 +1848,7 @@ def upgrade() -> None:
             comment="web_portal, phone_operator (charges the stored token), payroll, machine, admin.",
         ),
         sa.Column(
-            "amount",
-            sa.Numeric(precision=14, scale=2),
-            nullable=False,
-            comment="Signed amount: credit > 0, debit < 0.",
+            "amount", sa.Numeric(precision=14, scale=2), nullable=False, comment="Signed amount: credit > 0, debit < 0."
         ),
         sa.Column("currency", sa.String(length=3), nullable=False, comment="ISO 4217 currency."),
         sa.Column(
@@ -2217,19 +1858,12 @@ def upgrade() -> None:
             comment="When it happened (UTC).",
         ),
         sa.Column(
-            "vend_transaction_id", sa.String(length=64), nullable=True, comment="Vend this debit pays for."
+            "vend_transaction_id", sa.String(length=64), nullable=True, comment="Vend this debit or refund is for."
         ),
+        sa.Column("hospital_id", sa.BigInteger(), nullable=True, comment="Paying hospital for payroll top-ups."),
+        sa.Column("operator_id", sa.BigInteger(), nullable=True, comment="Operator who charged the card by phone."),
         sa.Column(
-            "hospital_id", sa.BigInteger(), nullable=True, comment="Paying hospital for payroll top-ups."
-        ),
-        sa.Column(
-            "operator_id", sa.BigInteger(), nullable=True, comment="Operator who charged the card by phone."
-        ),
-        sa.Column(
-            "processor_ref",
-            sa.String(length=128),
-            nullable=True,
-            comment="Payment processor's charge reference.",
+            "processor_ref", sa.String(length=128), nullable=True, comment="Payment processor's charge reference."
         ),
         sa.Column("note", sa.String(length=500), nullable=True, comment="Free text (adjustments)."),
         sa.Column(
@@ -2272,7 +1906,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_entries")),
         sa.UniqueConstraint("entry_id", name=op.f("uq_account_entries_entry_id")),
-        sa.UniqueConstraint("vend_transaction_id", name=op.f("uq_account_entries_vend_transaction_id")),
         comment="Ledger of customer accounts; balance = sum(amount). Append-only.",
     )
     with op.batch_alter_table("account_entries", schema=None) as batch_op:
@@ -2280,20 +1913,15 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_account_entries_customer_id_occurred_at", ["customer_id", "occurred_at"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_account_entries_vend_transaction_id"), ["vend_transaction_id"], unique=False
+        )
 
     op.create_table(
         "messages",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False, comment="Surrogate key."),
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-            comment="Surrogate key.",
-        ),
-        sa.Column(
-            "external_id",
-            sa.String(length=128),
-            nullable=True,
-            comment="ID in the source system (one-way sync key).",
+            "external_id", sa.String(length=128), nullable=True, comment="ID in the source system (one-way sync key)."
         ),
         sa.Column("contact_id", sa.BigInteger(), nullable=False, comment="Recipient."),
         sa.Column("appointment_id", sa.BigInteger(), nullable=True, comment="Appointment reminded of."),
@@ -2332,18 +1960,11 @@ def upgrade() -> None:
             nullable=False,
             comment="Delivery status.",
         ),
+        sa.Column("sent_at", operational_api.models.base.UTCDateTime(timezone=True), nullable=True, comment="Sent."),
         sa.Column(
-            "sent_at", operational_api.models.base.UTCDateTime(timezone=True), nullable=True, comment="Sent."
+            "delivered_at", operational_api.models.base.UTCDateTime(timezone=True), nullable=True, comment="Delivered."
         ),
-        sa.Column(
-            "delivered_at",
-            operational_api.models.base.UTCDateTime(timezone=True),
-            nullable=True,
-            comment="Delivered.",
-        ),
-        sa.Column(
-            "read_at", operational_api.models.base.UTCDateTime(timezone=True), nullable=True, comment="Read."
-        ),
+        sa.Column("read_at", operational_api.models.base.UTCDateTime(timezone=True), nullable=True, comment="Read."),
         sa.Column(
             "confirmed_at",
             operational_api.models.base.UTCDateTime(timezone=True),
@@ -2377,9 +1998,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["appointment_id"], ["appointments.id"], name=op.f("fk_messages_appointment_id_appointments")
         ),
-        sa.ForeignKeyConstraint(
-            ["contact_id"], ["contacts.id"], name=op.f("fk_messages_contact_id_contacts")
-        ),
+        sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_messages_contact_id_contacts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
         sa.UniqueConstraint("external_id", name=op.f("uq_messages_external_id")),
         comment="Messages and reminders sent to contacts.",
@@ -2396,6 +2015,7 @@ def downgrade() -> None:
 
     op.drop_table("messages")
     with op.batch_alter_table("account_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_account_entries_vend_transaction_id"))
         batch_op.drop_index("ix_account_entries_customer_id_occurred_at")
         batch_op.drop_index(batch_op.f("ix_account_entries_change_seq"))
 

@@ -1,0 +1,78 @@
+"""`pulse api ...`: serve the operational API, migrate its database, create API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pulse.console import PulseError, console
+from pulse.settings import get_settings
+
+app = typer.Typer(help="The operational API and store (vending + CRM).", no_args_is_help=True)
+
+
+@app.command("migrate")
+def migrate() -> None:
+    """Create or upgrade the operational database schema (alembic upgrade head)."""
+    from operational_api.db import database_url, redacted
+    from operational_api.migrate import head_revision, upgrade
+
+    url = database_url()
+    upgrade(url)
+    console.print(f"[green]migrated[/green] {redacted(url)} to revision {head_revision()}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: PULSE_API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: PULSE_API_PORT.")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the API with uvicorn (refuses to start on an unmigrated database)."""
+    import uvicorn
+
+    from operational_api.db import Store
+    from operational_api.migrate import NotMigrated, check_migrated
+
+    settings = get_settings()
+    store = Store(settings=settings)
+    try:
+        check_migrated(store.write_engine)
+    except NotMigrated as err:
+        raise PulseError(str(err), hint="pulse api migrate") from None
+    finally:
+        store.dispose()
+    uvicorn.run(
+        "operational_api.asgi:app",
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command("create-key")
+def create_key(
+    scope: Annotated[str, typer.Option(help="machine, portal, operator, integration or admin.")],
+    name: Annotated[str, typer.Option(help="Who or what will use the key.")],
+) -> None:
+    """Create an API key and print it once (only its SHA-256 is stored)."""
+    from operational_api.db import Store
+    from operational_api.migrate import NotMigrated, check_migrated
+    from operational_api.services.common import ServiceError
+    from operational_api.services.keys import create_api_key
+
+    store = Store()
+    try:
+        check_migrated(store.write_engine)
+        with store.write() as session:
+            token = create_api_key(session, name=name, scope=scope)
+    except NotMigrated as err:
+        raise PulseError(str(err), hint="pulse api migrate") from None
+    except ServiceError as err:
+        raise PulseError(err.message, hint="; ".join(reason for _, reason in err.fields)) from None
+    finally:
+        store.dispose()
+    console.print(f"[green]created[/green] {scope} key for {name!r}; it is shown only now:")
+    typer.echo(token)

@@ -1,0 +1,321 @@
+"""Request and response bodies of the CRM domain."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from operational_api.schemas.common import (
+    MAX_BATCH,
+    Amount,
+    BigCount,
+    Code,
+    Count,
+    Currency,
+    Day,
+    Email,
+    ExternalId,
+    FxRateValue,
+    Id,
+    In,
+    JsonDoc,
+    Name,
+    NonNegativeAmount,
+    Phone,
+    Short,
+    Stored,
+    Str64,
+    Str120,
+    Str128,
+    Str200,
+    Str300,
+    Str500,
+    Timestamp,
+    TimeZone,
+    Url,
+)
+
+
+class OperatorIn(In):
+    external_id: ExternalId | None = None
+    name: Name
+    email: Email | None = None
+    team: Str120 | None = None
+    is_robot: bool = False
+    active: bool = True
+
+
+class OperatorOut(OperatorIn, Stored):
+    pass
+
+
+class BranchIn(In):
+    external_id: ExternalId | None = None
+    name: Name
+    city: Str120 | None = None
+    address: Str300 | None = None
+    time_zone: TimeZone = "Europe/Moscow"
+
+
+class BranchOut(BranchIn, Stored):
+    pass
+
+
+class DoctorIn(In):
+    external_id: ExternalId | None = None
+    name: Name
+    specialty: Str120 | None = None
+    branch_id: Id | None = None
+
+
+class DoctorOut(DoctorIn, Stored):
+    pass
+
+
+class ContactIn(In):
+    external_id: ExternalId | None = Field(default=None, description="Medical information system ID.")
+    full_name: Name
+    phone: Phone | None = None
+    email: Email | None = None
+    birth_date: Day | None = None
+    gender: Literal["female", "male", "other", "unknown"] | None = None
+    city: Str120 | None = None
+    source: Str64 | None = None
+    marketing_consent: bool = False
+
+
+class ContactOut(ContactIn, Stored):
+    pass
+
+
+class CampaignIn(In):
+    external_id: ExternalId | None = None
+    name: Name
+    channel: Short
+    utm_source: Str128 | None = None
+    utm_medium: Str128 | None = None
+    utm_campaign: Str128 | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
+    budget: NonNegativeAmount | None = None
+    currency: Currency = "RUB"
+
+
+class CampaignOut(CampaignIn, Stored):
+    pass
+
+
+class AdSpendIn(In):
+    campaign_id: Id
+    day: Day
+    amount: NonNegativeAmount
+    currency: Currency = "RUB"
+    impressions: BigCount | None = None
+    clicks: BigCount | None = None
+
+
+class AdSpendOut(AdSpendIn, Stored):
+    pass
+
+
+LeadStatus = Literal["new", "in_progress", "qualified", "converted", "lost"]
+
+
+class LeadIn(In):
+    external_id: ExternalId | None = None
+    contact_id: Id | None = None
+    channel: Short = Field(description="call, web_form, chat, walk_in, ...")
+    campaign_id: Id | None = None
+    utm_source: Str128 | None = None
+    utm_medium: Str128 | None = None
+    utm_campaign: Str128 | None = None
+    utm_content: Str128 | None = None
+    utm_term: Str128 | None = None
+    service_of_interest: Str200 | None = None
+    status: LeadStatus = "new"
+    lost_reason: Str200 | None = None
+    assigned_operator_id: Id | None = None
+    received_at: Timestamp
+
+
+class LeadOut(LeadIn, Stored):
+    pass
+
+
+class PipelineIn(In):
+    code: Code
+    name: Name
+
+
+class PipelineOut(PipelineIn, Stored):
+    pass
+
+
+class PipelineStageIn(In):
+    pipeline_id: Id
+    code: Code
+    name: Name
+    position: Count
+    is_won: bool = False
+    is_lost: bool = False
+
+
+class PipelineStageOut(PipelineStageIn, Stored):
+    pass
+
+
+class DealIn(In):
+    external_id: ExternalId | None = None
+    pipeline_id: Id
+    stage_id: Id = Field(description="Stage to enter (written to the stage history).")
+    contact_id: Id | None = None
+    lead_id: Id | None = None
+    operator_id: Id | None = None
+    title: Str300 = Field(min_length=1)
+    amount: NonNegativeAmount | None = None
+    currency: Currency = "RUB"
+
+
+class DealOut(DealIn, Stored):
+    status: Literal["open", "won", "lost"]
+    stage_changed_at: Timestamp | None
+    closed_at: Timestamp | None
+
+
+class StageMoveIn(In):
+    stage_id: Id
+    operator_id: Id | None = None
+    changed_at: Timestamp | None = Field(default=None, description="Default: now.")
+    comment: Str500 | None = None
+
+
+class DealStageHistoryOut(Stored):
+    deal_id: int
+    from_stage_id: int | None
+    to_stage_id: int
+    operator_id: int | None
+    changed_at: Timestamp
+    comment: str | None
+
+
+class CounterpartyIn(In):
+    external_id: ExternalId | None = None
+    name: Str300 = Field(min_length=1)
+    kind: Literal["insurer", "assistance", "partner_clinic", "other"]
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    currency: Currency = "RUB"
+
+
+class CounterpartyOut(CounterpartyIn, Stored):
+    pass
+
+
+class AppointmentIn(In):
+    external_id: ExternalId | None = None
+    contact_id: Id
+    deal_id: Id | None = None
+    lead_id: Id | None = None
+    branch_id: Id
+    doctor_id: Id | None = None
+    service: Str200 | None = None
+    visit_type: Literal["primary", "repeat"]
+    status: Literal["booked", "confirmed", "attended", "cancelled", "no_show", "rescheduled"] = "booked"
+    scheduled_at: Timestamp
+    duration_minutes: Count | None = None
+    price: NonNegativeAmount | None = None
+    currency: Currency = "RUB"
+    insurance_policy: bool = False
+    insurer_id: Id | None = None
+    rescheduled_from_id: Id | None = None
+
+
+class AppointmentOut(AppointmentIn, Stored):
+    pass
+
+
+class CallIn(In):
+    external_id: ExternalId | None = Field(default=None, description="Telephony call ID (idempotency).")
+    direction: Literal["inbound", "outbound"]
+    operator_id: Id | None = None
+    contact_id: Id | None = None
+    lead_id: Id | None = None
+    deal_id: Id | None = None
+    phone: Phone | None = None
+    started_at: Timestamp
+    answered_at: Timestamp | None = None
+    ended_at: Timestamp | None = None
+    duration_seconds: Count = 0
+    outcome: Literal["answered", "missed", "busy", "voicemail", "failed", "booked", "callback"]
+    recording_url: Url | None = None
+    is_robot: bool = False
+    script_answers: JsonDoc | None = Field(default=None, description="Call-script answers.")
+
+
+class CallOut(CallIn, Stored):
+    pass
+
+
+class CallBatchItem(CallIn):
+    external_id: ExternalId = Field(description="Telephony call ID: retries with it are no-ops.")
+
+
+class CallBatchIn(In):
+    items: list[CallBatchItem] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class MessageIn(In):
+    external_id: ExternalId | None = None
+    contact_id: Id
+    appointment_id: Id | None = None
+    channel: Literal["sms", "whatsapp", "telegram", "email", "voice", "push"]
+    template: Str128 = Field(min_length=1)
+    status: Literal["queued", "sent", "delivered", "read", "confirmed", "failed"] = "queued"
+    sent_at: Timestamp | None = None
+    delivered_at: Timestamp | None = None
+    read_at: Timestamp | None = None
+    confirmed_at: Timestamp | None = None
+
+
+class MessageOut(MessageIn, Stored):
+    pass
+
+
+class InvoiceIn(In):
+    external_id: ExternalId | None = None
+    number: Short
+    counterparty_id: Id
+    issued_on: Day
+    due_on: Day | None = None
+    amount: Amount
+    currency: Currency
+    status: Literal["draft", "issued", "partially_paid", "paid", "cancelled"] = "issued"
+
+
+class InvoiceOut(InvoiceIn, Stored):
+    pass
+
+
+class PaymentIn(In):
+    external_id: ExternalId | None = None
+    invoice_id: Id | None = None
+    counterparty_id: Id
+    paid_on: Day
+    amount: Amount
+    currency: Currency
+
+
+class PaymentOut(PaymentIn, Stored):
+    pass
+
+
+class FxRateIn(In):
+    day: Day
+    base_currency: Currency
+    quote_currency: Currency
+    rate: FxRateValue
+    source: Str64 | None = None
+
+
+class FxRateOut(FxRateIn, Stored):
+    pass

@@ -1,0 +1,362 @@
+"""Request and response bodies of the vending domain."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import ConfigDict, Field, field_validator
+
+from operational_api.schemas.common import (
+    MAX_BATCH,
+    Amount,
+    ClientId,
+    ClientTxnId,
+    Code,
+    CommissionRate,
+    Count,
+    Currency,
+    Day,
+    Email,
+    ExternalId,
+    Id,
+    In,
+    Locale,
+    LongText,
+    Name,
+    NonNegativeAmount,
+    Phone,
+    PositiveAmount,
+    Quantity,
+    Short,
+    Stored,
+    Str32,
+    Str120,
+    Str128,
+    Str300,
+    Str500,
+    Timestamp,
+    TimeZone,
+    Tiny,
+)
+from operational_api.security import PIN_PATTERN, looks_like_pan
+
+MachineStatus = Literal["active", "maintenance", "offline", "retired"]
+CustomerStatus = Literal["active", "blocked", "closed"]
+CustomerRole = Literal["doctor", "nurse", "other"]
+AcquisitionChannel = Literal["hospital_onboarding", "referral", "web", "ads", "phone", "other"]
+DeclineReason = Literal[
+    "unknown_customer",
+    "unknown_product",
+    "unknown_machine",
+    "bad_pin",
+    "pin_locked",
+    "blocked",
+    "insufficient_funds",
+    "out_of_stock",
+    "no_price",
+]
+
+
+class CommissionPlanIn(In):
+    code: Code
+    name: Name
+    currency: Currency = "RUB"
+
+
+class CommissionPlanOut(CommissionPlanIn, Stored):
+    pass
+
+
+class CommissionTierIn(In):
+    plan_id: Id
+    min_monthly_kits: Count
+    rate: CommissionRate = Field(description="Fraction of net sales, e.g. 0.075.")
+
+
+class CommissionTierOut(CommissionTierIn, Stored):
+    pass
+
+
+class HospitalIn(In):
+    code: Code
+    name: Str300
+    city: Str120
+    region: Str120
+    time_zone: TimeZone = "Europe/Moscow"
+    commission_plan_id: Id | None = None
+
+
+class HospitalOut(HospitalIn, Stored):
+    pass
+
+
+class ReportContactIn(In):
+    hospital_id: Id
+    name: Name
+    email: Email
+    locale: Locale = "ru"
+    role: Str120 | None = None
+
+
+class ReportContactOut(ReportContactIn, Stored):
+    pass
+
+
+class MachineIn(In):
+    serial: Code
+    hospital_id: Id
+    location: Str300 | None = None
+    status: MachineStatus = "active"
+    installed_on: Day | None = None
+
+
+class MachineOut(MachineIn, Stored):
+    last_seen_at: Timestamp | None = None
+
+
+class ProductIn(In):
+    sku: Code
+    name: Name
+    kit_type: Short
+    size: Tiny
+    active: bool = True
+
+
+class ProductOut(ProductIn, Stored):
+    pass
+
+
+class ProductPriceIn(In):
+    product_id: Id
+    price: NonNegativeAmount
+    currency: Currency = "RUB"
+    valid_from: Timestamp
+    valid_to: Timestamp | None = None
+
+
+class ProductPriceOut(ProductPriceIn, Stored):
+    pass
+
+
+class MachineStockIn(In):
+    machine_id: Id
+    product_id: Id
+    quantity: Count
+
+
+class MachineStockOut(MachineStockIn, Stored):
+    pass
+
+
+def _token_not_pan(value: str | None) -> str | None:
+    if value is not None and looks_like_pan(value):
+        raise ValueError("looks like a card number: send the payment processor's token, never the card")
+    return value
+
+
+class CustomerBase(In):
+    full_name: Name
+    role: CustomerRole
+    email: Email | None = None
+    phone: Phone | None = None
+    locale: Locale = "ru"
+    statement_email_consent: bool = False
+    home_hospital_id: Id | None = None
+    acquisition_channel: AcquisitionChannel = "other"
+    status: CustomerStatus = "active"
+    external_id: ExternalId | None = None
+    card_brand: Str32 | None = None
+    registered_at: Timestamp | None = Field(default=None, description="Default: now.")
+
+
+class CustomerIn(CustomerBase):
+    client_id: str = Field(pattern=r"^[A-Za-z0-9\-]{4,32}$", description="Public client ID typed at machines.")
+    pin: str = Field(pattern=PIN_PATTERN, description="4-8 digits. Stored only as a salted hash.")
+    payment_token: str | None = Field(
+        default=None,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_\-:.]+$",
+        description="Opaque payment processor token. Card numbers are refused.",
+    )
+
+    _no_pan = field_validator("payment_token")(_token_not_pan)
+
+
+class CustomerPatch(In):
+    full_name: Name = None  # type: ignore[assignment]
+    role: CustomerRole = None  # type: ignore[assignment]
+    email: Email | None = None
+    phone: Phone | None = None
+    locale: Locale = None  # type: ignore[assignment]
+    statement_email_consent: bool = None  # type: ignore[assignment]
+    home_hospital_id: Id | None = None
+    acquisition_channel: AcquisitionChannel = None  # type: ignore[assignment]
+    status: CustomerStatus = None  # type: ignore[assignment]
+    card_brand: Str32 | None = None
+    pin: str = Field(default=None, pattern=PIN_PATTERN, description="New PIN (4-8 digits).")  # type: ignore[assignment]
+    payment_token: str | None = Field(default=None, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")
+
+    _no_pan = field_validator("payment_token")(_token_not_pan)
+
+
+class CustomerOut(Stored):
+    client_id: str
+    external_id: str | None
+    full_name: str
+    role: CustomerRole
+    email: str | None
+    phone: str | None
+    locale: str
+    statement_email_consent: bool
+    home_hospital_id: int | None
+    acquisition_channel: AcquisitionChannel
+    status: CustomerStatus
+    card_brand: str | None
+    failed_pin_count: int
+    pin_locked_at: Timestamp | None
+    registered_at: Timestamp
+
+
+class BalanceOut(In):
+    customer_id: int
+    balance: Decimal
+    currency: str
+
+
+class AlertIn(In):
+    kind: Literal["pin_lockout", "machine_offline", "low_stock", "other"]
+    severity: Literal["info", "warning", "critical"] = "warning"
+    status: Literal["open", "acknowledged", "resolved"] = "open"
+    customer_id: Id | None = None
+    machine_id: Id | None = None
+    message: LongText
+    raised_at: Timestamp
+
+
+class AlertOut(AlertIn, Stored):
+    details: dict[str, object] | None = None
+
+
+class AccountEntryOut(Stored):
+    entry_id: str | None
+    customer_id: int
+    kind: Literal["topup", "vend", "refund", "adjustment"]
+    source: Literal["web_portal", "phone_operator", "payroll", "machine", "admin"]
+    amount: Decimal
+    currency: str
+    occurred_at: Timestamp
+    vend_transaction_id: str | None
+    hospital_id: int | None
+    operator_id: int | None
+    processor_ref: str | None
+    note: str | None
+
+
+class VendAuthorisationOut(Stored):
+    machine_id: int | None
+    customer_id: int | None
+    product_id: int | None
+    quantity: int
+    price: Decimal | None
+    decision: Literal["approved", "declined"]
+    reason: DeclineReason | None
+    requested_at: Timestamp
+
+
+class VendTransactionOut(In):
+    """A stored vend (its id is the client's transaction ID)."""
+
+    id: str
+    machine_id: int
+    customer_id: int
+    product_id: int
+    authorisation_id: int | None
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+    currency: str
+    status: Literal["completed", "failed", "refunded"]
+    device_time: Timestamp
+    received_at: Timestamp
+    offline: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+    deleted_at: Timestamp | None
+    change_seq: int
+
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+
+# --- machine traffic -------------------------------------------------------------------------------
+
+
+class AuthoriseIn(In):
+    machine_serial: Code
+    client_id: ClientId
+    pin: str = Field(min_length=1, max_length=16, description="Never stored or logged.")
+    sku: Code
+    quantity: Quantity = 1
+
+
+class AuthoriseOut(In):
+    decision: Literal["approved", "declined"]
+    reason: DeclineReason | None = Field(description="Why it was declined; null when approved.")
+    authorisation_id: int
+    unit_price: Decimal | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    balance: Decimal | None = Field(default=None, description="Balance before this vend (approved only).")
+
+
+class VendIn(In):
+    id: ClientTxnId = Field(description="Client-generated transaction ID: retries with it are no-ops.")
+    machine_serial: Code
+    client_id: ClientId
+    sku: Code
+    quantity: Quantity = 1
+    unit_price: NonNegativeAmount
+    currency: Currency = "RUB"
+    status: Literal["completed", "failed"] = "completed"
+    device_time: Timestamp
+    authorisation_id: Id | None = None
+    offline: bool = False
+
+
+class VendBatchIn(In):
+    items: list[VendIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class TopupIn(In):
+    entry_id: ClientTxnId = Field(description="Client-generated ID: retries with it are no-ops.")
+    client_id: ClientId
+    amount: PositiveAmount
+    currency: Currency = "RUB"
+    source: Literal["web_portal", "phone_operator", "payroll"]
+    occurred_at: Timestamp
+    hospital_code: Code | None = Field(default=None, description="Paying hospital (payroll top-ups).")
+    operator_id: Id | None = Field(default=None, description="Operator who charged the stored card.")
+    processor_ref: Str128 | None = None
+
+
+class TopupBatchIn(In):
+    items: list[TopupIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class AdjustmentIn(In):
+    entry_id: ClientTxnId
+    customer_id: Id
+    kind: Literal["refund", "adjustment"]
+    amount: Amount = Field(description="Signed: credit > 0, debit < 0.")
+    currency: Currency = "RUB"
+    occurred_at: Timestamp
+    vend_transaction_id: ClientTxnId | None = Field(
+        default=None, description="Refunds: the vend refunded (its status becomes refunded)."
+    )
+    note: Str500 | None = None
+
+
+class IngestOut(In):
+    received: int = Field(description="Items in the request (after removing exact repeats).")
+    created: int = Field(description="Items stored by this request.")
+    duplicates: list[str] = Field(description="IDs already stored with the same content (no-ops).")

@@ -1,0 +1,103 @@
+"""CRM logic beyond plain CRUD: deal stage moves with their append-only history, call ingestion."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operational_api.models import Call, Deal, DealStageHistory, PipelineStage, stamp_rows, table_of, utcnow
+from operational_api.schemas.crm import CallBatchItem, StageMoveIn
+from operational_api.schemas.vending import IngestOut
+from operational_api.services.common import Invalid, Loc, NotFound, check_references
+from operational_api.services.vending import check_duplicates, dedupe, insert_ignore
+
+
+def _stage(session: Session, stage_id: int, pipeline_id: int, loc: Loc) -> PipelineStage:
+    stage = session.get(PipelineStage, stage_id)
+    if stage is None or stage.deleted_at is not None or stage.pipeline_id != pipeline_id:
+        raise Invalid("bad stage", [(loc, f"no stage {stage_id} in pipeline {pipeline_id}")])
+    return stage
+
+
+def _status_for(stage: PipelineStage) -> str:
+    return "won" if stage.is_won else "lost" if stage.is_lost else "open"
+
+
+def deal_before_write(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
+    """New deals enter their stage now; an upsert that changes the stage is a stage move."""
+    values = dict(values)
+    pipeline_id: Any = values.get("pipeline_id", existing.pipeline_id if existing is not None else None)
+    if "stage_id" in values:
+        stage = _stage(session, values["stage_id"], pipeline_id, ("body", "stage_id"))
+        if existing is None or existing.stage_id != stage.id:
+            now = utcnow()
+            values["status"] = _status_for(stage)
+            values["stage_changed_at"] = now
+            values["closed_at"] = now if stage.is_won or stage.is_lost else None
+    elif existing is not None and "pipeline_id" in values and values["pipeline_id"] != existing.pipeline_id:
+        raise Invalid("bad pipeline", [(("body", "pipeline_id"), "move the deal to a stage of the new pipeline")])
+    return values
+
+
+def deal_after_write(session: Session, deal: Any, submitted: dict[str, Any], created: bool) -> None:
+    """Write a history row when a deal is created or its stage changed (upsert path)."""
+    history = session.execute(
+        select(DealStageHistory.to_stage_id)
+        .where(DealStageHistory.deal_id == deal.id)
+        .order_by(DealStageHistory.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if history != deal.stage_id:
+        session.add(
+            DealStageHistory(
+                deal_id=deal.id,
+                from_stage_id=history,
+                to_stage_id=deal.stage_id,
+                operator_id=deal.operator_id,
+                changed_at=deal.stage_changed_at or utcnow(),
+            )
+        )
+
+
+def move_deal(session: Session, deal_id: int, move: StageMoveIn) -> Deal:
+    deal = session.get(Deal, deal_id)
+    if deal is None or deal.deleted_at is not None:
+        raise NotFound(f"no deal with id {deal_id}")
+    stage = _stage(session, move.stage_id, deal.pipeline_id, ("body", "stage_id"))
+    check_references(session, DealStageHistory, [{"operator_id": move.operator_id}])
+    when: dt.datetime = move.changed_at or utcnow()
+    previous = deal.stage_id
+    deal.stage_id = stage.id
+    deal.status = _status_for(stage)
+    deal.stage_changed_at = when
+    deal.closed_at = when if stage.is_won or stage.is_lost else None
+    session.add(
+        DealStageHistory(
+            deal_id=deal.id,
+            from_stage_id=previous,
+            to_stage_id=stage.id,
+            operator_id=move.operator_id,
+            changed_at=when,
+            comment=move.comment,
+        )
+    )
+    session.flush()
+    return deal
+
+
+CALL_COMPARED = ("direction", "operator_id", "contact_id", "started_at", "duration_seconds", "outcome")
+
+
+def ingest_calls(session: Session, items: Sequence[CallBatchItem], *, loc: Loc = ("body", "items")) -> IngestOut:
+    """Store calls exactly once each by their telephony ID (all-or-nothing)."""
+    items = dedupe(items, "external_id", loc)
+    rows = [item.model_dump() for item in items]
+    check_references(session, Call, rows, loc, batch=True)
+    stamp_rows(session.connection(), rows)
+    inserted = insert_ignore(session, table_of(Call), rows, "external_id")
+    duplicates = check_duplicates(session, Call, rows, inserted, CALL_COMPARED, loc, key="external_id")
+    return IngestOut(received=len(rows), created=len(inserted), duplicates=duplicates)

@@ -1,0 +1,48 @@
+"""API keys: created by `pulse api create-key`, checked on every request. Only SHA-256 is stored."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operational_api.models import SCOPES, ApiKey
+from operational_api.security import api_key_sha256, new_api_key
+from operational_api.services.common import Invalid
+
+log = logging.getLogger("pulse.api.keys")
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: int
+    name: str
+    scope: str
+
+
+def create_api_key(session: Session, *, name: str, scope: str) -> str:
+    """Store a new key's hash and return the key itself: the only time it exists in clear."""
+    if scope not in SCOPES:
+        raise Invalid(f"unknown scope {scope!r}", [(("scope",), f"must be one of {', '.join(SCOPES)}")])
+    if not name.strip() or len(name) > 200:
+        raise Invalid("bad key name", [(("name",), "must be 1-200 characters")])
+    token, prefix, digest = new_api_key()
+    session.add(ApiKey(name=name, scope=scope, prefix=prefix, key_sha256=digest))
+    session.flush()
+    log.info("created API key %s (%s) for %r", prefix, scope, name)
+    return token
+
+
+def authenticate(session: Session, token: str) -> Caller | None:
+    row = session.execute(
+        select(ApiKey.id, ApiKey.name, ApiKey.scope).where(
+            ApiKey.key_sha256 == api_key_sha256(token),
+            ApiKey.revoked_at.is_(None),
+            ApiKey.deleted_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        return None
+    return Caller(key_id=row.id, name=row.name, scope=row.scope)

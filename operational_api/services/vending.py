@@ -1,0 +1,513 @@
+"""Vending logic: customers' secrets, vend authorisation, and bulk ingestion of vends and top-ups.
+
+The ingestion functions take an open write `Session` (from `Store.write()`) and a list of validated
+items, and write them with a few set-based Core statements (no ORM object per row), so the simulator
+can call them directly for history loads. Each call is all-or-nothing: any refusal raises before
+commit and the caller's transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from operational_api.db import Store
+from operational_api.models import (
+    AccountEntry,
+    Alert,
+    Customer,
+    Hospital,
+    Machine,
+    MachineStock,
+    Product,
+    ProductPrice,
+    VendAuthorisation,
+    VendTransaction,
+    allocate_change_seq,
+    stamp_rows,
+    table_of,
+    utcnow,
+)
+from operational_api.schemas.vending import AdjustmentIn, AuthoriseIn, AuthoriseOut, IngestOut, TopupIn, VendIn
+from operational_api.security import MAX_BAD_PINS, hash_pin, verify_pin
+from operational_api.services.common import Conflict, Invalid, Loc, NotFound, check_references, differing_fields
+
+log = logging.getLogger("pulse.api.vending")
+CENT = Decimal("0.01")
+
+
+# --- customers ----------------------------------------------------------------------------------------
+
+
+def customer_before_write(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
+    """Turn a submitted PIN into its hash (a new PIN also clears a lockout); default registration time."""
+    values = dict(values)
+    pin = values.pop("pin", None)
+    if pin is not None:
+        store: Store = session.info["store"]
+        values["pin_hash"] = hash_pin(pin, store.pepper)
+        values["failed_pin_count"] = 0
+        values["pin_locked_at"] = None
+    if existing is None and values.get("registered_at") is None:
+        values["registered_at"] = utcnow()
+    elif existing is not None and "registered_at" in values and values["registered_at"] is None:
+        del values["registered_at"]
+    return values
+
+
+def unlock_customer(session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.deleted_at is not None:
+        raise NotFound(f"no customer with id {customer_id}")
+    customer.failed_pin_count = 0
+    customer.pin_locked_at = None
+    session.flush()
+    return customer
+
+
+def balance(session: Session, customer_id: int) -> Decimal:
+    total = session.execute(
+        select(func.coalesce(func.sum(AccountEntry.amount), 0)).where(
+            AccountEntry.customer_id == customer_id, AccountEntry.deleted_at.is_(None)
+        )
+    ).scalar_one()
+    return Decimal(total).quantize(CENT)
+
+
+def current_price(session: Session, product_id: int, at: dt.datetime) -> tuple[Decimal, str] | None:
+    row = session.execute(
+        select(ProductPrice.price, ProductPrice.currency)
+        .where(
+            ProductPrice.product_id == product_id,
+            ProductPrice.deleted_at.is_(None),
+            ProductPrice.valid_from <= at,
+            (ProductPrice.valid_to.is_(None)) | (ProductPrice.valid_to > at),
+        )
+        .order_by(ProductPrice.valid_from.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (Decimal(row.price), row.currency)
+
+
+# --- vend authorisation -------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedAuthorisation:
+    """The lock-free part of an authorisation: lookups and the (deliberately slow) PIN hash check."""
+
+    request: AuthoriseIn
+    requested_at: dt.datetime
+    machine_id: int | None = None
+    customer_id: int | None = None
+    product_id: int | None = None
+    pin_ok: bool = False
+    price: tuple[Decimal, str] | None = None
+    early_reason: str | None = None
+
+
+def prepare_authorisation(store: Store, request: AuthoriseIn) -> PreparedAuthorisation:
+    prepared = PreparedAuthorisation(request=request, requested_at=utcnow())
+    with store.read() as session:
+        machine = session.execute(
+            select(Machine.id, Machine.status).where(
+                Machine.serial == request.machine_serial, Machine.deleted_at.is_(None)
+            )
+        ).first()
+        customer = session.execute(
+            select(Customer.id, Customer.pin_hash).where(
+                Customer.client_id == request.client_id, Customer.deleted_at.is_(None)
+            )
+        ).first()
+        product = session.execute(
+            select(Product.id).where(Product.sku == request.sku, Product.deleted_at.is_(None))
+        ).first()
+        if machine is None:
+            prepared.early_reason = "unknown_machine"
+        else:
+            prepared.machine_id = machine.id
+        if customer is None:
+            prepared.early_reason = prepared.early_reason or "unknown_customer"
+        else:
+            prepared.customer_id = customer.id
+        if product is None:
+            prepared.early_reason = prepared.early_reason or "unknown_product"
+        else:
+            prepared.product_id = product.id
+            prepared.price = current_price(session, product.id, prepared.requested_at)
+        pin_hash = None if customer is None else customer.pin_hash
+    if pin_hash is not None:
+        prepared.pin_ok = verify_pin(request.pin, pin_hash, store.pepper)
+    return prepared
+
+
+def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> AuthoriseOut:
+    """The short serialized part: PIN counters, lockout alert, stock and funds, the decision row."""
+    request = prepared.request
+    reason: str | None = prepared.early_reason
+    customer_balance: Decimal | None = None
+    price = prepared.price
+    conn = session.connection()
+    if reason is None and prepared.customer_id is not None:
+        customer = session.execute(
+            select(Customer.status, Customer.pin_locked_at, Customer.client_id).where(
+                Customer.id == prepared.customer_id
+            )
+        ).one()
+        if customer.status != "active":
+            reason = "blocked"
+        elif customer.pin_locked_at is not None:
+            reason = "pin_locked"
+        elif not prepared.pin_ok:
+            reason = "bad_pin"
+            seq = allocate_change_seq(conn, 1)
+            failures: int = conn.execute(
+                update(table_of(Customer))
+                .where(table_of(Customer).c.id == prepared.customer_id)
+                .values(failed_pin_count=table_of(Customer).c.failed_pin_count + 1, change_seq=seq, updated_at=utcnow())
+                .returning(table_of(Customer).c.failed_pin_count)
+            ).scalar_one()
+            if failures >= MAX_BAD_PINS:
+                _lock_out(session, prepared, customer.client_id, failures)
+        else:
+            _reset_pin_failures(session, prepared.customer_id)
+    if reason is None and price is None:
+        reason = "no_price"
+    amount: Decimal | None = None
+    if price is not None:
+        amount = (price[0] * request.quantity).quantize(CENT)
+    if reason is None and prepared.machine_id is not None and prepared.product_id is not None:
+        stock = session.execute(
+            select(MachineStock.quantity).where(
+                MachineStock.machine_id == prepared.machine_id,
+                MachineStock.product_id == prepared.product_id,
+                MachineStock.deleted_at.is_(None),
+            )
+        ).scalar_one_or_none()
+        if stock is None or stock < request.quantity:
+            reason = "out_of_stock"
+    if reason is None and prepared.customer_id is not None and amount is not None:
+        customer_balance = balance(session, prepared.customer_id)
+        if customer_balance < amount:
+            reason = "insufficient_funds"
+    decision = "approved" if reason is None else "declined"
+    row: dict[str, Any] = {
+        "machine_id": prepared.machine_id,
+        "customer_id": prepared.customer_id,
+        "product_id": prepared.product_id,
+        "quantity": request.quantity,
+        "price": None if price is None else price[0],
+        "decision": decision,
+        "reason": reason,
+        "requested_at": prepared.requested_at,
+    }
+    stamp_rows(conn, [row])
+    auth_id: int = conn.execute(
+        insert(table_of(VendAuthorisation)).returning(table_of(VendAuthorisation).c.id), row
+    ).scalar_one()
+    approved = decision == "approved"
+    return AuthoriseOut(
+        decision=decision,  # type: ignore[arg-type]
+        reason=reason,  # type: ignore[arg-type]
+        authorisation_id=auth_id,
+        unit_price=None if price is None else price[0],
+        amount=amount,
+        currency=None if price is None else price[1],
+        balance=customer_balance if approved else None,
+    )
+
+
+def _reset_pin_failures(session: Session, customer_id: int) -> None:
+    conn = session.connection()
+    table = table_of(Customer)
+    current = session.execute(select(Customer.failed_pin_count).where(Customer.id == customer_id)).scalar_one()
+    if current:
+        conn.execute(
+            update(table)
+            .where(table.c.id == customer_id)
+            .values(failed_pin_count=0, change_seq=allocate_change_seq(conn, 1), updated_at=utcnow())
+        )
+
+
+def _lock_out(session: Session, prepared: PreparedAuthorisation, client_id: str, failures: int) -> None:
+    conn = session.connection()
+    table = table_of(Customer)
+    now = utcnow()
+    conn.execute(
+        update(table)
+        .where(table.c.id == prepared.customer_id)
+        .values(pin_locked_at=now, change_seq=allocate_change_seq(conn, 1), updated_at=now)
+    )
+    alert: dict[str, Any] = {
+        "kind": "pin_lockout",
+        "severity": "warning",
+        "status": "open",
+        "customer_id": prepared.customer_id,
+        "machine_id": prepared.machine_id,
+        "message": f"Customer {client_id} locked after {failures} consecutive bad PINs.",
+        "details": {"failed_pin_count": failures, "machine_serial": prepared.request.machine_serial},
+        "raised_at": now,
+    }
+    stamp_rows(conn, [alert])
+    conn.execute(insert(table_of(Alert)), alert)
+    log.warning("customer %s locked after %d bad PINs; alert raised", client_id, failures)
+
+
+def authorise_vend(store: Store, request: AuthoriseIn) -> AuthoriseOut:
+    """Approve or decline one vend (for callers without HTTP, e.g. the simulator)."""
+    prepared = prepare_authorisation(store, request)
+    with store.write() as session:
+        return decide_authorisation(session, prepared)
+
+
+# --- bulk ingestion -----------------------------------------------------------------------------------
+
+
+def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]], key: str) -> set[Any]:
+    """INSERT ... ON CONFLICT (key) DO NOTHING for many rows; returns the keys actually inserted."""
+    if not rows:
+        return set()
+    conn = session.connection()
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+    return set(conn.execute(stmt, rows).scalars())
+
+
+def _resolve(session: Session, column: Any, values: Iterable[str]) -> dict[str, int]:
+    wanted = set(values)
+    if not wanted:
+        return {}
+    model = column.class_
+    rows = session.execute(select(column, model.id).where(column.in_(wanted), model.deleted_at.is_(None)))
+    return {str(row[0]): int(row[1]) for row in rows}
+
+
+def dedupe(items: Sequence[Any], key: str, loc: Loc) -> list[Any]:
+    """Drop exact repeats of an ID within one request; the same ID with other content is an error."""
+    seen: dict[str, Any] = {}
+    problems: list[tuple[Loc, str]] = []
+    out = []
+    for index, item in enumerate(items):
+        ident = getattr(item, key)
+        if ident in seen:
+            if seen[ident] != item:
+                problems.append(((*loc, index, key), f"{ident!r} appears twice with different content"))
+            continue
+        seen[ident] = item
+        out.append(item)
+    if problems:
+        raise Invalid("the batch repeats an ID with different content", problems)
+    return out
+
+
+def _unknown(items: Sequence[Any], field: str, known: dict[str, int], what: str, loc: Loc) -> list[tuple[Loc, str]]:
+    return [
+        ((*loc, index, field), f"no {what} {getattr(item, field)!r}")
+        for index, item in enumerate(items)
+        if getattr(item, field) not in known
+    ]
+
+
+VEND_COMPARED = ("machine_id", "customer_id", "product_id", "quantity", "unit_price", "currency", "device_time")
+
+
+def ingest_vends(session: Session, items: Sequence[VendIn], *, loc: Loc = ("body", "items")) -> IngestOut:
+    """Store vend transactions exactly once each, with their ledger debits and stock movements."""
+    items = dedupe(items, "id", loc)
+    machines = _resolve(session, Machine.serial, (i.machine_serial for i in items))
+    customers = _resolve(session, Customer.client_id, (i.client_id for i in items))
+    products = _resolve(session, Product.sku, (i.sku for i in items))
+    problems = _unknown(items, "machine_serial", machines, "machine with serial", loc)
+    problems += _unknown(items, "client_id", customers, "customer with client ID", loc)
+    problems += _unknown(items, "sku", products, "product with SKU", loc)
+    if problems:
+        raise Invalid("the batch refers to unknown machines, customers or products", problems)
+    received_at = utcnow()
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        rows.append(
+            {
+                "id": item.id,
+                "machine_id": machines[item.machine_serial],
+                "customer_id": customers[item.client_id],
+                "product_id": products[item.sku],
+                "authorisation_id": item.authorisation_id,
+                "quantity": item.quantity,
+                "unit_price": item.unit_price,
+                "amount": (item.unit_price * item.quantity).quantize(CENT),
+                "currency": item.currency,
+                "status": item.status,
+                "device_time": item.device_time,
+                "received_at": received_at,
+                "offline": item.offline,
+            }
+        )
+    conn = session.connection()
+    stamp_rows(conn, rows)
+    inserted = insert_ignore(session, table_of(VendTransaction), rows, "id")
+    duplicates = check_duplicates(session, VendTransaction, rows, inserted, VEND_COMPARED, loc)
+    fresh = [row for row in rows if row["id"] in inserted and row["status"] == "completed"]
+    if fresh:
+        debits = [
+            {
+                "customer_id": row["customer_id"],
+                "kind": "vend",
+                "source": "machine",
+                "amount": -row["amount"],
+                "currency": row["currency"],
+                "occurred_at": row["device_time"],
+                "vend_transaction_id": row["id"],
+            }
+            for row in fresh
+        ]
+        stamp_rows(conn, debits)
+        conn.execute(insert(table_of(AccountEntry)), debits)
+        _take_stock(session, fresh)
+    return IngestOut(received=len(rows), created=len(inserted), duplicates=duplicates)
+
+
+def _take_stock(session: Session, vends: list[dict[str, Any]]) -> None:
+    moved: dict[tuple[int, int], int] = defaultdict(int)
+    for row in vends:
+        moved[(row["machine_id"], row["product_id"])] += row["quantity"]
+    table = table_of(MachineStock)
+    conn = session.connection()
+    first = allocate_change_seq(conn, len(moved))
+    now = utcnow()
+    params = [
+        {"m": machine_id, "p": product_id, "q": qty, "seq": first + offset, "now": now}
+        for offset, ((machine_id, product_id), qty) in enumerate(sorted(moved.items()))
+    ]
+    conn.execute(
+        update(table)
+        .where(table.c.machine_id == bindparam("m"), table.c.product_id == bindparam("p"))
+        .values(
+            quantity=case((table.c.quantity > bindparam("q"), table.c.quantity - bindparam("q")), else_=0),
+            change_seq=bindparam("seq"),
+            updated_at=bindparam("now"),
+        ),
+        params,
+    )
+
+
+def check_duplicates(
+    session: Session,
+    model: Any,
+    rows: list[dict[str, Any]],
+    inserted: set[Any],
+    compared: Sequence[str],
+    loc: Loc,
+    key: str = "id",
+) -> list[str]:
+    """IDs that were already stored must carry the same content; else the whole request is refused."""
+    repeated = [row for row in rows if row[key] not in inserted]
+    if not repeated:
+        return []
+    column = getattr(model, key)
+    found: Sequence[Any] = session.execute(select(model).where(column.in_([r[key] for r in repeated]))).scalars().all()
+    stored = {getattr(obj, key): obj for obj in found}
+    problems: list[tuple[Loc, str]] = []
+    index_of = {row[key]: index for index, row in enumerate(rows)}
+    for row in repeated:
+        existing = stored.get(row[key])
+        if existing is None:
+            continue
+        fields = [f for f in compared if not (f == "status" and existing.status == "refunded")]
+        diff = differing_fields(row, existing, fields)
+        if diff:
+            problems.append(
+                ((*loc, index_of[row[key]], key), f"{row[key]!r} was already stored with other {', '.join(diff)}")
+            )
+    if problems:
+        raise Conflict("some IDs were already stored with different content", problems)
+    return [row[key] for row in repeated]
+
+
+TOPUP_COMPARED = ("customer_id", "kind", "source", "amount", "currency", "occurred_at")
+
+
+def ingest_topups(session: Session, items: Sequence[TopupIn], *, loc: Loc = ("body", "items")) -> IngestOut:
+    """Credit customers' accounts (web portal, phone operator charging the stored card, payroll)."""
+    items = dedupe(items, "entry_id", loc)
+    customers = _resolve(session, Customer.client_id, (i.client_id for i in items))
+    hospitals = _resolve(session, Hospital.code, (i.hospital_code for i in items if i.hospital_code))
+    problems = _unknown(items, "client_id", customers, "customer with client ID", loc)
+    for index, item in enumerate(items):
+        if item.source == "payroll" and item.hospital_code is None:
+            problems.append(((*loc, index, "hospital_code"), "payroll top-ups need the paying hospital"))
+        if item.hospital_code is not None and item.hospital_code not in hospitals:
+            problems.append(((*loc, index, "hospital_code"), f"no hospital with code {item.hospital_code!r}"))
+    if any(i.source == "phone_operator" for i in items):
+        with_card = set(
+            session.execute(
+                select(Customer.id).where(Customer.id.in_(set(customers.values())), Customer.payment_token.is_not(None))
+            ).scalars()
+        )
+        for index, item in enumerate(items):
+            if item.source == "phone_operator" and customers.get(item.client_id) not in with_card:
+                problems.append(((*loc, index, "source"), "the customer has no stored card to charge"))
+    if problems:
+        raise Invalid("the batch cannot be applied", problems)
+    rows = [
+        {
+            "entry_id": item.entry_id,
+            "customer_id": customers[item.client_id],
+            "kind": "topup",
+            "source": item.source,
+            "amount": item.amount,
+            "currency": item.currency,
+            "occurred_at": item.occurred_at,
+            "hospital_id": hospitals.get(item.hospital_code) if item.hospital_code else None,
+            "operator_id": item.operator_id,
+            "processor_ref": item.processor_ref,
+        }
+        for item in items
+    ]
+    check_references(session, AccountEntry, rows, loc, batch=True)
+    stamp_rows(session.connection(), rows)
+    inserted = insert_ignore(session, table_of(AccountEntry), rows, "entry_id")
+    duplicates = check_duplicates(session, AccountEntry, rows, inserted, TOPUP_COMPARED, loc, key="entry_id")
+    return IngestOut(received=len(rows), created=len(inserted), duplicates=duplicates)
+
+
+def record_adjustment(session: Session, item: AdjustmentIn) -> IngestOut:
+    """A refund or manual adjustment (admin). Refunds mark their vend as refunded."""
+    customer = session.get(Customer, item.customer_id)
+    if customer is None or customer.deleted_at is not None:
+        raise Invalid("unknown customer", [(("body", "customer_id"), f"no customer with id {item.customer_id}")])
+    vend = None
+    if item.vend_transaction_id is not None:
+        vend = session.get(VendTransaction, item.vend_transaction_id)
+        if vend is None or vend.customer_id != item.customer_id:
+            raise Invalid("unknown vend", [(("body", "vend_transaction_id"), "no vend with this ID for this customer")])
+    if item.kind == "refund" and item.amount <= 0:
+        raise Invalid("bad refund", [(("body", "amount"), "a refund credits the account: must be > 0")])
+    row = {
+        "entry_id": item.entry_id,
+        "customer_id": item.customer_id,
+        "kind": item.kind,
+        "source": "admin",
+        "amount": item.amount,
+        "currency": item.currency,
+        "occurred_at": item.occurred_at,
+        "vend_transaction_id": item.vend_transaction_id,
+        "note": item.note,
+    }
+    stamp_rows(session.connection(), [row])
+    inserted = insert_ignore(session, table_of(AccountEntry), [row], "entry_id")
+    duplicates = check_duplicates(
+        session, AccountEntry, [row], inserted, (*TOPUP_COMPARED, "vend_transaction_id"), ("body",), key="entry_id"
+    )
+    if inserted and vend is not None and item.kind == "refund":
+        vend.status = "refunded"
+        session.flush()
+    return IngestOut(received=1, created=len(inserted), duplicates=duplicates)
