@@ -49,6 +49,7 @@ READ_ONLY_KINDS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXIS
 STREAMED_KINDS = frozenset({"SELECT", "WITH"})
 MAX_QUERY_BYTES = 16 * 1024 * 1024  # the statement part; data after FORMAT is streamed and not limited here
 READ_SIZE = 1 << 20
+BODY_READ_SIZE = 4 << 20
 SPOOL_BYTES = 32 * 1024 * 1024
 DRAIN_BYTES = 64 * 1024 * 1024
 
@@ -125,7 +126,7 @@ class BodyReader:
             raise ClickHouseError("QUERY_IS_TOO_LARGE", f"Request body exceeds the limit of {self._max} bytes")
         return data
 
-    def read(self, size: int = READ_SIZE) -> bytes:
+    def read(self, size: int = BODY_READ_SIZE) -> bytes:
         """Decoded bytes; b"" only at the end of the body (then the compressed stream is checked whole)."""
         while not self.done:
             out = self._decoder.decode(self._raw(size))
@@ -311,6 +312,9 @@ _SUMMARY_KEYS = (
 
 class ClickHouseHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and the client's
+    # delayed ACK add ~40 ms to every small response.
+    disable_nagle_algorithm = True
     server_version = "pulse-warehouse"
     sys_version = ""
 
@@ -557,14 +561,18 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         except Exception as exc:
             raise ClickHouseError.from_engine(exc) from None
         try:
-            pending = bytearray(head)
+            # Small pieces (decompressed frames, short HTTP chunks) are gathered into ~1 MiB appends;
+            # big ones go to the engine as they are, without a copy.
+            pending: list[bytes] = [head] if head else []
+            pending_size = len(head)
             while True:
                 data = body.read()
                 if data:
-                    pending += data
-                if pending and (len(pending) >= READ_SIZE or not data):
-                    inserter.append(bytes(pending))
-                    pending.clear()
+                    pending.append(data)
+                    pending_size += len(data)
+                if pending and (pending_size >= READ_SIZE or not data):
+                    inserter.append(pending[0] if len(pending) == 1 else b"".join(pending))
+                    pending, pending_size = [], 0
                 if not data:
                     break
             result = inserter.finish()

@@ -109,7 +109,7 @@ def start(settings: Settings, wait_seconds: float = 60.0) -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, "PULSE_HOME": str(settings.home)},
+            env={**os.environ, "PULSE_HOME": str(settings.home), "PULSE_CLICKHOUSE_URL": settings.clickhouse_url},
         )
     pidfile(settings).write_text(str(process.pid))
     deadline = time.monotonic() + wait_seconds
