@@ -1,0 +1,99 @@
+"""Fixtures: a migrated store on SQLite (a file in tmp_path) or on a real PostgreSQL server this
+harness starts itself, API keys of every scope, and an in-process client of the API."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from operational_api.app import create_app
+from operational_api.db import Store
+from operational_api.migrate import upgrade
+from operational_api.models import SCOPES
+from operational_api.services.keys import create_api_key
+from pulse.settings import Settings
+from tests.pg import PostgresMissing, PostgresServer
+
+PG_TEMPLATE = "pulse_template"
+BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("pg", id="pg", marks=pytest.mark.xdist_group("pg"))]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    try:
+        server = PostgresServer().start()
+    except PostgresMissing as err:
+        pytest.fail(str(err))
+    try:
+        upgrade(server.create_database(PG_TEMPLATE))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "ops.db"
+    upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        target = tmp_path / "ops.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    return server.create_database(f"t_{uuid.uuid4().hex[:12]}", template=PG_TEMPLATE)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return fresh_database(backend, request, tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(home=tmp_path / "home", ops_database_url=db_url, api_max_body_bytes=4 * 1024**2)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    store = Store(settings=settings)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def keys(store: Store) -> dict[str, str]:
+    with store.write() as session:
+        return {scope: create_api_key(session, name=f"test {scope}", scope=scope) for scope in SCOPES}
+
+
+@dataclass
+class Api:
+    client: TestClient
+    keys: dict[str, str]
+
+    def headers(self, scope: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[scope]}", **extra}
+
+
+@pytest.fixture
+def api(store: Store, settings: Settings, keys: dict[str, str]) -> Iterator[Api]:
+    with TestClient(create_app(store=store, settings=settings), raise_server_exceptions=False) as client:
+        yield Api(client, keys)
