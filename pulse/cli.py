@@ -31,6 +31,14 @@ def show_settings() -> None:
     console.print(table)
 
 
+@app.command()
+def demo() -> None:
+    """Start the platform on embedded defaults, prove it works, and print how to connect."""
+    from pulse import demo as demo_module
+
+    demo_module.run()
+
+
 def main() -> None:
     try:
         app()
