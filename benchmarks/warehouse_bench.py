@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,7 @@ def in_process(table: pa.Table, data_dir: Path, repeats: int) -> tuple[float, di
     for label, sql in QUERIES.items():
         conn.query(sql.format(t="t"), "Native")  # warm
         latencies[label] = statistics.median(
-            timed(lambda s=sql: conn.query(s.format(t="t"), "Native")) for _ in range(repeats)
+            timed(partial(conn.query, sql.format(t="t"), "Native")) for _ in range(repeats)
         )
     conn.close()
     return insert_seconds, latencies, native
@@ -169,18 +170,16 @@ def main() -> None:
                 name = "t_" + "".join(c for c in label.lower() if c.isalnum())
                 client.command(DDL.format(name=name))
                 with console.status(f"HTTP insert: {label}"):
+                    run: Callable[[], Any]
                     if encoding == "arrow":
-                        run = lambda c=client, n=name: c.insert_arrow(n, table)  # noqa: E731
+                        run = partial(client.insert_arrow, name, table)
                     elif encoding == "native":
                         # Native bytes as the client library would produce them, so that the server's
                         # path is measured and not pandas-to-Native encoding on the client.
-                        run = lambda c=client, n=name: c.raw_insert(n, table.column_names, native, fmt="Native")  # noqa: E731
+                        run = partial(client.raw_insert, name, table.column_names, native, fmt="Native")
                     else:
-                        frame = table.to_pandas()
-                        run = lambda c=client, n=name, df=frame: c.insert_df(n, df)  # noqa: E731
-                    inserts[label] = median_of(
-                        run, lambda c=client, n=name: c.command(f"TRUNCATE TABLE {n}"), INSERT_RUNS
-                    )
+                        run = partial(client.insert_df, name, table.to_pandas())
+                    inserts[label] = median_of(run, partial(client.command, f"TRUNCATE TABLE {name}"), INSERT_RUNS)
                 count = client.query(f"SELECT count() FROM {name}").result_rows[0][0]
                 assert count == args.rows, f"{label}: {count} rows arrived"
                 if name != "t_arrowuncompressed":
@@ -194,8 +193,7 @@ def main() -> None:
                 for label, sql in QUERIES.items():
                     client.query(sql.format(t="t_arrowuncompressed"))
                     http_queries[label] = statistics.median(
-                        timed(lambda s=sql: client.query(s.format(t="t_arrowuncompressed")))
-                        for _ in range(args.repeats)
+                        timed(partial(client.query, sql.format(t="t_arrowuncompressed"))) for _ in range(args.repeats)
                     )
 
             with console.status("server memory while streaming big SELECTs"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import json
 import logging
 import secrets
@@ -19,7 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
@@ -61,7 +62,7 @@ def _truthy(value: str | None) -> bool:
 class BodyReader:
     """The request body, de-chunked and decompressed, read in pieces, with a size limit."""
 
-    def __init__(self, rfile: BinaryIO, headers: Any, max_bytes: int) -> None:
+    def __init__(self, rfile: io.BufferedIOBase, headers: Any, max_bytes: int) -> None:
         self._rfile = rfile
         self._chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
         self._max = max_bytes
@@ -244,14 +245,15 @@ class ResponseWriter:
         """Send a complete body (bytes or a spooled file of `size` bytes)."""
         h = self.handler
         compressed: bytes | None = None
-        if self.request and self.request.compression:
+        encoding = self.request.compression if self.request else None
+        if encoding:
             raw = body if isinstance(body, bytes) else body.read()
             compressed = self._encoder.encode(raw) + self._encoder.finish()
             size = len(compressed)
         h.send_response(200)
         self._common_headers(fmt, summary)
-        if compressed is not None:
-            h.send_header("Content-Encoding", self.request.compression)  # type: ignore[union-attr]
+        if encoding:
+            h.send_header("Content-Encoding", encoding)
         h.send_header("Content-Length", str(size))
         h.end_headers()
         self.headers_sent = True
@@ -532,7 +534,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             writer.whole(spool, fmt, None, size)  # type: ignore[arg-type]
 
     @staticmethod
-    def _stream(conn: EngineConnection, sql: str, fmt: str, params: dict[str, str]) -> Iterator[bytes]:
+    def _stream(conn: EngineConnection, sql: str, fmt: str, params: dict[str, str]) -> Generator[bytes]:
         try:
             stream = conn.raw.send_query(sql, engine_format(fmt), params=params or None)
         except Exception as exc:
