@@ -92,9 +92,7 @@ def test_change_seq_is_commit_ordered_for_an_incremental_extractor(store: Store)
         with store.read_engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-            rows = conn.execute(
-                select(Contact.id, Contact.change_seq).where(Contact.change_seq > watermark)
-            ).all()
+            rows = conn.execute(select(Contact.id, Contact.change_seq).where(Contact.change_seq > watermark)).all()
             conn.rollback()
         for row_id, seq in rows:
             seen.setdefault(row_id, set()).add(seq)
