@@ -141,11 +141,15 @@ class Engine:
         self._admin = self._connect("default", readonly=False)
         version = self._admin.query("SELECT version(), timezone()", "TSV").bytes().decode().strip()
         self.version, self.timezone = version.split("\t")
-        names = self._admin.query("SELECT name FROM system.settings", "TSV").bytes().decode().split()
-        self.known_settings = frozenset(names)
+        rows = self._admin.query("SELECT name, value FROM system.settings", "TSV").bytes().decode().splitlines()
+        self._defaults = dict(line.split("\t", 1) for line in rows)
+        self.known_settings = frozenset(self._defaults)
         self._admin_lock = threading.Lock()
         self._sweeper = threading.Thread(target=self._expire_sessions, name="session-sweeper", daemon=True)
         self._sweeper.start()
+
+    def default_setting(self, name: str) -> str:
+        return self._defaults.get(name, "")
 
     # -- connections ---------------------------------------------------------------------------------
     def _connect(self, user: str, readonly: bool) -> EngineConnection:

@@ -27,8 +27,9 @@ from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
 from warehouse.codecs import choose_response_encoding, decoder_for, encoder_for
-from warehouse.engine import Engine, EngineConnection, changes_session_state
+from warehouse.engine import Engine, EngineConnection, changes_session_state, quote_identifier
 from warehouse.errors import ClickHouseError
+from warehouse.external_data import ExternalTable, is_multipart, read_form
 from warehouse.output import content_type, empty_result_is_empty, engine_format, shape_stream, streaming_mode
 from warehouse.sql_split import NeedMoreText, SqlSplitError, Statement, split_statement
 
@@ -135,6 +136,12 @@ class BodyReader:
                 return out
         return self._decoder.finish()
 
+    def read_all(self) -> bytes:
+        parts = []
+        while chunk := self.read():
+            parts.append(chunk)
+        return b"".join(parts)
+
     def drain(self, limit: int = DRAIN_BYTES) -> None:
         """Read and drop the rest of the body (up to `limit` bytes), so the client sees our answer and
         the connection can serve its next request; past the limit, the connection is closed instead."""
@@ -209,6 +216,7 @@ class Request:
     compression_level: int
     settings: dict[str, str] = field(default_factory=dict)
     query_params: dict[str, str] = field(default_factory=dict)
+    external: list[ExternalTable] = field(default_factory=list)
 
 
 class ResponseWriter:
@@ -366,7 +374,11 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             body = BodyReader(self.rfile, self.headers, server.max_body_bytes)
             body.check_declared_size()
             params = dict(parse_qsl(query_string, keep_blank_values=True))
+            external: list[ExternalTable] = []
+            if is_multipart(self.headers.get("Content-Type")):
+                external = read_form(self.headers["Content-Type"], body.read_all(), params)
             request = self._parse_request(server, params)
+            request.external = external
             writer = ResponseWriter(self, request)
             server.engine.authenticate(request.user, request.password)
             with server.engine.query_id(request.query_id):
@@ -427,7 +439,8 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         except ValueError:
             raise ClickHouseError("BAD_ARGUMENTS", "session_timeout and compression level must be integers") from None
         compression = None
-        if _truthy(params.get("enable_http_compression")):
+        # The engine's default decides when the client does not say (ClickHouse 26.9: on).
+        if _truthy(params.get("enable_http_compression", server.engine.default_setting("enable_http_compression"))):
             compression = choose_response_encoding(self.headers.get("Accept-Encoding"))
         user_account = server.engine.users.get(user)
         readonly = (user_account is not None and user_account.readonly) or params.get("readonly", "0") not in ("", "0")
@@ -488,29 +501,65 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             # A session keeps the database it USEd; a pooled connection starts from `default` every time.
             database = request.database if request.session_id else request.database or "default"
             conn.prepare(database, request.settings)
-            tag = f"pulse-q-{uuid.uuid4().hex}"
-            sql = f"/* {tag} */ {stmt.sql}"
-            if stmt.is_insert_with_data:
-                summary = self._insert(conn, sql, stmt.format or "Values", data_head, body)
-                writer.whole(b"", None, summary, 0)
-                return
-            if not body.done:
-                body.drain()
-            fmt = stmt.format or request.default_format
-            with server.watcher.watch(self.connection, tag):
-                if stmt.kind in STREAMED_KINDS and streaming_mode(fmt) != "whole":
-                    chunks = self._stream(conn, sql, fmt, request.query_params)
-                    try:
-                        first = next(chunks, None)  # errors before the first byte get a proper HTTP status
-                        if first is not None or empty_result_is_empty(fmt):
-                            self._send_stream(writer, request, first, chunks, fmt)
-                            return
-                    finally:
-                        chunks.close()  # cancels an unfinished engine stream before the connection is reused
-                result = conn.query(sql, fmt, request.query_params)
-            data = result.bytes()
-            summary = _summary(result)
-            writer.whole(data, fmt if stmt.kind in STREAMED_KINDS or data else None, summary, len(data))
+            with self._external_tables(conn, request.external):
+                self._run_statement(server, request, stmt, data_head, body, writer, conn)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _external_tables(conn: EngineConnection, tables: list[ExternalTable]) -> Iterator[None]:
+        """External data: temporary tables that live for this one query."""
+        created: list[str] = []
+        try:
+            for table in tables:
+                name = quote_identifier(table.name)
+                conn.query(f"CREATE TEMPORARY TABLE {name} ({table.structure})")
+                created.append(name)
+                try:
+                    inserter = conn.raw.send_insert(f"INSERT INTO {name}", table.format)
+                    if table.data:
+                        inserter.append(table.data)
+                    inserter.finish()
+                except Exception as exc:
+                    raise ClickHouseError.from_engine(exc) from None
+            yield
+        finally:
+            for name in created:
+                with contextlib.suppress(ClickHouseError):
+                    conn.query(f"DROP TEMPORARY TABLE IF EXISTS {name}")
+
+    def _run_statement(
+        self,
+        server: ClickHouseServer,
+        request: Request,
+        stmt: Statement,
+        data_head: bytes,
+        body: BodyReader,
+        writer: ResponseWriter,
+        conn: EngineConnection,
+    ) -> None:
+        tag = f"pulse-q-{uuid.uuid4().hex}"
+        sql = f"/* {tag} */ {stmt.sql}"
+        if stmt.is_insert_with_data:
+            summary = self._insert(conn, sql, stmt.format or "Values", data_head, body)
+            writer.whole(b"", None, summary, 0)
+            return
+        if not body.done:
+            body.drain()
+        fmt = stmt.format or request.default_format
+        with server.watcher.watch(self.connection, tag):
+            if stmt.kind in STREAMED_KINDS and streaming_mode(fmt) != "whole":
+                chunks = self._stream(conn, sql, fmt, request.query_params)
+                try:
+                    first = next(chunks, None)  # errors before the first byte get a proper HTTP status
+                    if first is not None or empty_result_is_empty(fmt):
+                        self._send_stream(writer, request, first, chunks, fmt)
+                        return
+                finally:
+                    chunks.close()  # cancels an unfinished engine stream before the connection is reused
+            result = conn.query(sql, fmt, request.query_params)
+        data = result.bytes()
+        summary = _summary(result)
+        writer.whole(data, fmt if stmt.kind in STREAMED_KINDS or data else None, summary, len(data))
 
     def _send_stream(
         self, writer: ResponseWriter, request: Request, first: bytes | None, rest: Iterator[bytes], fmt: str

@@ -195,9 +195,16 @@ def test_compressed_responses(warehouse: WarehouseProcess, encoding: str) -> Non
     else:
         decoded = lz4.frame.decompress(raw)
     assert decoded == plain
-    # Without enable_http_compression the server does not compress, whatever the client accepts.
-    unasked = httpx.post(f"{warehouse.url}/", content=b"SELECT 1", headers={"Accept-Encoding": encoding})
-    assert "Content-Encoding" not in unasked.headers
+    # enable_http_compression defaults to the engine's default (on in ClickHouse 26.9); 0 turns it off.
+    default = httpx.post(f"{warehouse.url}/", content=b"SELECT 1", headers={"Accept-Encoding": encoding})
+    assert default.headers["Content-Encoding"] == encoding
+    refused = httpx.post(
+        f"{warehouse.url}/",
+        params={"enable_http_compression": "0"},
+        content=b"SELECT 1",
+        headers={"Accept-Encoding": encoding},
+    )
+    assert "Content-Encoding" not in refused.headers
 
 
 def test_server_side_parameters(warehouse: WarehouseProcess) -> None:
@@ -352,3 +359,23 @@ def test_keep_alive_survives_errors(warehouse: WarehouseProcess) -> None:
             assert client.post("/", content=b"SELECT 1").text == "1\n"
             assert client.post("/", content=b"SELEC 1").status_code == 400
             assert client.post("/", content=b"SELECT * FROM no_such_table").status_code == 404
+
+
+def test_external_data_lives_for_one_query(warehouse: WarehouseProcess) -> None:
+    """ClickHouse's external data: files in a multipart form become temporary tables for the query."""
+    response = httpx.post(
+        f"{warehouse.url}/",
+        params={"query": "SELECT sum(x), any(s) FROM ids", "ids_structure": "x UInt32, s String", "ids_format": "CSV"},
+        files={"ids": ("ids.csv", b"1,a\n2,a\n3,a\n")},
+    )
+    assert ok(response) == "6\ta\n"
+    typed = httpx.post(
+        f"{warehouse.url}/",
+        data={"query": "SELECT sum(_1) FROM vals", "param_unused": "1"},
+        params={"vals_types": "UInt8"},
+        files={"vals": ("v.tsv", b"4\n5\n")},
+    )
+    assert ok(typed) == "9\n"
+    assert q(warehouse, "SELECT * FROM ids").status_code == 404
+    missing = httpx.post(f"{warehouse.url}/", params={"query": "SELECT 1"}, files={"t": ("t.tsv", b"1\n")})
+    assert "Code: 36" in missing.text
