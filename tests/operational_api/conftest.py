@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from operational_api.app import create_app
@@ -93,7 +94,18 @@ class Api:
         return {"Authorization": f"Bearer {self.keys[scope]}", **extra}
 
 
+@pytest.fixture(scope="session")
+def shared_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """One app for the session (building one takes ~0.5 s); each test points it at its own store."""
+    home = tmp_path_factory.mktemp("app-home")
+    url = f"sqlite:///{home / 'unused.db'}"
+    return create_app(
+        store=Store(url), settings=Settings(home=home, ops_database_url=url, api_max_body_bytes=4 * 1024**2)
+    )
+
+
 @pytest.fixture
-def api(store: Store, settings: Settings, keys: dict[str, str]) -> Iterator[Api]:
-    with TestClient(create_app(store=store, settings=settings), raise_server_exceptions=False) as client:
+def api(shared_app: FastAPI, store: Store, keys: dict[str, str]) -> Iterator[Api]:
+    shared_app.state.store = store
+    with TestClient(shared_app, raise_server_exceptions=False) as client:
         yield Api(client, keys)

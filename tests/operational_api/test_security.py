@@ -53,7 +53,9 @@ def test_keys_and_pins_never_stored_or_logged(api: Api, store: Store, caplog: py
                 json={"machine_serial": "M000", "client_id": "SECRET1", "pin": pin, "sku": "KIT-S"},
                 headers=api.headers("machine"),
             )
-        api.client.patch(f"/v1/customers/{created.json()['id']}", json={"pin": "86420975"}, headers=api.headers("portal"))
+        api.client.patch(
+            f"/v1/customers/{created.json()['id']}", json={"pin": "86420975"}, headers=api.headers("portal")
+        )
         api.client.post("/v1/customers", json={"client_id": "BAD1", "full_name": "x", "role": "doctor",
                                                "pin": "12ab34"}, headers=api.headers("portal"))  # fmt: skip
     finally:
