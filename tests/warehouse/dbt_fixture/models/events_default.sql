@@ -1,0 +1,7 @@
+-- Incremental, the adapter's default strategy with a unique key: changed keys are replaced.
+{{ config(materialized='incremental', unique_key='event_id', order_by='event_id') }}
+select event_id, customer_id, kind, amount, updated_at
+from {{ ref('stg_events') }}
+{% if is_incremental() %}
+where updated_at > (select max(updated_at) from {{ this }})
+{% endif %}
