@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from operational_api.db import Store
+from operational_api.security import api_key_sha256
 from operational_api.services.common import ServiceError
 from operational_api.services.idempotency import remember, replay, request_digest
 from operational_api.services.keys import Caller, authenticate
@@ -34,6 +36,27 @@ def get_store(request: Request) -> Store:
     return store
 
 
+KEY_CACHE_SECONDS = 10.0
+
+
+def _cached_caller(store: Store, token: str) -> Caller | None:
+    """Known keys are remembered for a few seconds (by hash), sparing a query per request;
+    a revoked key therefore stops working within KEY_CACHE_SECONDS."""
+    digest = api_key_sha256(token)
+    now = time.monotonic()
+    hit = store.key_cache.get(digest)
+    if hit is not None and hit[0] > now:
+        cached: Caller = hit[1]
+        return cached
+    with store.read() as session:
+        caller = authenticate(session, token)
+    if caller is not None:
+        if len(store.key_cache) > 10_000:
+            store.key_cache.clear()
+        store.key_cache[digest] = (now + KEY_CACHE_SECONDS, caller)
+    return caller
+
+
 def require(*scopes: str) -> Callable[..., Caller]:
     """A dependency admitting API keys with one of `scopes` (admin keys are admitted everywhere)."""
     allowed = {*scopes, "admin"}
@@ -45,8 +68,7 @@ def require(*scopes: str) -> Callable[..., Caller]:
         if credentials is None or not credentials.credentials:
             raise AuthError("missing API key: send `Authorization: Bearer <key>`")
         store = get_store(request)
-        with store.read() as session:
-            caller = authenticate(session, credentials.credentials)
+        caller = _cached_caller(store, credentials.credentials)
         if caller is None:
             raise AuthError("unknown or revoked API key")
         if caller.scope not in allowed:

@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from operational_api.bulk import bulk_insert
 from operational_api.db import Store
 from operational_api.models import (
     AccountEntry,
@@ -282,6 +283,28 @@ def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]], ke
     return set(conn.execute(stmt, rows).scalars())
 
 
+def insert_new(session: Session, table: Table, rows: list[dict[str, Any]], key: str) -> set[Any]:
+    """Insert the rows whose `key` is not stored yet (stamping their change_seq); returns their keys.
+
+    Needs a `Store.write()` transaction: writers are serialized there, so the keys found missing
+    cannot appear before the insert. ON CONFLICT DO NOTHING plus the row count check make any
+    writer outside that discipline fail loudly instead of double-counting."""
+    if not rows:
+        return set()
+    conn = session.connection()
+    column = table.c[key]
+    wanted = [row[key] for row in rows]
+    existing: set[Any] = set()
+    for start in range(0, len(wanted), 5000):
+        existing.update(conn.execute(select(column).where(column.in_(wanted[start : start + 5000]))).scalars())
+    fresh = [row for row in rows if row[key] not in existing]
+    stamp_rows(conn, fresh)
+    written = bulk_insert(conn, table, fresh, skip_conflicts_on=key)
+    if written != len(fresh):
+        raise RuntimeError(f"{table.name}: a concurrent writer bypassed Store.write(); rolled back")
+    return {row[key] for row in fresh}
+
+
 def _resolve(session: Session, column: Any, values: Iterable[str]) -> dict[str, int]:
     wanted = set(values)
     if not wanted:
@@ -352,8 +375,7 @@ def ingest_vends(session: Session, items: Sequence[VendIn], *, loc: Loc = ("body
             }
         )
     conn = session.connection()
-    stamp_rows(conn, rows)
-    inserted = insert_ignore(session, table_of(VendTransaction), rows, "id")
+    inserted = insert_new(session, table_of(VendTransaction), rows, "id")
     duplicates = check_duplicates(session, VendTransaction, rows, inserted, VEND_COMPARED, loc)
     fresh = [row for row in rows if row["id"] in inserted and row["status"] == "completed"]
     if fresh:
@@ -370,7 +392,7 @@ def ingest_vends(session: Session, items: Sequence[VendIn], *, loc: Loc = ("body
             for row in fresh
         ]
         stamp_rows(conn, debits)
-        conn.execute(insert(table_of(AccountEntry)), debits)
+        bulk_insert(conn, table_of(AccountEntry), debits)
         _take_stock(session, fresh)
     return IngestOut(received=len(rows), created=len(inserted), duplicates=duplicates)
 
@@ -473,8 +495,7 @@ def ingest_topups(session: Session, items: Sequence[TopupIn], *, loc: Loc = ("bo
         for item in items
     ]
     check_references(session, AccountEntry, rows, loc, batch=True)
-    stamp_rows(session.connection(), rows)
-    inserted = insert_ignore(session, table_of(AccountEntry), rows, "entry_id")
+    inserted = insert_new(session, table_of(AccountEntry), rows, "entry_id")
     duplicates = check_duplicates(session, AccountEntry, rows, inserted, TOPUP_COMPARED, loc, key="entry_id")
     return IngestOut(received=len(rows), created=len(inserted), duplicates=duplicates)
 

@@ -39,9 +39,9 @@ CHILD = textwrap.dedent(
     items = [VendIn.model_validate(x) for x in json.load(open(path))]
     store = Store(url, settings=Settings(home=home, ops_database_url=url))
 
-    @event.listens_for(store.write_engine, "after_execute")
-    def pause(conn, clauseelement, multiparams, params, execution_options, result):
-        if "INSERT INTO account_entries" in str(clauseelement):
+    @event.listens_for(store.write_engine, "after_cursor_execute")
+    def pause(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO account_entries"):
             print("READY", flush=True)
             time.sleep(60)
 
