@@ -95,7 +95,7 @@ def _later_events() -> list[list[Any]]:
     return new + corrected
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per xdist worker, even if other modules' tests interleave
 def dbt_runs(warehouse: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtRuns]:
     assert DBT.exists(), f"{DBT} is missing: run `make install`"
     work = tmp_path_factory.mktemp("dbt")

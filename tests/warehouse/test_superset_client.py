@@ -40,7 +40,7 @@ CHECKS = [
 pytestmark = [pytest.mark.superset, pytest.mark.xdist_group("superset_client")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per xdist worker, even if other modules' tests interleave
 def report(warehouse: Any) -> dict[str, Any]:
     if not SUPERSET_PYTHON.exists():
         pytest.fail(f"{SUPERSET_PYTHON} is missing: run `make install` to create .venv-superset")
