@@ -116,38 +116,86 @@ class PreparedAuthorisation:
     early_reason: str | None = None
 
 
+# The hot path runs two prebuilt statements (SQLAlchemy caches their compiled form): one lock-free
+# lookup of everything the request names, and one read of the customer's state, stock and balance
+# inside the write transaction.
+_machines, _customers, _products = table_of(Machine), table_of(Customer), table_of(Product)
+_prices, _stock, _ledger = table_of(ProductPrice), table_of(MachineStock), table_of(AccountEntry)
+
+_LOOKUP = select(
+    select(_machines.c.id)
+    .where(_machines.c.serial == bindparam("serial"), _machines.c.deleted_at.is_(None))
+    .scalar_subquery()
+    .label("machine_id"),
+    select(_customers.c.id)
+    .where(_customers.c.client_id == bindparam("client_id"), _customers.c.deleted_at.is_(None))
+    .scalar_subquery()
+    .label("customer_id"),
+    select(_customers.c.pin_hash)
+    .where(_customers.c.client_id == bindparam("client_id"), _customers.c.deleted_at.is_(None))
+    .scalar_subquery()
+    .label("pin_hash"),
+    select(_products.c.id)
+    .where(_products.c.sku == bindparam("sku"), _products.c.deleted_at.is_(None))
+    .scalar_subquery()
+    .label("product_id"),
+)
+
+_PRICE = (
+    select(_prices.c.price, _prices.c.currency)
+    .where(
+        _prices.c.product_id == bindparam("product_id"),
+        _prices.c.deleted_at.is_(None),
+        _prices.c.valid_from <= bindparam("at"),
+        (_prices.c.valid_to.is_(None)) | (_prices.c.valid_to > bindparam("at")),
+    )
+    .order_by(_prices.c.valid_from.desc())
+    .limit(1)
+)
+
+_STATE = select(
+    _customers.c.status,
+    _customers.c.pin_locked_at,
+    _customers.c.client_id,
+    _customers.c.failed_pin_count,
+    select(_stock.c.quantity)
+    .where(
+        _stock.c.machine_id == bindparam("machine_id"),
+        _stock.c.product_id == bindparam("product_id"),
+        _stock.c.deleted_at.is_(None),
+    )
+    .scalar_subquery()
+    .label("stock"),
+    select(func.coalesce(func.sum(_ledger.c.amount), 0))
+    .where(_ledger.c.customer_id == bindparam("customer_id"), _ledger.c.deleted_at.is_(None))
+    .scalar_subquery()
+    .label("balance"),
+).where(_customers.c.id == bindparam("customer_id"))
+
+
 def prepare_authorisation(store: Store, request: AuthoriseIn) -> PreparedAuthorisation:
+    """Lookups and the PIN check, outside the write transaction (the hash check is deliberately slow)."""
     prepared = PreparedAuthorisation(request=request, requested_at=utcnow())
     with store.read() as session:
-        machine = session.execute(
-            select(Machine.id, Machine.status).where(
-                Machine.serial == request.machine_serial, Machine.deleted_at.is_(None)
-            )
-        ).first()
-        customer = session.execute(
-            select(Customer.id, Customer.pin_hash).where(
-                Customer.client_id == request.client_id, Customer.deleted_at.is_(None)
-            )
-        ).first()
-        product = session.execute(
-            select(Product.id).where(Product.sku == request.sku, Product.deleted_at.is_(None))
-        ).first()
-        if machine is None:
-            prepared.early_reason = "unknown_machine"
-        else:
-            prepared.machine_id = machine.id
-        if customer is None:
-            prepared.early_reason = prepared.early_reason or "unknown_customer"
-        else:
-            prepared.customer_id = customer.id
-        if product is None:
-            prepared.early_reason = prepared.early_reason or "unknown_product"
-        else:
-            prepared.product_id = product.id
-            prepared.price = current_price(session, product.id, prepared.requested_at)
-        pin_hash = None if customer is None else customer.pin_hash
-    if pin_hash is not None:
-        prepared.pin_ok = verify_pin(request.pin, pin_hash, store.pepper)
+        found = session.execute(
+            _LOOKUP, {"serial": request.machine_serial, "client_id": request.client_id, "sku": request.sku}
+        ).one()
+        prepared.machine_id, prepared.customer_id, prepared.product_id = (
+            found.machine_id,
+            found.customer_id,
+            found.product_id,
+        )
+        if found.product_id is not None:
+            price = session.execute(_PRICE, {"product_id": found.product_id, "at": prepared.requested_at}).first()
+            prepared.price = None if price is None else (Decimal(price.price), price.currency)
+    if found.machine_id is None:
+        prepared.early_reason = "unknown_machine"
+    elif found.customer_id is None:
+        prepared.early_reason = "unknown_customer"
+    elif found.product_id is None:
+        prepared.early_reason = "unknown_product"
+    if found.pin_hash is not None:
+        prepared.pin_ok = verify_pin(request.pin, found.pin_hash, store.pepper)
     return prepared
 
 
@@ -157,49 +205,50 @@ def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> A
     reason: str | None = prepared.early_reason
     customer_balance: Decimal | None = None
     price = prepared.price
+    amount = None if price is None else (price[0] * request.quantity).quantize(CENT)
     conn = session.connection()
-    if reason is None and prepared.customer_id is not None:
-        customer = session.execute(
-            select(Customer.status, Customer.pin_locked_at, Customer.client_id).where(
-                Customer.id == prepared.customer_id
-            )
+    if reason is None:
+        state = conn.execute(
+            _STATE,
+            {
+                "customer_id": prepared.customer_id,
+                "machine_id": prepared.machine_id,
+                "product_id": prepared.product_id,
+            },
         ).one()
-        if customer.status != "active":
+        if state.status != "active":
             reason = "blocked"
-        elif customer.pin_locked_at is not None:
+        elif state.pin_locked_at is not None:
             reason = "pin_locked"
         elif not prepared.pin_ok:
             reason = "bad_pin"
-            seq = allocate_change_seq(conn, 1)
             failures: int = conn.execute(
-                update(table_of(Customer))
-                .where(table_of(Customer).c.id == prepared.customer_id)
-                .values(failed_pin_count=table_of(Customer).c.failed_pin_count + 1, change_seq=seq, updated_at=utcnow())
-                .returning(table_of(Customer).c.failed_pin_count)
+                update(_customers)
+                .where(_customers.c.id == prepared.customer_id)
+                .values(
+                    failed_pin_count=_customers.c.failed_pin_count + 1,
+                    change_seq=allocate_change_seq(conn, 1),
+                    updated_at=utcnow(),
+                )
+                .returning(_customers.c.failed_pin_count)
             ).scalar_one()
             if failures >= MAX_BAD_PINS:
-                _lock_out(session, prepared, customer.client_id, failures)
+                _lock_out(session, prepared, state.client_id, failures)
         else:
-            _reset_pin_failures(session, prepared.customer_id)
-    if reason is None and price is None:
-        reason = "no_price"
-    amount: Decimal | None = None
-    if price is not None:
-        amount = (price[0] * request.quantity).quantize(CENT)
-    if reason is None and prepared.machine_id is not None and prepared.product_id is not None:
-        stock = session.execute(
-            select(MachineStock.quantity).where(
-                MachineStock.machine_id == prepared.machine_id,
-                MachineStock.product_id == prepared.product_id,
-                MachineStock.deleted_at.is_(None),
-            )
-        ).scalar_one_or_none()
-        if stock is None or stock < request.quantity:
-            reason = "out_of_stock"
-    if reason is None and prepared.customer_id is not None and amount is not None:
-        customer_balance = balance(session, prepared.customer_id)
-        if customer_balance < amount:
-            reason = "insufficient_funds"
+            if state.failed_pin_count:
+                conn.execute(
+                    update(_customers)
+                    .where(_customers.c.id == prepared.customer_id)
+                    .values(failed_pin_count=0, change_seq=allocate_change_seq(conn, 1), updated_at=utcnow())
+                )
+            if price is None or amount is None:
+                reason = "no_price"
+            elif state.stock is None or state.stock < request.quantity:
+                reason = "out_of_stock"
+            else:
+                customer_balance = Decimal(state.balance).quantize(CENT)
+                if customer_balance < amount:
+                    reason = "insufficient_funds"
     decision = "approved" if reason is None else "declined"
     row: dict[str, Any] = {
         "machine_id": prepared.machine_id,
@@ -215,7 +264,6 @@ def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> A
     auth_id: int = conn.execute(
         insert(table_of(VendAuthorisation)).returning(table_of(VendAuthorisation).c.id), row
     ).scalar_one()
-    approved = decision == "approved"
     return AuthoriseOut(
         decision=decision,  # type: ignore[arg-type]
         reason=reason,  # type: ignore[arg-type]
@@ -223,20 +271,8 @@ def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> A
         unit_price=None if price is None else price[0],
         amount=amount,
         currency=None if price is None else price[1],
-        balance=customer_balance if approved else None,
+        balance=customer_balance if decision == "approved" else None,
     )
-
-
-def _reset_pin_failures(session: Session, customer_id: int) -> None:
-    conn = session.connection()
-    table = table_of(Customer)
-    current = session.execute(select(Customer.failed_pin_count).where(Customer.id == customer_id)).scalar_one()
-    if current:
-        conn.execute(
-            update(table)
-            .where(table.c.id == customer_id)
-            .values(failed_pin_count=0, change_seq=allocate_change_seq(conn, 1), updated_at=utcnow())
-        )
 
 
 def _lock_out(session: Session, prepared: PreparedAuthorisation, client_id: str, failures: int) -> None:
@@ -284,25 +320,29 @@ def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]], ke
 
 
 def insert_new(session: Session, table: Table, rows: list[dict[str, Any]], key: str) -> set[Any]:
-    """Insert the rows whose `key` is not stored yet (stamping their change_seq); returns their keys.
+    """Insert rows whose `key` is not stored yet (INSERT ... ON CONFLICT (key) DO NOTHING, one
+    executemany); returns the keys this call inserted.
 
-    Needs a `Store.write()` transaction: writers are serialized there, so the keys found missing
-    cannot appear before the insert. ON CONFLICT DO NOTHING plus the row count check make any
-    writer outside that discipline fail loudly instead of double-counting."""
+    Every row gets its own fresh change_seq, so when some rows were skipped, the ones inserted are
+    exactly those now stored with a change_seq from this call's range: no race with other writers."""
     if not rows:
         return set()
     conn = session.connection()
+    stamp_rows(conn, rows)
+    written = bulk_insert(conn, table, rows, skip_conflicts_on=key)
+    if written == len(rows):
+        return {row[key] for row in rows}
+    first, last = rows[0]["change_seq"], rows[-1]["change_seq"]
     column = table.c[key]
+    inserted: set[Any] = set()
     wanted = [row[key] for row in rows]
-    existing: set[Any] = set()
     for start in range(0, len(wanted), 5000):
-        existing.update(conn.execute(select(column).where(column.in_(wanted[start : start + 5000]))).scalars())
-    fresh = [row for row in rows if row[key] not in existing]
-    stamp_rows(conn, fresh)
-    written = bulk_insert(conn, table, fresh, skip_conflicts_on=key)
-    if written != len(fresh):
-        raise RuntimeError(f"{table.name}: a concurrent writer bypassed Store.write(); rolled back")
-    return {row[key] for row in fresh}
+        inserted.update(
+            conn.execute(
+                select(column).where(column.in_(wanted[start : start + 5000]), table.c.change_seq.between(first, last))
+            ).scalars()
+        )
+    return inserted
 
 
 def _resolve(session: Session, column: Any, values: Iterable[str]) -> dict[str, int]:
