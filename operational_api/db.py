@@ -42,7 +42,7 @@ def secret_key(settings: Settings | None = None) -> bytes:
     """The PIN pepper: from settings, else generated once per PULSE_HOME (file mode 0600)."""
     settings = settings or get_settings()
     if settings.ops_secret_key:
-        return settings.ops_secret_key.encode()
+        return settings.ops_secret_key.get_secret_value().encode()
     path = settings.secrets_dir / "ops_secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

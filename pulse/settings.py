@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the operational store. Default: SQLite (WAL) at PULSE_HOME/ops.db; "
         "PostgreSQL as postgresql+psycopg://user:password@host/db.",
     )
-    ops_secret_key: str | None = Field(
+    ops_secret_key: SecretStr | None = Field(
         default=None,
         description="Server-side pepper mixed into customer PIN hashes. "
         "Default: generated once and kept in PULSE_HOME/secrets.",
