@@ -51,7 +51,7 @@ from operational_api.services.keys import create_api_key  # noqa: E402
 from operational_api.services.resources import BY_NAME  # noqa: E402
 from pulse.settings import Settings  # noqa: E402
 
-console = Console()
+console = Console(width=150)
 BATCH = 1000
 MACHINES = 16
 CUSTOMERS = 2000

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 12:28:57.868916
+Create Date: 2026-11-23 12:58:09.583977
 """
 
 from __future__ import annotations
@@ -1800,9 +1800,6 @@ def upgrade() -> None:
     with op.batch_alter_table("vend_transactions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_vend_transactions_change_seq"), ["change_seq"], unique=False)
         batch_op.create_index(
-            "ix_vend_transactions_customer_id_device_time", ["customer_id", "device_time"], unique=False
-        )
-        batch_op.create_index(
             "ix_vend_transactions_machine_id_device_time", ["machine_id", "device_time"], unique=False
         )
 
@@ -2022,7 +2019,6 @@ def downgrade() -> None:
     op.drop_table("account_entries")
     with op.batch_alter_table("vend_transactions", schema=None) as batch_op:
         batch_op.drop_index("ix_vend_transactions_machine_id_device_time")
-        batch_op.drop_index("ix_vend_transactions_customer_id_device_time")
         batch_op.drop_index(batch_op.f("ix_vend_transactions_change_seq"))
 
     op.drop_table("vend_transactions")
