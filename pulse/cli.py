@@ -10,11 +10,13 @@ from rich.table import Table
 from operational_api.cli import app as api_app
 from pulse.console import PulseError, console
 from pulse.settings import get_settings, settings_table
+from simulator.cli import simulate
 from warehouse.cli import app as warehouse_app
 
 app = typer.Typer(help="Pulse: analytics and BI platform with an ETL warehouse.", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(api_app, name="api")
+app.command("simulate")(simulate)
 
 
 @app.command("settings")

@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     def secrets_dir(self) -> Path:
         return self.home / "secrets"
 
+    @property
+    def landing_dir(self) -> Path:
+        """Where external feeds land, one folder per feed (the simulator writes them; extract-load reads)."""
+        return self.home / "landing"
+
     def reader_password(self) -> str:
         """The read-only user's password: from the environment, else generated once per PULSE_HOME."""
         if self.warehouse_reader_password:

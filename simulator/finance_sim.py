@@ -1,0 +1,103 @@
+"""Money across currencies: the central bank's daily FX rates (table and feed), monthly invoices to
+insurers and assistance companies for insured visits (in their currency, at the day's rate), referral
+invoices with partner clinics, and payments that come in full, in part, late or never."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from decimal import Decimal
+
+from operational_api import models as m
+from simulator.calendar import day_start
+from simulator.config import SimConfig
+from simulator.crm_sim import CrmSim
+from simulator.feeds import FeedWriter
+from simulator.rng import stream
+from simulator.writer import Ids, Timeline
+
+# Currency: (rate to RUB at the start of the window, daily volatility).
+FX_START = {"USD": (91.5, 0.006), "EUR": (99.0, 0.006), "KZT": (0.19, 0.005), "CNY": (12.6, 0.005)}
+PUBLISHED_AT_HOUR_UTC = 9  # the rate for a day is published that morning
+
+
+class FinanceSim:
+    def __init__(self, cfg: SimConfig, ids: Ids, timeline: Timeline, feeds: FeedWriter, crm: CrmSim) -> None:
+        self.cfg = cfg
+        self.ids = ids
+        self.tl = timeline
+        self.feeds = feeds
+        self.crm = crm
+        self.rng = stream(cfg.seed, "finance")
+        self.rates = {cur: start for cur, (start, _) in FX_START.items()}
+        self.stats: Counter[str] = Counter()
+        self.fx_days: list[dt.date] = []
+
+    def run_day(self, day: dt.date) -> None:
+        if day.weekday() < 5:
+            self._publish_rates(day)
+        if day.day == 3:
+            self._invoice_month(day)
+
+    def _publish_rates(self, day: dt.date) -> None:
+        at = day_start(day) + dt.timedelta(hours=PUBLISHED_AT_HOUR_UTC)
+        self.fx_days.append(day)
+        for currency, (_, vol) in FX_START.items():
+            self.rates[currency] *= math.exp(self.rng.gauss(0, vol))
+            rate = Decimal(f"{self.rates[currency]:.4f}")
+            self.tl.insert(m.FxRate, {"id": self.ids.next(m.FxRate), "day": day, "base_currency": currency,
+                                      "quote_currency": "RUB", "rate": rate, "source": "cbr"}, at)  # fmt: skip
+            self.feeds.add("fx", day, currency, {"date": day.isoformat(), "currency": currency,
+                                                 "rate_to_rub": f"{rate:.4f}"})  # fmt: skip
+            self.stats["fx_rates"] += 1
+
+    def _to_currency(self, rub_kopecks: int, currency: str) -> Decimal:
+        rub = Decimal(rub_kopecks).scaleb(-2)
+        if currency == "RUB":
+            return rub.quantize(Decimal("0.01"))
+        return (rub / Decimal(f"{self.rates[currency]:.4f}")).quantize(Decimal("0.01"))
+
+    def _invoice_month(self, day: dt.date) -> None:
+        previous = (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        issued = day_start(day) + dt.timedelta(hours=8)
+        visits = self.crm.insured.get((previous.year, previous.month), {})
+        for cp_index, cp in enumerate(self.crm.world.counterparties):
+            if cp.kind == "partner_clinic":
+                # Referral fees with partner clinics, invoiced in their currency.
+                rub = int(self.rng.uniform(50_000, 400_000) * 100 * max(self.cfg.scale, 0.05))
+            else:
+                rub = visits.get(cp_index, 0)
+            if rub <= 0:
+                continue
+            amount = self._to_currency(rub, cp.currency)
+            invoice_id = self.ids.next(m.Invoice)
+            self.tl.insert(m.Invoice, {"id": invoice_id, "external_id": f"inv-{invoice_id:06d}",
+                                       "number": f"INV-{previous:%Y%m}-{cp_index + 1:03d}", "counterparty_id": cp.id,
+                                       "issued_on": day, "due_on": day + dt.timedelta(days=30), "amount": amount,
+                                       "currency": cp.currency, "status": "issued"}, issued)  # fmt: skip
+            self.stats["invoices"] += 1
+            fate = self.rng.random()
+            if fate < 0.02:
+                self.tl.update(m.Invoice, invoice_id, {"status": "cancelled"}, issued + dt.timedelta(days=2))
+                continue
+            if fate < 0.72:
+                self._pay(invoice_id, cp.id, cp.currency, amount, issued + dt.timedelta(days=self.rng.uniform(7, 45)),
+                          "paid")  # fmt: skip
+            elif fate < 0.88:
+                part = (amount * Decimal(str(round(self.rng.uniform(0.4, 0.8), 2)))).quantize(Decimal("0.01"))
+                first = issued + dt.timedelta(days=self.rng.uniform(10, 40))
+                self._pay(invoice_id, cp.id, cp.currency, part, first, "partially_paid")
+                if self.rng.random() < 0.6:
+                    self._pay(invoice_id, cp.id, cp.currency, amount - part,
+                              first + dt.timedelta(days=self.rng.uniform(10, 60)), "paid")  # fmt: skip
+            # else: never paid (overdue)
+
+    def _pay(self, invoice_id: int, cp_id: int, currency: str, amount: Decimal, at: dt.datetime, status: str) -> None:
+        payment_id = self.ids.next(m.Payment)
+        self.tl.insert(m.Payment, {"id": payment_id, "external_id": f"pay-{payment_id:06d}", "invoice_id": invoice_id,
+                                   "counterparty_id": cp_id, "paid_on": at.date(), "amount": amount,
+                                   "currency": currency}, at)  # fmt: skip
+        self.tl.update(m.Invoice, invoice_id, {"status": status}, at)
+        if at < self.cfg.stop:
+            self.stats["payments"] += 1
