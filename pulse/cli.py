@@ -7,6 +7,7 @@ import sys
 import typer
 from rich.table import Table
 
+from extractors.cli import app as extract_app
 from operational_api.cli import app as api_app
 from pulse.console import PulseError, console
 from pulse.settings import get_settings, settings_table
@@ -17,6 +18,7 @@ app = typer.Typer(help="Pulse: analytics and BI platform with an ETL warehouse."
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(api_app, name="api")
 app.command("simulate")(simulate)
+app.add_typer(extract_app, name="extract")
 
 
 @app.command("settings")

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         default=16 * 1024**2, description="Largest request body the operational API accepts (else 413)."
     )
 
+    extract_compression: str | None = Field(
+        default=None,
+        description="HTTP compression for extract-load inserts: none on loopback (fastest), lz4 or zstd "
+        "across a network.",
+    )
+    extract_batch_rows: int = Field(default=200_000, description="Rows per extraction batch (one watermark step).")
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

@@ -1,0 +1,111 @@
+"""`pulse extract`: one extraction run over the chosen tables, with progress and a summary."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Sequence
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from extractors.load import (
+    DEFAULT_BATCH_ROWS,
+    TableLoad,
+    Watermarks,
+    load_full_refresh,
+    load_incremental,
+    load_window,
+    new_run_id,
+    select_tables,
+)
+from extractors.raw_schema import CHANGE_SEQ
+from extractors.source import Source
+from operational_api.db import database_url
+from pulse.console import console
+from pulse.settings import Settings, get_settings
+from warehouse.client import connect
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Progress | None]:
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        yield progress
+
+
+def extract(
+    settings: Settings | None = None,
+    tables: Sequence[str] | None = None,
+    *,
+    full_refresh: bool = False,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    show_progress: bool = False,
+) -> list[TableLoad]:
+    """Extract the operational store into `raw`: incremental by default, full refresh or a backfill window."""
+    settings = settings or get_settings()
+    chosen = select_tables(tables)
+    client = connect(settings, compress=settings.extract_compression or False)
+    source = Source(database_url(settings))
+    watermarks = Watermarks(client, new_run_id())
+    watermarks.ensure()
+    results: list[TableLoad] = []
+    try:
+        with source.snapshot(), _progress(show_progress) as progress:
+            task_of = {}
+            if progress is not None:
+                known = watermarks.all()
+                for table in chosen:
+                    after = 0 if full_refresh else known.get(table.name, 0)
+                    pending = source.scalar(f'SELECT count(*) FROM "{table.name}" WHERE "{CHANGE_SEQ}" > {int(after)}')
+                    task_of[table.name] = progress.add_task(table.name, total=int(pending or 0))
+
+            def advance(name: str, rows: int) -> None:
+                if progress is not None:
+                    progress.advance(task_of[name], rows)
+
+            for table in chosen:
+                if since is not None or until is not None:
+                    start = since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+                    end = until or dt.datetime.now(dt.UTC)
+                    results.append(load_window(source, client, table, start, end))
+                elif full_refresh:
+                    results.append(load_full_refresh(source, client, table, watermarks, batch_rows, advance))
+                else:
+                    results.append(load_incremental(source, client, table, watermarks, batch_rows, advance))
+                if progress is not None:
+                    progress.update(task_of[table.name], completed=progress.tasks[task_of[table.name]].total)
+    finally:
+        source.close()
+        client.close()
+    return results
+
+
+def summary_table(results: Sequence[TableLoad]) -> Table:
+    table = Table(title="Extract-load summary")
+    for name in ("table", "mode", "rows", "MiB", "seconds", "rows/s", "watermark", "new columns"):
+        table.add_column(name, justify="left" if name in ("table", "mode", "new columns") else "right")
+    for r in results:
+        rate = f"{r.rows / r.seconds:,.0f}" if r.seconds and r.rows else "-"
+        table.add_row(
+            r.table,
+            r.mode,
+            f"{r.rows:,}",
+            f"{r.bytes / 2**20:.1f}",
+            f"{r.seconds:.2f}",
+            rate,
+            str(r.watermark),
+            ", ".join(r.added_columns),
+        )
+    total_rows = sum(r.rows for r in results)
+    total_seconds = sum(r.seconds for r in results)
+    table.add_row(
+        "[b]total", "", f"[b]{total_rows:,}", f"{sum(r.bytes for r in results) / 2**20:.1f}", f"{total_seconds:.2f}",
+        f"{total_rows / total_seconds:,.0f}" if total_seconds and total_rows else "-", "", "",
+    )  # fmt: skip
+    return table
