@@ -7,12 +7,12 @@ No `from __future__ import annotations` here: FastAPI reads these closures' anno
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field, create_model
 from sqlalchemy import Enum as SAEnum
 
 from operational_api.db import Store
-from operational_api.routes.deps import get_store, require
+from operational_api.routes.deps import IdempotencyKey, get_store, idempotent_write, require
 from operational_api.schemas.common import INT64_MAX, Day, ExternalId, Page, Str200
 from operational_api.services import crud
 from operational_api.services.crud import Resource
@@ -95,13 +95,22 @@ def router_for(res: Resource) -> APIRouter:
         Create = res.create
 
         @router.post("", response_model=Out, status_code=status.HTTP_201_CREATED, summary=f"Create in {label}")
-        def create_row(
+        async def create_row(
+            request: Request,
             body: Create,  # type: ignore[valid-type]
             caller: Annotated[Caller, Depends(writer)],
             store: Annotated[Store, Depends(get_store)],
-        ) -> Any:
-            with store.write() as session:
-                return Out.model_validate(crud.create_row(session, res, body.model_dump()))  # type: ignore[attr-defined]
+            key: IdempotencyKey = None,
+        ) -> Response:
+            values = body.model_dump()  # type: ignore[attr-defined]
+            return await idempotent_write(
+                request,
+                store,
+                caller,
+                key,
+                lambda session: Out.model_validate(crud.create_row(session, res, values)),
+                status_code=status.HTTP_201_CREATED,
+            )
 
     if res.patch is not None and res.write_scopes:
         Patch = res.patch

@@ -252,3 +252,15 @@ def test_unmigrated_database_is_refused(tmp_path) -> None:  # type: ignore[no-un
     settings = Settings(home=tmp_path, ops_database_url=f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(NotMigrated, match="pulse api migrate"), TestClient(create_app(settings=settings)):
         pass
+
+
+def test_idempotency_key_on_plain_creates(api: Api) -> None:
+    h = api.headers("operator", **{"Idempotency-Key": "call-create-1"})
+    call = {"direction": "outbound", "started_at": "2026-03-01T10:00:00Z", "outcome": "booked"}
+    first = api.client.post("/v1/calls", json=call, headers=h)
+    assert first.status_code == 201
+    again = api.client.post("/v1/calls", json=call, headers=h)
+    assert again.status_code == 201 and again.content == first.content
+    assert api.client.post("/v1/calls", json={**call, "outcome": "missed"}, headers=h).status_code == 409
+    listed = api.client.get("/v1/calls", headers=api.headers("operator")).json()["items"]
+    assert len(listed) == 1
