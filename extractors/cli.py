@@ -62,3 +62,43 @@ def tables() -> None:
 
     for group, names in source_groups().items():
         console.print(f"[b]{group}[/b]: {', '.join(names)}")
+
+
+@app.command("feeds")
+def feeds() -> None:
+    """Load new files from the landing location (each file once; bad rows to raw._quarantine)."""
+    from rich.table import Table
+
+    from extractors.feeds import load_feeds
+    from warehouse.client import connect
+
+    settings = get_settings()
+    with console.status(f"loading feeds from {settings.resolved_landing_url}..."):
+        results = load_feeds(connect(settings), settings.resolved_landing_url)
+    table = Table("feed", "files loaded", "files already loaded", "rows", "quarantined", title="Feeds")
+    for feed in sorted({r.feed for r in results}):
+        mine = [r for r in results if r.feed == feed]
+        table.add_row(
+            feed,
+            str(sum(not r.skipped for r in mine)),
+            str(sum(r.skipped for r in mine)),
+            f"{sum(r.rows for r in mine):,}",
+            f"{sum(r.quarantined for r in mine):,}",
+        )
+    console.print(table)
+
+
+@app.command("reconcile")
+def reconcile_command(
+    table: list[str] = typer.Option(None, "--table", "-t", help="Only these tables (repeatable)."),
+) -> None:
+    """Check that raw (and staging) match the operational store; exits 1 on any mismatch."""
+    from extractors.reconcile import ReconciliationError, checks_table, reconcile
+
+    try:
+        with console.status("reconciling..."):
+            checks = reconcile(get_settings(), table or None)
+    except ReconciliationError as err:
+        console.print(checks_table(err.failed))
+        raise PulseError(f"{len(err.failed)} mismatches", "run `pulse extract` and look at the tables listed") from None
+    console.print(checks_table(checks))

@@ -97,6 +97,11 @@ class Source:
         )
         return self._fetch_arrow(sql, (start, end), table)
 
+    def query_row(self, sql: str) -> tuple[int, ...]:
+        self._cursor.execute(sql)
+        row = self._cursor.fetchone()
+        return tuple(int(v or 0) for v in row) if row else ()
+
     def scalar(self, sql: str) -> Any:
         self._cursor.execute(sql)
         row = self._cursor.fetchone()

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
         description="HTTP compression for extract-load inserts: none on loopback (fastest), lz4 or zstd "
         "across a network.",
     )
+    landing_url: str | None = Field(
+        default=None,
+        description="Where feed files land: any fsspec URL (s3://..., https://...). Default: PULSE_HOME/landing.",
+    )
     extract_batch_rows: int = Field(default=200_000, description="Rows per extraction batch (one watermark step).")
 
     @field_validator("home")
@@ -125,6 +129,10 @@ class Settings(BaseSettings):
     def landing_dir(self) -> Path:
         """Where external feeds land, one folder per feed (the simulator writes them; extract-load reads)."""
         return self.home / "landing"
+
+    @property
+    def resolved_landing_url(self) -> str:
+        return self.landing_url or str(self.landing_dir)
 
     def reader_password(self) -> str:
         """The read-only user's password: from the environment, else generated once per PULSE_HOME."""
