@@ -5,7 +5,7 @@ No `from __future__ import annotations` here: FastAPI reads these closures' anno
 """
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field, create_model
@@ -34,7 +34,7 @@ class ListParams(BaseModel):
 def _filter_type(res: Resource, name: str) -> Any:
     column = res.model.__table__.c[name]
     if isinstance(column.type, SAEnum):
-        return str | None
+        return Literal[tuple(column.type.enums)] | None
     python_type = column.type.python_type
     if python_type is bool:
         return bool | None

@@ -119,6 +119,8 @@ def list_rows(
         if res.id_is_int:
             try:
                 after = int(raw)
+                if not -(2**63) < after < 2**63:
+                    raise ValueError(raw)
             except ValueError:
                 raise Invalid("bad cursor", [(("query", "cursor"), "not a cursor this API returned")]) from None
         query = query.where(model.id > after)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from concurrent.futures import ThreadPoolExecutor
 
@@ -152,6 +153,8 @@ def test_crud_upsert_pagination_and_tombstones(api: Api) -> None:
             break
     assert len(seen) == 25 and len(set(seen)) == 25
     assert api.client.get("/v1/contacts", params={"cursor": "garbage!"}, headers=h).status_code == 422
+    forged = base64.urlsafe_b64encode(b"id:99999999999999999999999").decode()
+    assert api.client.get("/v1/contacts", params={"cursor": forged}, headers=h).status_code == 422
     one = api.client.get("/v1/contacts", params={"external_id": "MIS-3"}, headers=h).json()["items"][0]
     assert api.client.delete(f"/v1/contacts/{one['id']}", headers=h).status_code == 204
     assert api.client.get(f"/v1/contacts/{one['id']}", headers=h).status_code == 404

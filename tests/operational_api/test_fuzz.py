@@ -3,10 +3,8 @@ valid and invalid inputs alike must never get a 5xx, and every response must mat
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -27,6 +25,7 @@ from operational_api.app import create_app
 from operational_api.db import Store
 from operational_api.services.keys import create_api_key
 from pulse.settings import Settings
+from tests.operational_api.conftest import BACKENDS, fresh_database
 from tests.operational_api.factories import seed
 
 MAX_EXAMPLES = 20
@@ -59,22 +58,20 @@ def _schema() -> schemathesis.BaseSchema:
 schema = _schema()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def fuzz_target(
-    shared_app: FastAPI, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[object, dict[str, str]]]:
-    """One SQLite store for the whole module (state accumulates, as in real use) and its client.
-    The store tests cover PostgreSQL; fuzzing is about the API layer."""
+    request: pytest.FixtureRequest, shared_app: FastAPI, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[object, dict[str, str], Store]]:
+    """One store per backend for the whole module (state accumulates, as in real use) and a client."""
     home = tmp_path_factory.mktemp("fuzz")
-    shutil.copy(sqlite_template, home / "ops.db")
-    url = f"sqlite:///{home / 'ops.db'}"
+    url = fresh_database(request.param, request, home)
     store = Store(url, settings=Settings(home=home, ops_database_url=url))
     seed(store)  # so that small ids and known codes exist and requests reach deeper code
     with store.write() as session:
         key = create_api_key(session, name="fuzz", scope="admin")
     shared_app.state.store = store
     with asgi.get_client(shared_app) as client:
-        yield client, {"Authorization": f"Bearer {key}"}
+        yield client, {"Authorization": f"Bearer {key}"}, store
     store.dispose()
 
 
@@ -84,8 +81,9 @@ OPERATIONS = sorted(result.ok().label for result in schema.get_all_operations())
 # Plain pytest parametrization (one item per operation, distinct node ids), so that pytest-xdist's
 # loadgroup scheduling runs every operation; hypothesis drives schemathesis' strategies inside.
 @pytest.mark.parametrize("label", OPERATIONS)
-def test_openapi_fuzz(label: str, fuzz_target: tuple[object, dict[str, str]]) -> None:
-    client, headers = fuzz_target
+def test_openapi_fuzz(label: str, fuzz_target: tuple[object, dict[str, str], Store], shared_app: FastAPI) -> None:
+    client, headers, store = fuzz_target
+    shared_app.state.store = store  # other tests on this worker may have pointed it elsewhere
     operation = schema.find_operation_by_label(label)
     assert operation is not None
     strategy = st.one_of(
