@@ -25,14 +25,20 @@ from extractors.source import Source, with_load_columns
 from operational_api.models import Base
 
 DEFAULT_BATCH_ROWS = 200_000
-INSERT_BLOCK_ROWS = 100_000  # rows per HTTP insert inside a batch
+DEFAULT_INSERT_ROWS = 100_000  # rows per HTTP insert inside a batch
 WATERMARKS = f"{RAW_DATABASE}._pulse_watermarks"
 
 
+_fault_hits: dict[str, int] = {}
+
+
 def crash_point(name: str) -> None:
-    """Fault injection for the crash tests: PULSE_FAULT=<name> kills the process right here."""
-    if os.environ.get("PULSE_FAULT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+    """Fault injection for the crash tests: PULSE_FAULT=<name>[:n] kills the process here (the n-th time)."""
+    wanted, _, nth = os.environ.get("PULSE_FAULT", "").partition(":")
+    if wanted == name:
+        _fault_hits[name] = _fault_hits.get(name, 0) + 1
+        if _fault_hits[name] >= int(nth or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -109,14 +115,14 @@ def ensure_raw_table(client: Client, table: RawTable) -> list[str]:
     return added
 
 
-def insert_batch(client: Client, target: str, batch: pa.Table) -> int:
-    """Insert one batch as Arrow, in blocks; returns the Arrow bytes sent."""
+def insert_batch(client: Client, target: str, batch: pa.Table, block_rows: int = DEFAULT_INSERT_ROWS) -> int:
+    """Insert one batch as Arrow, in blocks of `block_rows`; returns the Arrow bytes sent."""
     sent = 0
-    for start in range(0, batch.num_rows, INSERT_BLOCK_ROWS):
-        block = batch.slice(start, INSERT_BLOCK_ROWS)
+    for start in range(0, batch.num_rows, block_rows):
+        block = batch.slice(start, block_rows)
         client.insert_arrow(target, block)
         sent += block.nbytes
-        if start == 0 and batch.num_rows > INSERT_BLOCK_ROWS:
+        if start == 0 and batch.num_rows > block_rows:
             crash_point("mid-batch")
     return sent
 
@@ -132,6 +138,7 @@ def load_incremental(
     watermarks: Watermarks,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Progress | None = None,
+    insert_rows: int = DEFAULT_INSERT_ROWS,
 ) -> TableLoad:
     started = time.perf_counter()
     result = TableLoad(table.name)
@@ -145,7 +152,7 @@ def load_incremental(
         if batch.num_rows == 0:
             break
         last = int(batch.column(CHANGE_SEQ)[-1].as_py())
-        result.bytes += insert_batch(client, table.qualified, with_load_columns(batch, _now()))
+        result.bytes += insert_batch(client, table.qualified, with_load_columns(batch, _now()), insert_rows)
         crash_point("after-load")
         watermarks.set(table.name, last, batch.num_rows)
         result.rows += batch.num_rows
@@ -167,6 +174,7 @@ def load_full_refresh(
     watermarks: Watermarks,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Progress | None = None,
+    insert_rows: int = DEFAULT_INSERT_ROWS,
 ) -> TableLoad:
     """Reload a table from scratch into a side table, then swap it in atomically (readers never see a gap)."""
     started = time.perf_counter()
@@ -180,7 +188,7 @@ def load_full_refresh(
         batch = source.read_batch(table, after, batch_rows)
         if batch.num_rows == 0:
             break
-        result.bytes += insert_batch(client, f"{RAW_DATABASE}.`{side}`", with_load_columns(batch, _now()))
+        result.bytes += insert_batch(client, f"{RAW_DATABASE}.`{side}`", with_load_columns(batch, _now()), insert_rows)
         after = int(batch.column(CHANGE_SEQ)[-1].as_py())
         result.rows += batch.num_rows
         result.batches += 1

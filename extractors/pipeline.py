@@ -10,7 +10,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from extractors.load import (
-    DEFAULT_BATCH_ROWS,
     TableLoad,
     Watermarks,
     load_full_refresh,
@@ -44,11 +43,12 @@ def extract(
     full_refresh: bool = False,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
+    batch_rows: int | None = None,
     show_progress: bool = False,
 ) -> list[TableLoad]:
     """Extract the operational store into `raw`: incremental by default, full refresh or a backfill window."""
     settings = settings or get_settings()
+    batch_rows = batch_rows or settings.extract_batch_rows
     chosen = select_tables(tables)
     client = connect(settings, compress=settings.extract_compression or False)
     source = Source(database_url(settings))
@@ -75,9 +75,17 @@ def extract(
                     end = until or dt.datetime.now(dt.UTC)
                     results.append(load_window(source, client, table, start, end))
                 elif full_refresh:
-                    results.append(load_full_refresh(source, client, table, watermarks, batch_rows, advance))
+                    results.append(
+                        load_full_refresh(
+                            source, client, table, watermarks, batch_rows, advance, settings.extract_insert_rows
+                        )
+                    )
                 else:
-                    results.append(load_incremental(source, client, table, watermarks, batch_rows, advance))
+                    results.append(
+                        load_incremental(
+                            source, client, table, watermarks, batch_rows, advance, settings.extract_insert_rows
+                        )
+                    )
                 if progress is not None:
                     progress.update(task_of[table.name], completed=progress.tasks[task_of[table.name]].total)
     finally:

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
         description="Where feed files land: any fsspec URL (s3://..., https://...). Default: PULSE_HOME/landing.",
     )
     extract_batch_rows: int = Field(default=200_000, description="Rows per extraction batch (one watermark step).")
+    extract_insert_rows: int = Field(
+        default=100_000, description="Rows per HTTP insert within a batch (bounds request size)."
+    )
 
     @field_validator("home")
     @classmethod
