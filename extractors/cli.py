@@ -102,3 +102,11 @@ def reconcile_command(
         console.print(checks_table(err.failed))
         raise PulseError(f"{len(err.failed)} mismatches", "run `pulse extract` and look at the tables listed") from None
     console.print(checks_table(checks))
+
+
+@app.command("dbt-sources")
+def dbt_sources() -> None:
+    """Regenerate the dbt sources file for the raw layer from the operational models."""
+    from extractors.dbt_sources import write
+
+    console.print(f"wrote {write()}")

@@ -14,7 +14,11 @@ from pulse.settings import get_settings, settings_table
 from simulator.cli import simulate
 from warehouse.cli import app as warehouse_app
 
-app = typer.Typer(help="Pulse: analytics and BI platform with an ETL warehouse.", no_args_is_help=True)
+app = typer.Typer(
+    help="Pulse: analytics and BI platform with an ETL warehouse.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(api_app, name="api")
 app.command("simulate")(simulate)
@@ -33,6 +37,14 @@ def show_settings() -> None:
             shown = "***"
         table.add_row(env, default, shown)
     console.print(table)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dbt(ctx: typer.Context) -> None:
+    """Run dbt on dbt_project/ against the warehouse (e.g. `pulse dbt build`, `pulse dbt docs generate`)."""
+    from pulse.dbt import run_dbt
+
+    raise typer.Exit(run_dbt(list(ctx.args)))
 
 
 @app.command()
