@@ -139,18 +139,22 @@ _LOOKUP = select(
     .where(_products.c.sku == bindparam("sku"), _products.c.deleted_at.is_(None))
     .scalar_subquery()
     .label("product_id"),
-)
-
-_PRICE = (
-    select(_prices.c.price, _prices.c.currency)
-    .where(
-        _prices.c.product_id == bindparam("product_id"),
-        _prices.c.deleted_at.is_(None),
-        _prices.c.valid_from <= bindparam("at"),
-        (_prices.c.valid_to.is_(None)) | (_prices.c.valid_to > bindparam("at")),
-    )
-    .order_by(_prices.c.valid_from.desc())
-    .limit(1)
+    *(
+        select(_prices.c[name])
+        .join(_products, _products.c.id == _prices.c.product_id)
+        .where(
+            _products.c.sku == bindparam("sku"),
+            _products.c.deleted_at.is_(None),
+            _prices.c.deleted_at.is_(None),
+            _prices.c.valid_from <= bindparam("at"),
+            (_prices.c.valid_to.is_(None)) | (_prices.c.valid_to > bindparam("at")),
+        )
+        .order_by(_prices.c.valid_from.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label(name)
+        for name in ("price", "currency")
+    ),
 )
 
 _STATE = select(
@@ -176,18 +180,24 @@ _STATE = select(
 def prepare_authorisation(store: Store, request: AuthoriseIn) -> PreparedAuthorisation:
     """Lookups and the PIN check, outside the write transaction (the hash check is deliberately slow)."""
     prepared = PreparedAuthorisation(request=request, requested_at=utcnow())
-    with store.read() as session:
-        found = session.execute(
-            _LOOKUP, {"serial": request.machine_serial, "client_id": request.client_id, "sku": request.sku}
+    with store.read_engine.connect() as conn:
+        found = conn.execute(
+            _LOOKUP,
+            {
+                "serial": request.machine_serial,
+                "client_id": request.client_id,
+                "sku": request.sku,
+                "at": prepared.requested_at,
+            },
         ).one()
-        prepared.machine_id, prepared.customer_id, prepared.product_id = (
-            found.machine_id,
-            found.customer_id,
-            found.product_id,
-        )
-        if found.product_id is not None:
-            price = session.execute(_PRICE, {"product_id": found.product_id, "at": prepared.requested_at}).first()
-            prepared.price = None if price is None else (Decimal(price.price), price.currency)
+        conn.rollback()
+    prepared.machine_id, prepared.customer_id, prepared.product_id = (
+        found.machine_id,
+        found.customer_id,
+        found.product_id,
+    )
+    if found.price is not None:
+        prepared.price = (Decimal(found.price).quantize(CENT), found.currency)
     if found.machine_id is None:
         prepared.early_reason = "unknown_machine"
     elif found.customer_id is None:
