@@ -9,6 +9,7 @@ from rich.table import Table
 
 from extractors.cli import app as extract_app
 from operational_api.cli import app as api_app
+from pulse.airflow_cli import app as airflow_app
 from pulse.console import PulseError, console
 from pulse.settings import get_settings, settings_table
 from simulator.cli import simulate
@@ -23,6 +24,7 @@ app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(api_app, name="api")
 app.command("simulate")(simulate)
 app.add_typer(extract_app, name="extract")
+app.add_typer(airflow_app, name="airflow")
 
 
 @app.command("settings")

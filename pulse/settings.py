@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     warehouse_queue_wait_seconds: float = Field(
         default=10.0, description="How long a query waits for a free slot before it is refused."
     )
+    warehouse_session_wait_seconds: float = Field(
+        default=30.0, description="How long a query waits for its session's previous query before it is refused."
+    )
     warehouse_session_timeout: int = Field(
         default=60, description="Default idle seconds before an HTTP session expires."
     )
@@ -98,6 +101,9 @@ class Settings(BaseSettings):
     extract_insert_rows: int = Field(
         default=100_000, description="Rows per HTTP insert within a batch (bounds request size)."
     )
+
+    airflow_port: int = Field(default=8080, description="Port of Airflow's web UI and API (`pulse airflow serve`).")
+    airflow_retries: int = Field(default=3, description="Retries (with exponential backoff) of every DAG task.")
 
     @field_validator("home")
     @classmethod

@@ -100,3 +100,7 @@ def new_warehouse(tmp_path: Path) -> Iterator[type[WarehouseProcess]]:
     for server in started:
         if server.process and server.process.poll() is None:
             server.stop(signal.SIGKILL)
+
+
+# Shared fixtures of the pipeline tests: a simulated store plus a fresh warehouse (see tests/platform.py).
+from tests.platform import platform, simulated_home  # noqa: E402, F401

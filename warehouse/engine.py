@@ -124,12 +124,14 @@ class Engine:
         default_session_timeout: int = 60,
         max_session_timeout: int = 3600,
         queue_wait_seconds: float = 10.0,
+        session_wait_seconds: float = 30.0,
     ) -> None:
         self.path = path
         self.users = users
         self.default_session_timeout = default_session_timeout
         self.max_session_timeout = max_session_timeout
         self.queue_wait_seconds = queue_wait_seconds
+        self.session_wait_seconds = session_wait_seconds
         self.max_concurrent_queries = max_concurrent_queries
         self._slots = threading.BoundedSemaphore(max_concurrent_queries)
         self._lock = threading.Lock()
@@ -233,7 +235,8 @@ class Engine:
                 self._sessions[key] = session
             elif timeout is not None:
                 session.timeout = float(timeout)
-        if not session.lock.acquire(blocking=False):
+        # Clients such as dbt share a session between threads: queue them for a while, as a lock would.
+        if not session.lock.acquire(timeout=self.session_wait_seconds):
             raise ClickHouseError("SESSION_IS_LOCKED", f"Session {session_id} is locked by a concurrent client")
         try:
             yield session.connection

@@ -1,53 +1,5 @@
-"""Fixtures: a simulated operational store (a real SQLite file) and a fresh warehouse server per test."""
+"""The extract tests use the shared `platform` fixture (tests/platform.py, registered in tests/conftest.py)."""
 
-from __future__ import annotations
+from tests.platform import Platform
 
-import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
-
-from operational_api.db import Store
-from pulse.settings import Settings
-from tests.conftest import WarehouseProcess
-from tests.simulator.conftest import simulate
-
-
-@dataclass
-class Platform:
-    """An operational store with simulated history, its landing feeds, and an empty warehouse."""
-
-    settings: Settings
-    store: Store
-    warehouse: WarehouseProcess
-
-    def client(self):  # type: ignore[no-untyped-def]
-        return self.warehouse.client()
-
-
-@pytest.fixture(scope="session")
-def simulated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A month of a small business with some bad feed rows, simulated once per test worker."""
-    home = tmp_path_factory.mktemp("simulated")
-    sim = simulate(home, seed=7, days=30, scale=0.03, bad_rows=True)
-    sim.store.dispose()  # leaves a checkpointed, closed SQLite file to copy
-    return home
-
-
-@pytest.fixture
-def platform(
-    simulated_home: Path, tmp_path: Path, new_warehouse: Callable[..., WarehouseProcess]
-) -> Iterator[Platform]:
-    home = tmp_path / "home"
-    shutil.copytree(simulated_home, home)
-    server = new_warehouse()
-    settings = Settings(
-        home=home,
-        ops_database_url=f"sqlite:///{home / 'ops.db'}",
-        clickhouse_url=f"http://default:@127.0.0.1:{server.port}",
-    )
-    store = Store(settings=settings)
-    yield Platform(settings, store, server)
-    store.dispose()
+__all__ = ["Platform"]

@@ -21,7 +21,7 @@ from extractors.pipeline import extract
 from extractors.raw_schema import RawTable
 from extractors.reconcile import ReconciliationError, reconcile
 from operational_api.models import Base, Hospital, Lead
-from tests.extractors.conftest import Platform
+from tests.platform import Platform
 
 
 def _normal(value: Any, kind: str) -> Any:

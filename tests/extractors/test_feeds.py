@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from extractors.feeds import FEEDS, load_feeds
-from tests.extractors.conftest import Platform
+from tests.platform import Platform
 
 
 def data_lines(platform: Platform, feed: str, fmt: str) -> int:

@@ -7,8 +7,10 @@ import gzip
 import io
 import json
 import threading
+import time
 import uuid
 import zlib
+from collections.abc import Callable
 
 import httpx
 import lz4.frame
@@ -267,8 +269,6 @@ def test_sessions_keep_database_and_temporary_tables(warehouse: WarehouseProcess
 
 
 def test_session_expiry_and_session_check(warehouse: WarehouseProcess) -> None:
-    import time
-
     session = uuid.uuid4().hex
     missing = q(warehouse, "SELECT 1", session_id=session, session_check="1")
     assert "Code: 372" in missing.text
@@ -281,21 +281,36 @@ def test_session_expiry_and_session_check(warehouse: WarehouseProcess) -> None:
     assert too_long.status_code == 400
 
 
-def test_one_query_at_a_time_per_session_and_per_query_id(warehouse: WarehouseProcess) -> None:
-    session, query_id = uuid.uuid4().hex, uuid.uuid4().hex
+def _while_slow_query_runs(
+    server: WarehouseProcess, **params: str
+) -> tuple[dict[str, httpx.Response], threading.Thread]:
     slow = "SELECT sleepEachRow(0.5) FROM numbers(3) SETTINGS function_sleep_max_microseconds_per_block = 0"
     results: dict[str, httpx.Response] = {}
-    first = threading.Thread(target=lambda: results.update(a=q(warehouse, slow, session_id=session, query_id=query_id)))
+    first = threading.Thread(target=lambda: results.update(slow=q(server, slow, **params)))
     first.start()
-    import time
-
     time.sleep(0.5)
-    locked = q(warehouse, "SELECT 1", session_id=session)
+    return results, first
+
+
+def test_queries_in_one_session_take_turns(warehouse: WarehouseProcess) -> None:
+    session, query_id = uuid.uuid4().hex, uuid.uuid4().hex
+    results, first = _while_slow_query_runs(warehouse, session_id=session, query_id=query_id)
     same_id = q(warehouse, "SELECT 1", query_id=query_id)
+    waited = q(warehouse, "SELECT 1", session_id=session)  # waits for the slow one, as dbt's threads need
     first.join()
-    assert results["a"].status_code == 200
-    assert "Code: 373" in locked.text
+    assert results["slow"].status_code == 200
+    assert ok(waited) == "1\n"
     assert "Code: 216" in same_id.text
+
+
+def test_session_busy_too_long_is_locked(new_warehouse: Callable[..., WarehouseProcess]) -> None:
+    server = new_warehouse(PULSE_WAREHOUSE_SESSION_WAIT_SECONDS="0.2")
+    session = uuid.uuid4().hex
+    results, first = _while_slow_query_runs(server, session_id=session)
+    locked = q(server, "SELECT 1", session_id=session)
+    first.join()
+    assert results["slow"].status_code == 200
+    assert "Code: 373" in locked.text
 
 
 def test_get_is_read_only(warehouse: WarehouseProcess) -> None:

@@ -1,0 +1,33 @@
+"""pulse_elt (hourly): extract source groups in parallel -> dbt build per model -> source freshness -> reconcile."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from extractors.load import source_groups
+from pulse import orchestration
+
+
+@dag(
+    dag_id="pulse_elt",
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=orchestration.retry_args(),
+    tags=["pulse", "elt"],
+    doc_md=__doc__,
+)
+def pulse_elt() -> None:
+    extracts = [
+        task(task_id=f"extract_{group}")(orchestration.extract_group)(group) for group in sorted(source_groups())
+    ]
+    feeds = task(task_id="load_feeds")(orchestration.load_landing_feeds)()
+    dbt = orchestration.dbt_task_group()
+    freshness = task(task_id="dbt_source_freshness")(orchestration.dbt_source_freshness)()
+    reconcile = task(task_id="reconcile")(orchestration.reconcile_layers)()
+    [*extracts, feeds] >> dbt >> freshness >> reconcile
+
+
+pulse_elt()

@@ -1,0 +1,28 @@
+"""pulse_maintenance (nightly): merge raw row versions, report quarantined feed rows, clean old logs."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from pulse import orchestration
+
+
+@dag(
+    dag_id="pulse_maintenance",
+    schedule="0 2 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=orchestration.retry_args(),
+    tags=["pulse", "maintenance"],
+    doc_md=__doc__,
+)
+def pulse_maintenance() -> None:
+    optimize = task(task_id="optimize_raw")(orchestration.optimize_raw)()
+    report = task(task_id="quarantine_report")(orchestration.quarantine_report)()
+    clean = task(task_id="cleanup")(orchestration.cleanup)()
+    optimize >> report >> clean
+
+
+pulse_maintenance()

@@ -1,0 +1,62 @@
+"""Airflow on embedded defaults: its home, metadata (SQLite) and connections under PULSE_HOME.
+
+`pulse airflow init` migrates the metadata database and parses the dbt project (cosmos reads the manifest);
+`pulse airflow test <dag>` runs a DAG once end to end (`airflow dags test`); `pulse airflow serve` starts the
+scheduler, DAG processor, triggerer and web UI (`airflow standalone`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pulse.console import PulseError
+from pulse.dbt import dbt_env, run_dbt
+from pulse.orchestration import connection_env, repo_dags_folder
+from pulse.settings import Settings, get_settings
+
+
+def airflow_home(settings: Settings) -> Path:
+    return settings.home / "airflow"
+
+
+def airflow_env(settings: Settings | None = None) -> dict[str, str]:
+    settings = settings or get_settings()
+    home = airflow_home(settings)
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        **dbt_env(settings),
+        **connection_env(settings),
+        "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "PULSE_HOME": str(settings.home),
+        "PULSE_CLICKHOUSE_URL": settings.clickhouse_url,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(repo_dags_folder()),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "AIRFLOW__API__PORT": str(settings.airflow_port),
+        # The embedded demo has one local user; production sets its own auth manager and users.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+    }
+
+
+def airflow(args: list[str], settings: Settings | None = None, check: bool = True) -> int:
+    env = airflow_env(settings)
+    code = subprocess.call([str(Path(sys.executable).parent / "airflow"), *args], env=env)
+    if check and code != 0:
+        raise PulseError(f"`airflow {' '.join(args)}` failed (exit {code})", "read the output above")
+    return code
+
+
+def init(settings: Settings | None = None) -> None:
+    """Migrate Airflow's metadata database and write the dbt manifest the DAGs are built from."""
+    settings = settings or get_settings()
+    airflow_home(settings).mkdir(parents=True, exist_ok=True)
+    airflow(["db", "migrate"], settings)
+    if run_dbt(["parse", "--quiet"], settings) != 0:
+        raise PulseError("dbt parse failed", "run `pulse dbt parse` to see why")
