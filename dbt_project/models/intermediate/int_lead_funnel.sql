@@ -1,0 +1,86 @@
+-- One row per live lead with its way down the funnel: lead -> contacted -> booked -> attended -> paid.
+-- A stage counts as reached when the lead's deal entered it or any later stage (so counts never increase
+-- down the funnel even when a CRM user skips a stage); its time is the first entry into that stage or a later one.
+-- Paid means won and not an insurance visit: visits paid by an insurer under a policy (zero price to the
+-- patient) are excluded from the primary paid conversion and counted apart.
+with leads as (
+    select * from {{ ref('stg_leads') }}
+),
+
+deals as (
+    -- the lead's first deal
+    select deal_id, lead_id, amount, currency, status
+    from {{ ref('stg_deals') }}
+    where lead_id is not null
+    order by created_at, deal_id
+    limit 1 by lead_id
+),
+
+stages as (
+    select pipeline_stage_id, code, position, is_won, is_lost
+    from {{ ref('stg_pipeline_stages') }}
+),
+
+stage_positions as (
+    select
+        changes.deal_id as deal_id,
+        changes.changed_at as changed_at,
+        multiIf(stages.code = 'contacted', 1, stages.code = 'booked', 2, stages.code = 'attended', 3,
+                stages.is_won, 4, 0) as funnel_position
+    from {{ ref('fct_deal_stage_changes') }} as changes
+    inner join stages on stages.pipeline_stage_id = changes.to_stage_id
+    where not stages.is_lost
+),
+
+deal_progress as (
+    select
+        deal_id,
+        max(funnel_position) as max_position,
+        minIf(changed_at, funnel_position >= 1) as contacted_at,
+        minIf(changed_at, funnel_position >= 2) as booked_at,
+        minIf(changed_at, funnel_position >= 3) as attended_at,
+        minIf(changed_at, funnel_position >= 4) as won_at
+    from stage_positions
+    group by deal_id
+),
+
+insurance as (
+    select
+        deal_id,
+        max(is_insurance_visit) as has_insurance_visit
+    from {{ ref('fct_appointments') }}
+    where deal_id is not null and is_attended and visit_type = 'primary'
+    group by deal_id
+),
+
+campaigns as (
+    select campaign_id, channel from {{ ref('stg_campaigns') }}
+)
+
+select
+    leads.lead_id as lead_id,
+    leads.contact_id as contact_id,
+    leads.channel as lead_channel,
+    if(leads.campaign_id is not null and campaigns.channel != '', campaigns.channel, leads.channel) as marketing_channel,
+    coalesce(leads.campaign_id, toInt64(0)) as campaign_id,
+    leads.assigned_operator_id as operator_id,
+    leads.received_at as received_at,
+    {{ company_date('leads.received_at') }} as lead_date,
+    toStartOfMonth({{ company_date('leads.received_at') }}) as cohort_month,
+    deals.deal_id as deal_id,
+    coalesce(deal_progress.max_position, 0) >= 1 as is_contacted,
+    coalesce(deal_progress.max_position, 0) >= 2 as is_booked,
+    coalesce(deal_progress.max_position, 0) >= 3 as is_attended,
+    coalesce(deal_progress.max_position, 0) >= 4 as is_won,
+    is_attended and coalesce(insurance.has_insurance_visit, false) as is_insurance_visit,
+    is_won and not is_insurance_visit as is_paid,
+    if(is_contacted, deal_progress.contacted_at, null) as contacted_at,
+    if(is_booked, deal_progress.booked_at, null) as booked_at,
+    if(is_attended, deal_progress.attended_at, null) as attended_at,
+    if(is_paid, deal_progress.won_at, null) as paid_at,
+    if(is_paid, toDecimal128(coalesce(deals.amount, 0), 2), toDecimal128(0, 2)) as paid_amount_rub
+from leads
+left join campaigns on campaigns.campaign_id = leads.campaign_id
+left join deals on deals.lead_id = leads.lead_id
+left join deal_progress on deal_progress.deal_id = deals.deal_id
+left join insurance on insurance.deal_id = deals.deal_id

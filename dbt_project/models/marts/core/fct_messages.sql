@@ -1,0 +1,35 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete_insert',
+        unique_key='message_id',
+        engine='MergeTree()',
+        order_by='(contact_id, message_id)',
+        partition_by='toYYYYMM(created_at)',
+        post_hook="{{ delete_tombstones() }}",
+    )
+}}
+-- One row per message or reminder sent to a contact, with its delivery milestones.
+with messages as (
+    {{ latest_versions(source('raw', 'messages')) }}
+)
+
+select
+    id as message_id,
+    external_id as provider_message_id,
+    contact_id,
+    appointment_id,
+    channel,
+    template,
+    status,
+    created_at,
+    sent_at,
+    delivered_at,
+    read_at,
+    confirmed_at,
+    delivered_at is not null as is_delivered,
+    confirmed_at is not null as is_confirmed,
+    _change_seq,
+    _is_deleted,
+    _loaded_at
+from messages

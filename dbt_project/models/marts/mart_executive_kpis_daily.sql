@@ -1,0 +1,138 @@
+-- Company-level KPIs per day, one row per day from the first day with activity to today: what the executive
+-- dashboards read. Vending days are the hospitals' local days; CRM, calls and marketing days are in the
+-- company time zone; money is in RUB.
+with vending as (
+    select
+        day,
+        sum(vends) as vends, sum(completed_vends) as completed_vends, sum(failed_vends) as failed_vends,
+        sum(refunded_vends) as refunded_vends, sum(kits_sold) as kits_sold, sum(revenue_rub) as revenue_rub,
+        sum(offline_vends) as offline_vends, sum(authorisations) as authorisations, sum(declines) as declines,
+        sum(pin_lockouts) as pin_lockouts, uniqExactIf(machine_days.machine_id, machine_days.vends > 0) as active_machines
+    from {{ ref('mart_vending_daily') }} as machine_days
+    group by day
+),
+
+buyers as (
+    select local_date as day, uniqExactIf(customer_id, is_completed) as active_customers
+    from {{ ref('int_vend_sales') }}
+    group by day
+),
+
+ledger as (
+    select
+        {{ company_date('occurred_at') }} as day,
+        sumIf(amount_rub, kind = 'topup') as topups_rub,
+        sumIf(amount_rub, kind = 'refund') as refunds_rub
+    from {{ ref('fct_account_entries') }}
+    group by day
+),
+
+new_customers as (
+    select {{ company_date('registered_at') }} as day, count() as new_customers
+    from {{ ref('dim_customers') }}
+    group by day
+),
+
+leads as (
+    select
+        lead_date as day,
+        count() as leads, countIf(is_contacted) as contacted, countIf(is_booked) as booked,
+        countIf(is_attended) as attended, countIf(is_paid) as paid, countIf(is_insurance_visit) as insurance_visits,
+        sum(paid_amount_rub) as paid_revenue_rub
+    from {{ ref('int_lead_funnel') }}
+    group by day
+),
+
+spend as (
+    select
+        ad_spend.day as day,
+        sum({{ to_rub('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_rub', 'fx.has_rate') }}) as ad_spend_rub
+    from {{ ref('stg_ad_spend') }} as ad_spend
+    asof left join {{ ref('int_fx_rates') }} as fx on fx.currency = ad_spend.currency and fx.rate_date <= ad_spend.day
+    group by day
+),
+
+calls as (
+    select
+        day,
+        sum(inbound_calls) as inbound_calls, sum(outbound_calls) as outbound_calls,
+        sum(answered_calls) as answered_calls, sum(missed_calls) as missed_calls
+    from {{ ref('mart_call_centre_daily') }}
+    group by day
+),
+
+messages as (
+    select {{ company_date('created_at') }} as day, count() as messages_sent, countIf(is_delivered) as messages_delivered
+    from {{ ref('fct_messages') }}
+    group by day
+),
+
+invoicing as (
+    select issued_on as day, sum(amount_rub) as invoiced_rub
+    from {{ ref('mart_receivables') }}
+    where status != 'cancelled'
+    group by day
+),
+
+bounds as (
+    select min(day) as first_day from (
+        select min(day) as day from vending
+        union all select min(day) from leads
+        union all select min(day) from calls
+    )
+),
+
+days as (
+    select date_day as day
+    from {{ ref('dim_date') }}
+    where date_day >= (select first_day from bounds) and date_day <= today()
+)
+
+select
+    toDate(days.day) as day,
+    toUInt64(vending.vends) as vends,
+    toUInt64(vending.completed_vends) as completed_vends,
+    toUInt64(vending.kits_sold) as kits_sold,
+    toDecimal128(vending.revenue_rub, 2) as vending_revenue_rub,
+    toFloat64(if(vending.completed_vends = 0, 0, vending.revenue_rub / vending.completed_vends)) as avg_vend_value_rub,
+    toUInt64(vending.failed_vends) as failed_vends,
+    toUInt64(vending.refunded_vends) as refunded_vends,
+    toFloat64(if(vending.vends = 0, 0, vending.offline_vends / vending.vends)) as offline_share,
+    toUInt64(vending.active_machines) as active_machines,
+    toUInt64(buyers.active_customers) as active_customers,
+    toUInt64(new_customers.new_customers) as new_customers,
+    toDecimal128(ledger.topups_rub, 2) as topups_rub,
+    toUInt64(vending.declines) as authorisation_declines,
+    toFloat64(if(vending.authorisations = 0, 0, vending.declines / vending.authorisations)) as decline_rate,
+    toUInt64(vending.pin_lockouts) as pin_lockouts,
+    toUInt64(leads.leads) as leads,
+    toUInt64(leads.contacted) as leads_contacted,
+    toUInt64(leads.booked) as bookings,
+    toUInt64(leads.attended) as attended_visits,
+    toUInt64(leads.paid) as paid_visits,
+    toUInt64(leads.insurance_visits) as insurance_visits,
+    toFloat64(if(leads.leads - leads.insurance_visits = 0, 0, leads.paid / (leads.leads - leads.insurance_visits)))
+        as lead_to_paid_rate,
+    toDecimal128(leads.paid_revenue_rub, 2) as clinic_paid_revenue_rub,
+    toDecimal128(coalesce(spend.ad_spend_rub, 0), 2) as ad_spend_rub,
+    if(leads.leads = 0, NULL, toDecimal128(round(coalesce(spend.ad_spend_rub, 0) / leads.leads, 2), 2))
+        as cost_per_lead_rub,
+    toUInt64(calls.inbound_calls) as inbound_calls,
+    toUInt64(calls.outbound_calls) as outbound_calls,
+    toFloat64(if(calls.inbound_calls + calls.outbound_calls = 0, 0,
+                 calls.answered_calls / (calls.inbound_calls + calls.outbound_calls))) as call_answered_rate,
+    toUInt64(calls.missed_calls) as missed_calls,
+    toUInt64(messages.messages_sent) as messages_sent,
+    toFloat64(if(messages.messages_sent = 0, 0, messages.messages_delivered / messages.messages_sent))
+        as message_delivery_rate,
+    toDecimal128(coalesce(invoicing.invoiced_rub, 0), 2) as invoiced_rub
+from days
+left join vending on vending.day = days.day
+left join buyers on buyers.day = days.day
+left join ledger on ledger.day = days.day
+left join new_customers on new_customers.day = days.day
+left join leads on leads.day = days.day
+left join spend on spend.day = days.day
+left join calls on calls.day = days.day
+left join messages on messages.day = days.day
+left join invoicing on invoicing.day = days.day

@@ -1,0 +1,79 @@
+-- Marketing performance per month (company time zone), channel and campaign: spend in RUB (daily spend at
+-- that day's central-bank rate), impressions and clicks, and the funnel of the leads that came in that month:
+-- leads, bookings, attended, paid; cost per lead, acquisition cost (spend per paid patient) and return on
+-- spend (paid revenue / spend). Organic leads appear under campaign 0 with no spend.
+with spend as (
+    select
+        toStartOfMonth(ad_spend.day) as month,
+        campaigns.channel as channel,
+        ad_spend.campaign_id as campaign_id,
+        sum({{ to_rub('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_rub', 'fx.has_rate') }}) as spend_rub,
+        sum(coalesce(ad_spend.impressions, 0)) as impressions,
+        sum(coalesce(ad_spend.clicks, 0)) as clicks
+    from {{ ref('stg_ad_spend') }} as ad_spend
+    inner join {{ ref('stg_campaigns') }} as campaigns on campaigns.campaign_id = ad_spend.campaign_id
+    asof left join {{ ref('int_fx_rates') }} as fx
+        on fx.currency = ad_spend.currency
+        and fx.rate_date <= ad_spend.day
+    group by month, channel, campaign_id
+),
+
+leads as (
+    select
+        cohort_month as month,
+        marketing_channel as channel,
+        campaign_id,
+        count() as leads,
+        countIf(is_booked) as bookings,
+        countIf(is_attended) as attended,
+        countIf(is_paid) as paid,
+        sum(paid_amount_rub) as paid_revenue_rub
+    from {{ ref('int_lead_funnel') }}
+    group by month, channel, campaign_id
+),
+
+combined as (
+    select month, channel, campaign_id, spend_rub, impressions, clicks,
+           0 as leads, 0 as bookings, 0 as attended, 0 as paid, toDecimal128(0, 2) as paid_revenue_rub
+    from spend
+    union all
+    select month, channel, campaign_id, toDecimal128(0, 2), 0, 0,
+           leads, bookings, attended, paid, paid_revenue_rub
+    from leads
+),
+
+grouped as (
+    select
+        month,
+        channel,
+        campaign_id,
+        sum(spend_rub) as spend_rub,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks,
+        sum(leads) as leads,
+        sum(bookings) as bookings,
+        sum(attended) as attended,
+        sum(paid) as paid,
+        sum(paid_revenue_rub) as paid_revenue_rub
+    from combined
+    group by month, channel, campaign_id
+)
+
+select
+    toDate(grouped.month) as month,
+    toString(grouped.channel) as channel,
+    toInt64(grouped.campaign_id) as campaign_id,
+    toString(coalesce(campaigns.campaign_name, '(no campaign)')) as campaign_name,
+    toDecimal128(grouped.spend_rub, 2) as spend_rub,
+    toUInt64(grouped.impressions) as impressions,
+    toUInt64(grouped.clicks) as clicks,
+    toUInt64(grouped.leads) as leads,
+    toUInt64(grouped.bookings) as bookings,
+    toUInt64(grouped.attended) as attended,
+    toUInt64(grouped.paid) as paid,
+    toDecimal128(grouped.paid_revenue_rub, 2) as paid_revenue_rub,
+    if(grouped.leads = 0, NULL, toDecimal128(round(grouped.spend_rub / grouped.leads, 2), 2)) as cost_per_lead_rub,
+    if(grouped.paid = 0, NULL, toDecimal128(round(grouped.spend_rub / grouped.paid, 2), 2)) as acquisition_cost_rub,
+    if(grouped.spend_rub = 0, NULL, toFloat64(grouped.paid_revenue_rub / grouped.spend_rub)) as return_on_spend
+from grouped
+left join {{ ref('dim_campaigns') }} as campaigns on campaigns.campaign_id = grouped.campaign_id

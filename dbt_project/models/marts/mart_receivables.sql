@@ -1,0 +1,92 @@
+-- Receivables: one row per invoice with the amount, payments and outstanding balance in the invoice currency
+-- and in RUB, and its ageing on the report date (today). RUB amounts use the central bank's most recent rate
+-- on or before the date that matters: the issue date for the invoice, each payment's value date for payments,
+-- the report date for what is still outstanding. Cancelled invoices are owed nothing.
+with invoices as (
+    select * from {{ ref('stg_invoices') }}
+),
+
+fx as (
+    select * from {{ ref('int_fx_rates') }}
+),
+
+payments as (
+    select
+        payments.invoice_id as invoice_id,
+        sum(payments.amount) as paid_amount,
+        sum({{ to_rub('payments.amount', 'payments.currency', 'fx.rate_to_rub', 'fx.has_rate') }}) as paid_rub,
+        max(payments.paid_on) as last_paid_on
+    from {{ ref('stg_payments') }} as payments
+    asof left join fx on fx.currency = payments.currency and fx.rate_date <= payments.paid_on
+    where payments.invoice_id is not null
+    group by invoice_id
+),
+
+report as (
+    select today() as as_of_date
+),
+
+valued as (
+    select
+        invoices.invoice_id as invoice_id,
+        invoices.number as invoice_number,
+        invoices.counterparty_id as counterparty_id,
+        invoices.issued_on as issued_on,
+        invoices.due_on as due_on,
+        invoices.status as status,
+        invoices.currency as currency,
+        invoices.amount as amount,
+        {{ to_rub('invoices.amount', 'invoices.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as amount_rub,
+        coalesce(payments.paid_amount, 0) as paid_amount,
+        coalesce(payments.paid_rub, 0) as paid_rub,
+        if(payments.invoice_id = 0, NULL, payments.last_paid_on) as last_paid_on,
+        if(invoices.status = 'cancelled', toDecimal128(0, 2),
+           toDecimal128(greatest(invoices.amount - coalesce(payments.paid_amount, 0), 0), 2)) as outstanding_amount
+    from invoices
+    asof left join fx on fx.currency = invoices.currency and fx.rate_date <= invoices.issued_on
+    left join payments on payments.invoice_id = invoices.invoice_id
+),
+
+outstanding_fx as (
+    select currency, argMax(rate_to_rub, rate_date) as rate_to_rub
+    from fx
+    where rate_date <= (select as_of_date from report)
+    group by currency
+)
+
+select
+    toInt64(valued.invoice_id) as invoice_id,
+    toString(valued.invoice_number) as invoice_number,
+    toInt64(valued.counterparty_id) as counterparty_id,
+    toString(counterparties.counterparty_name) as counterparty_name,
+    toString(counterparties.kind) as counterparty_kind,
+    toDate32(valued.issued_on) as issued_on,
+    valued.due_on as due_on,
+    toString(valued.status) as status,
+    toString(valued.currency) as currency,
+    toDecimal128(valued.amount, 2) as amount,
+    valued.amount_rub as amount_rub,
+    toDecimal128(valued.paid_amount, 2) as paid_amount,
+    toDecimal128(valued.paid_rub, 2) as paid_rub,
+    toDecimal128(valued.outstanding_amount, 2) as outstanding_amount,
+    if(valued.currency = '{{ var("reporting_currency") }}', valued.outstanding_amount,
+       if(outstanding_fx.currency = '', NULL,
+          toDecimal128(round(valued.outstanding_amount * outstanding_fx.rate_to_rub, 2), 2)))::Nullable(Decimal(38, 2))
+        as outstanding_rub,
+    valued.last_paid_on as last_paid_on,
+    toDate32((select as_of_date from report)) as as_of_date,
+    toInt32(if(valued.outstanding_amount = 0, 0,
+               greatest(dateDiff('day', coalesce(valued.due_on, valued.issued_on), (select as_of_date from report)), 0)))
+        as days_overdue,
+    toString(multiIf(
+        valued.outstanding_amount = 0, 'settled',
+        days_overdue = 0, 'current',
+        days_overdue <= 30, '1-30',
+        days_overdue <= 60, '31-60',
+        days_overdue <= 90, '61-90',
+        '90+'
+    )) as ageing_bucket
+from valued
+left join {{ ref('dim_counterparties') }} as counterparties
+    on counterparties.counterparty_id = valued.counterparty_id
+left join outstanding_fx on outstanding_fx.currency = valued.currency

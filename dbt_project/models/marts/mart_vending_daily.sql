@@ -1,0 +1,82 @@
+-- Vending operations per machine and local day (the hospital's time zone): vends, kits and revenue,
+-- failed and refunded vends, the share uploaded from an offline buffer, authorisation declines by reason and
+-- PIN lockouts. Declines for an unknown machine have no machine and are not in this table.
+{% set reasons = ['unknown_customer', 'unknown_product', 'bad_pin', 'pin_locked', 'blocked',
+                  'insufficient_funds', 'out_of_stock', 'no_price'] %}
+with machines as (
+    select * from {{ ref('dim_machines') }}
+),
+
+sales as (
+    select
+        machine_id,
+        local_date as day,
+        count() as vends,
+        countIf(is_completed) as completed_vends,
+        countIf(status = 'failed') as failed_vends,
+        countIf(status = 'refunded') as refunded_vends,
+        sumIf(quantity, is_completed) as kits_sold,
+        sumIf(amount_rub, is_completed) as revenue_rub,
+        countIf(is_offline) as offline_vends
+    from {{ ref('int_vend_sales') }}
+    group by machine_id, day
+),
+
+auths as (
+    select
+        auths.machine_id as machine_id,
+        {{ local_date('auths.requested_at', 'machines.time_zone') }} as day,
+        count() as authorisations,
+        countIf(auths.is_declined) as declines
+        {%- for reason in reasons %},
+        countIf(auths.decline_reason = '{{ reason }}') as declines_{{ reason }}
+        {%- endfor %}
+    from {{ ref('fct_vend_authorisations') }} as auths
+    inner join machines on machines.machine_id = auths.machine_id
+    group by machine_id, day
+),
+
+lockouts as (
+    select
+        alerts.machine_id as machine_id,
+        {{ local_date('alerts.raised_at', 'machines.time_zone') }} as day,
+        count() as pin_lockouts
+    from {{ ref('stg_alerts') }} as alerts
+    inner join machines on machines.machine_id = alerts.machine_id
+    where alerts.kind = 'pin_lockout'
+    group by machine_id, day
+),
+
+keys as (
+    select machine_id, day from sales
+    union distinct
+    select machine_id, day from auths
+    union distinct
+    select machine_id, day from lockouts
+)
+
+select
+    toDate(keys.day) as day,
+    toInt64(keys.machine_id) as machine_id,
+    toString(machines.serial) as machine_serial,
+    toInt64(machines.hospital_id) as hospital_id,
+    toString(machines.hospital_name) as hospital_name,
+    toUInt64(sales.vends) as vends,
+    toUInt64(sales.completed_vends) as completed_vends,
+    toUInt64(sales.failed_vends) as failed_vends,
+    toUInt64(sales.refunded_vends) as refunded_vends,
+    toUInt64(sales.kits_sold) as kits_sold,
+    toDecimal128(sales.revenue_rub, 2) as revenue_rub,
+    toUInt64(sales.offline_vends) as offline_vends,
+    toFloat64(if(sales.vends = 0, 0, sales.offline_vends / sales.vends)) as offline_share,
+    toUInt64(auths.authorisations) as authorisations,
+    toUInt64(auths.declines) as declines,
+    {%- for reason in reasons %}
+    toUInt64(auths.declines_{{ reason }}) as declines_{{ reason }},
+    {%- endfor %}
+    toUInt64(lockouts.pin_lockouts) as pin_lockouts
+from keys
+inner join machines on machines.machine_id = keys.machine_id
+left join sales on sales.machine_id = keys.machine_id and sales.day = keys.day
+left join auths on auths.machine_id = keys.machine_id and auths.day = keys.day
+left join lockouts on lockouts.machine_id = keys.machine_id and lockouts.day = keys.day

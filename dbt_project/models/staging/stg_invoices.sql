@@ -1,0 +1,18 @@
+-- Invoices issued to counterparties, in any currency.
+-- Latest live version of each key (FINAL keeps the highest _change_seq; tombstones dropped).
+select
+    id as invoice_id,
+    external_id,
+    number,
+    counterparty_id,
+    issued_on,
+    due_on,
+    amount,
+    currency,
+    status,
+    created_at,
+    updated_at,
+    _change_seq,
+    _loaded_at
+from {{ source('raw', 'invoices') }} final
+where _is_deleted = 0
