@@ -76,8 +76,8 @@ select
     '{{ var("reporting_currency") }}' as currency,
     concat(
         formatDateTime(sales_month, '%Y-%m'), ' | ', hospital_name, ' | ',
-        toString(kits_sold), ' kits | net sales ', toString(net_sales_rub), ' RUB | tier from ',
+        toString(kits_sold), ' kits | net sales ', toDecimalString(net_sales_rub, 2), ' RUB | tier from ',
         toString(tier_min_monthly_kits), ' kits at ', toString(round(commission_rate * 100, 2)), '% | commission ',
-        toString(commission_rub), ' RUB'
+        toDecimalString(commission_rub, 2), ' RUB'
     ) as statement_line
 from lines
