@@ -50,11 +50,45 @@ def dbt(ctx: typer.Context) -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Start the platform on embedded defaults, prove it works, and print how to connect."""
+def up(airflow: bool = typer.Option(True, help="Also start Airflow (scheduler and UI).")) -> None:
+    """Start the platform's services (warehouse, API, Airflow) in the background, without demo data."""
     from pulse import demo as demo_module
 
-    demo_module.run()
+    demo_module.bring_up(get_settings(), airflow=airflow)
+
+
+@app.command()
+def down() -> None:
+    """Stop every background service (graceful: running work finishes first)."""
+    from pulse import platform, services
+
+    settings = get_settings()
+    for service in reversed(platform.all_services(settings)):
+        with console.status(f"stopping {service.name}..."):
+            was = services.stop(service, settings)
+        console.print(f"{service.name}: {'stopped' if was else 'was not running'}")
+
+
+@app.command()
+def status() -> None:
+    """Show each service's health."""
+    from pulse import platform
+
+    table = Table("service", "pid", "health", "health URL")
+    rows = platform.status(get_settings())
+    for name, pid, ok, url in rows:
+        table.add_row(name, str(pid or "-"), "[green]healthy" if ok else "[red]down", url)
+    console.print(table)
+    if not all(ok for _, _, ok, _ in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(airflow_ui: bool = typer.Option(True, help="Leave Airflow's scheduler and UI running.")) -> None:
+    """Start the platform on embedded defaults with simulated data, run the pipeline, print every URL."""
+    from pulse import demo as demo_module
+
+    demo_module.run(airflow_ui=airflow_ui)
 
 
 def main() -> None:

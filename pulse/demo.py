@@ -1,12 +1,21 @@
-"""`pulse demo`: bring the platform up on embedded defaults and show that it works."""
+"""`pulse demo`: the platform on embedded defaults, with simulated data flowing end to end.
+
+Steps: start the warehouse and the operational API; migrate the store and simulate history (once); run
+the `pulse_elt` DAG end to end (extract, feeds, dbt per model, freshness, reconciliation); start Airflow's
+scheduler and UI; print every URL and login. `pulse down` stops it all.
+"""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 from rich.panel import Panel
+from sqlalchemy import func, select
 
-from pulse.console import console
+from pulse import airflow_runtime, platform, services
+from pulse.console import PulseError, console
+from pulse.services import pulse_command, pulse_env
 from pulse.settings import READER_USER, Settings, get_settings
 from warehouse import server as warehouse_server
 from warehouse.client import connect
@@ -25,24 +34,79 @@ def warehouse_round_trip(settings: Settings) -> str:
     return f"{rows} rows written and read back, sum(amount) = {total}"
 
 
-def run() -> None:
-    settings = get_settings()
-    console.rule("[bold]Pulse demo")
-    with console.status("starting the embedded warehouse (ClickHouse over HTTP)..."):
+def _step(title: str) -> None:
+    console.rule(f"[bold]{title}", align="left")
+
+
+def _run(args: list[str], settings: Settings, what: str) -> None:
+    code = subprocess.call(args, env=pulse_env(settings))
+    if code != 0:
+        raise PulseError(f"{what} failed (exit {code})", "read the output above")
+
+
+def store_is_empty(settings: Settings) -> bool:
+    from operational_api.db import Store
+    from operational_api.models import Hospital
+
+    store = Store(settings=settings)
+    try:
+        with store.read() as session:
+            return not session.scalar(select(func.count()).select_from(Hospital))
+    finally:
+        store.dispose()
+
+
+def bring_up(settings: Settings, *, airflow: bool) -> None:
+    """Start the services (idempotent): warehouse, API (after migrating the store), optionally Airflow."""
+    with console.status("starting the warehouse (ClickHouse over HTTP)..."):
         pid = warehouse_server.start(settings)
-    console.print(f"[green]✓[/green] warehouse running (pid {pid})")
-    with console.status("round trip through the warehouse..."):
-        result = warehouse_round_trip(settings)
-    console.print(f"[green]✓[/green] {result}")
+    console.print(f"[green]✓[/green] warehouse (pid {pid}): {warehouse_round_trip(settings)}")
+    _run(pulse_command("api", "migrate"), settings, "migrating the operational store")
+    with console.status("starting the operational API..."):
+        pid = services.start(platform.api_service(settings), settings)
+    console.print(f"[green]✓[/green] operational API (pid {pid})")
+    if airflow:
+        with console.status("preparing Airflow (metadata database, dbt manifest)..."):
+            airflow_runtime.init(settings)
+        with console.status("starting Airflow (scheduler, DAG processor, triggerer, UI)..."):
+            pid = services.start(platform.airflow_service(settings), settings)
+        console.print(f"[green]✓[/green] Airflow (pid {pid})")
+
+
+def run(airflow_ui: bool = True) -> None:
+    settings = get_settings()
+    _step("1. services")
+    bring_up(settings, airflow=False)
+    _step("2. operational data")
+    if store_is_empty(settings):
+        days, scale = settings.demo_days, settings.demo_scale
+        console.print(f"simulating {days} days of business at scale {scale} (PULSE_DEMO_DAYS, PULSE_DEMO_SCALE)")
+        _run(pulse_command("simulate", "--history", "--days", str(days), "--scale", str(scale)), settings, "simulation")
+    else:
+        console.print("the operational store already has data: keeping it")
+    _step("3. the pulse_elt DAG, end to end")
+    airflow_runtime.init(settings)
+    airflow_runtime.airflow(["dags", "test", "pulse_elt"], settings)
+    _run(pulse_command("extract", "reconcile"), settings, "reconciliation")
+    if airflow_ui:
+        _step("4. Airflow scheduler and UI")
+        with console.status("starting Airflow..."):
+            services.start(platform.airflow_service(settings), settings)
+    print_urls(settings, airflow_ui)
+
+
+def print_urls(settings: Settings, airflow_ui: bool) -> None:
     host, port = settings.clickhouse_host, settings.clickhouse_port
-    console.print(
-        Panel(
-            f"ClickHouse HTTP   http://{host}:{port}   (user default, empty password)\n"
-            f"read-only user    {READER_USER}, password in {settings.secrets_dir / 'warehouse_reader_password'}\n"
-            f"curl              echo 'SELECT version()' | curl 'http://{host}:{port}/' --data-binary @-\n"
-            f"python            clickhouse_connect.get_client(host='{host}', port={port})\n"
-            f"dbt profile       type: clickhouse, host: {host}, port: {port}, schema: default\n"
-            "stop              .venv/bin/pulse warehouse stop",
-            title="Pulse is running",
-        )
-    )
+    lines = [
+        f"warehouse (ClickHouse HTTP)  http://{host}:{port}   user default, empty password",
+        f"  read-only user             {READER_USER}, password in {settings.secrets_dir / 'warehouse_reader_password'}",
+        f"  try                        echo 'SELECT count() FROM raw.vend_transactions' | curl 'http://{host}:{port}/' --data-binary @-",
+        f"operational API              http://{settings.api_host}:{settings.api_port}/docs   (keys: pulse api create-key)",
+    ]
+    if airflow_ui:
+        lines.append(f"Airflow                      http://127.0.0.1:{settings.airflow_port}   (local demo: no login)")
+    lines += [
+        "dbt                          pulse dbt build | pulse dbt docs generate",
+        "status / stop                pulse status | pulse down",
+    ]
+    console.print(Panel("\n".join(lines), title="Pulse is running"))

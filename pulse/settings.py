@@ -102,6 +102,8 @@ class Settings(BaseSettings):
         default=100_000, description="Rows per HTTP insert within a batch (bounds request size)."
     )
 
+    demo_days: int = Field(default=90, description="Days of history `pulse demo` simulates into an empty store.")
+    demo_scale: float = Field(default=0.25, description="Business size `pulse demo` simulates (1.0 = 136 hospitals).")
     airflow_port: int = Field(default=8080, description="Port of Airflow's web UI and API (`pulse airflow serve`).")
     airflow_retries: int = Field(default=3, description="Retries (with exponential backoff) of every DAG task.")
 

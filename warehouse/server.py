@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import signal
-import subprocess
 import sys
 import threading
-import time
-from pathlib import Path
 
-import httpx
-
+from pulse import services
 from pulse.console import PulseError
+from pulse.services import Service, pulse_env
 from pulse.settings import Settings
 from warehouse.engine import Engine
 from warehouse.http_server import ClickHouseServer
@@ -69,78 +64,30 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         log.info("warehouse stopped cleanly")
 
 
-def pidfile(settings: Settings) -> Path:
-    return settings.warehouse_dir / "server.pid"
+def service(settings: Settings) -> Service:
+    """The warehouse as a background service of the platform (pidfile and log under PULSE_HOME/run)."""
+    return Service(
+        name="warehouse",
+        command=[sys.executable, "-m", "warehouse", "serve"],
+        health_url=f"http://{settings.clickhouse_host}:{settings.clickhouse_port}/ping",
+        env=pulse_env(settings),
+        healthy_if=lambda r: r.status_code == 200 and r.text == "Ok.\n",
+    )
 
 
-def logfile(settings: Settings) -> Path:
-    return settings.warehouse_dir / "server.log"
+def start(settings: Settings) -> int:
+    """Start the server in the background (idempotent); return its pid once it answers /ping."""
+    return services.start(service(settings), settings)
+
+
+def stop(settings: Settings) -> bool:
+    """Graceful stop: running queries finish first. False if it was not running."""
+    return services.stop(service(settings), settings)
+
+
+def healthy(settings: Settings) -> bool:
+    return services.healthy(service(settings))
 
 
 def running_pid(settings: Settings) -> int | None:
-    path = pidfile(settings)
-    try:
-        pid = int(path.read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
-    except PermissionError:
-        return int(path.read_text().strip())
-    return pid
-
-
-def healthy(settings: Settings, timeout: float = 1.0) -> bool:
-    try:
-        response = httpx.get(f"http://{settings.clickhouse_host}:{settings.clickhouse_port}/ping", timeout=timeout)
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200 and response.text == "Ok.\n"
-
-
-def start(settings: Settings, wait_seconds: float = 60.0) -> int:
-    """Start the server in the background (idempotent); return its pid once it answers /ping."""
-    pid = running_pid(settings)
-    if pid is not None and healthy(settings):
-        return pid
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    with open(logfile(settings), "ab") as log_handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "warehouse", "serve"],
-            stdout=log_handle,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, "PULSE_HOME": str(settings.home), "PULSE_CLICKHOUSE_URL": settings.clickhouse_url},
-        )
-    pidfile(settings).write_text(str(process.pid))
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = logfile(settings).read_text(errors="replace")[-2000:]
-            raise PulseError(f"the warehouse exited at start (code {process.returncode}):\n{tail}",
-                             f"see {logfile(settings)}")  # fmt: skip
-        if healthy(settings):
-            return process.pid
-        time.sleep(0.1)
-    raise PulseError("the warehouse did not answer /ping in time", f"see {logfile(settings)}")
-
-
-def stop(settings: Settings, wait_seconds: float = 60.0) -> bool:
-    """SIGTERM (graceful: running queries finish), then SIGKILL after the wait. False if not running."""
-    pid = running_pid(settings)
-    if pid is None:
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    pidfile(settings).unlink(missing_ok=True)
-    return True
+    return services.running_pid(service(settings), settings)

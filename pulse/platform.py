@@ -1,0 +1,45 @@
+"""The embedded platform's long-running services, in start order: `pulse up`, `pulse down`, `pulse status`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pulse import services
+from pulse.airflow_runtime import airflow_env
+from pulse.services import Service, pulse_command, pulse_env
+from pulse.settings import Settings
+from warehouse import server as warehouse_server
+
+
+def api_service(settings: Settings) -> Service:
+    env = pulse_env(settings)
+    if settings.ops_database_url:
+        env["PULSE_OPS_DATABASE_URL"] = settings.ops_database_url
+    return Service(
+        name="api",
+        command=pulse_command("api", "serve"),
+        health_url=f"http://{settings.api_host}:{settings.api_port}/healthz",
+        env=env,
+    )
+
+
+def airflow_service(settings: Settings) -> Service:
+    return Service(
+        name="airflow",
+        command=[str(Path(sys.executable).parent / "airflow"), "standalone"],
+        health_url=f"http://127.0.0.1:{settings.airflow_port}/api/v2/monitor/health",
+        env=airflow_env(settings),
+        start_timeout=240.0,
+    )
+
+
+def all_services(settings: Settings) -> list[Service]:
+    return [warehouse_server.service(settings), api_service(settings), airflow_service(settings)]
+
+
+def status(settings: Settings) -> list[tuple[str, int | None, bool, str]]:
+    """(name, pid, healthy, health URL) of every service."""
+    return [
+        (s.name, services.running_pid(s, settings), services.healthy(s), s.health_url) for s in all_services(settings)
+    ]

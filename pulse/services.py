@@ -1,0 +1,117 @@
+"""Background services of the embedded platform: started with a pidfile and a log under PULSE_HOME/run,
+healthy when their health URL answers, stopped with SIGTERM (then SIGKILL after a grace period)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from pulse.console import PulseError
+from pulse.settings import Settings
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    env: dict[str, str]
+    healthy_if: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200
+    start_timeout: float = 60.0
+
+    def run_dir(self, settings: Settings) -> Path:
+        return settings.home / "run"
+
+    def pidfile(self, settings: Settings) -> Path:
+        return self.run_dir(settings) / f"{self.name}.pid"
+
+    def logfile(self, settings: Settings) -> Path:
+        return self.run_dir(settings) / f"{self.name}.log"
+
+
+def running_pid(service: Service, settings: Settings) -> int | None:
+    try:
+        pid = int(service.pidfile(settings).read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def healthy(service: Service, timeout: float = 2.0) -> bool:
+    try:
+        return service.healthy_if(httpx.get(service.health_url, timeout=timeout))
+    except httpx.HTTPError:
+        return False
+
+
+def start(service: Service, settings: Settings) -> int:
+    """Start in the background (idempotent); returns the pid once the health URL answers."""
+    pid = running_pid(service, settings)
+    if pid is not None and healthy(service):
+        return pid
+    service.run_dir(settings).mkdir(parents=True, exist_ok=True)
+    with open(service.logfile(settings), "ab") as log:
+        process = subprocess.Popen(
+            service.command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop() ends the whole tree
+            env=service.env,
+        )
+    service.pidfile(settings).write_text(str(process.pid))
+    deadline = time.monotonic() + service.start_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = service.logfile(settings).read_text(errors="replace")[-2000:]
+            raise PulseError(
+                f"{service.name} exited at start (code {process.returncode}):\n{tail}",
+                f"see {service.logfile(settings)}",
+            )
+        if healthy(service):
+            return process.pid
+        time.sleep(0.2)
+    raise PulseError(f"{service.name} did not become healthy in time", f"see {service.logfile(settings)}")
+
+
+def stop(service: Service, settings: Settings, grace: float = 60.0) -> bool:
+    """SIGTERM the service's process group and wait; SIGKILL after `grace` seconds. False if not running."""
+    pid = running_pid(service, settings)
+    if pid is None:
+        service.pidfile(settings).unlink(missing_ok=True)
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    service.pidfile(settings).unlink(missing_ok=True)
+    return True
+
+
+def pulse_command(*args: str) -> list[str]:
+    """`python -m pulse <args>` with this interpreter (works without the venv on PATH)."""
+    return [sys.executable, "-m", "pulse", *args]
+
+
+def pulse_env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, "PULSE_HOME": str(settings.home), "PULSE_CLICKHOUSE_URL": settings.clickhouse_url}
