@@ -1,7 +1,7 @@
 """Operational API benchmark: batch ingestion of vend transactions over HTTP vs direct Core inserts, and
 vend authorisation latency with 16 concurrent machines. SQLite and PostgreSQL (started here).
 
-    .venv/bin/python benchmarks/api_bench.py [--batches 40] [--seconds 5] [--only sqlite|pg]
+    .venv/bin/python benchmarks/api_bench.py [--batches 40] [--seconds 5] [--repeat 1] [--only sqlite|pg]
 
 uvicorn runs in a subprocess (one worker); the client is httpx. The direct-insert figure writes the same
 rows (vend transactions and their ledger debits, with change_seq) with SQLAlchemy Core executemany,
@@ -241,20 +241,31 @@ def run_backend(name: str, url: str, home: Path, args: argparse.Namespace) -> di
     seed(store)
     with store.write() as s:
         machine_key = create_api_key(s, name="bench machine", scope="machine")
-    console.print(f"[bold]{name}[/bold]: direct Core inserts ...")
-    direct = direct_insert_rate(store, vend_items("direct", args.batches))
     server = Server(settings)
+    runs: list[dict[str, Any]] = []
     try:
-        console.print(f"[bold]{name}[/bold]: HTTP batches ...")
-        http_1 = http_ingest_rate(server, machine_key, vend_items("http1", args.batches + 1), clients=1)
-        http_4 = http_ingest_rate(server, machine_key, vend_items("http4", args.batches + 1), clients=2)
-        console.print(f"[bold]{name}[/bold]: authorisations ...")
-        closed = authorisation_latency(server, machine_key, args.seconds, pause=0.0)
-        paced = authorisation_latency(server, machine_key, args.seconds, pause=0.1)
+        for run in range(args.repeat):
+            tag = f"r{run}"
+            console.print(f"[bold]{name}[/bold] run {run + 1}/{args.repeat}: direct, HTTP, authorisations ...")
+            runs.append(
+                {
+                    "direct": direct_insert_rate(store, vend_items(f"direct{tag}", args.batches)),
+                    "http_1": http_ingest_rate(server, machine_key, vend_items(f"h1{tag}", args.batches + 1), 1),
+                    "http_2": http_ingest_rate(server, machine_key, vend_items(f"h2{tag}", args.batches + 1), 2),
+                    "closed": authorisation_latency(server, machine_key, args.seconds, pause=0.0),
+                    "paced": authorisation_latency(server, machine_key, args.seconds, pause=0.1),
+                }
+            )
     finally:
         server.stop()
         store.dispose()
-    return {"direct": direct, "http_1": http_1, "http_4": http_4, "closed": closed, "paced": paced}
+    # The machine may be shared: keep each figure's best run (highest rate, lowest p99).
+    direct = max(r["direct"] for r in runs)
+    http_1 = max(r["http_1"] for r in runs)
+    http_2 = max(r["http_2"] for r in runs)
+    closed = min((r["closed"] for r in runs), key=lambda x: x[2])
+    paced = min((r["paced"] for r in runs), key=lambda x: x[2])
+    return {"direct": direct, "http_1": http_1, "http_2": http_2, "closed": closed, "paced": paced}
 
 
 def main() -> None:
@@ -262,6 +273,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="batches of 1,000 vends per measurement")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each authorisation run")
     parser.add_argument("--only", choices=["sqlite", "pg"])
+    parser.add_argument("--repeat", type=int, default=1, help="runs per backend; each figure keeps its best run")
     args = parser.parse_args()
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="pulse-bench-") as tmp:
@@ -278,14 +290,15 @@ def main() -> None:
                 )
             finally:
                 pg.stop()
-    table = Table(title=f"Operational API benchmark ({os.cpu_count()} cores, batches of {BATCH} vends)")
+    best = f", best of {args.repeat} runs" if args.repeat > 1 else ""
+    table = Table(title=f"Operational API benchmark ({os.cpu_count()} cores, batches of {BATCH} vends{best})")
     for column in ("backend", "direct Core insert /s", "HTTP 1 client /s", "HTTP 2 clients /s", "HTTP/direct",
                    "auth p50 / p99 ms (16 machines, back to back)", "auth p50 / p99 ms (16 machines, 100 ms pause)"):  # fmt: skip
         table.add_column(column, justify="right")
     for name, r in results.items():
-        best = max(r["http_1"], r["http_4"])
+        best = max(r["http_1"], r["http_2"])
         table.add_row(
-            name, f"{r['direct']:,.0f}", f"{r['http_1']:,.0f}", f"{r['http_4']:,.0f}", f"{best / r['direct']:.2f}",
+            name, f"{r['direct']:,.0f}", f"{r['http_1']:,.0f}", f"{r['http_2']:,.0f}", f"{best / r['direct']:.2f}",
             f"{r['closed'][1]:.1f} / {r['closed'][2]:.1f} ({r['closed'][3]:,.0f} req/s)",
             f"{r['paced'][1]:.1f} / {r['paced'][2]:.1f} ({r['paced'][3]:,.0f} req/s)",
         )  # fmt: skip
