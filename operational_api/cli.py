@@ -76,3 +76,42 @@ def create_key(
         store.dispose()
     console.print(f"[green]created[/green] {scope} key for {name!r}; it is shown only now:")
     typer.echo(token)
+
+
+@app.command("list-keys")
+def list_keys() -> None:
+    """List API keys (name, scope, prefix, created, revoked); keys themselves are never stored."""
+    from rich.table import Table
+
+    from operational_api.db import Store
+    from operational_api.services.keys import list_api_keys
+
+    store = Store()
+    try:
+        with store.read() as session:
+            keys = list_api_keys(session)
+    finally:
+        store.dispose()
+    table = Table("prefix", "scope", "name", "created", "revoked")
+    for key in keys:
+        table.add_row(key.prefix, key.scope, key.name, f"{key.created_at:%Y-%m-%d %H:%M}",
+                      "" if key.revoked_at is None else f"{key.revoked_at:%Y-%m-%d %H:%M}")  # fmt: skip
+    console.print(table)
+
+
+@app.command("revoke-key")
+def revoke_key(prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. pk_1a2b3c4d.")]) -> None:
+    """Revoke an API key (running servers stop accepting it within 10 seconds)."""
+    from operational_api.db import Store
+    from operational_api.services.common import ServiceError
+    from operational_api.services.keys import revoke_api_key
+
+    store = Store()
+    try:
+        with store.write() as session:
+            revoke_api_key(session, prefix)
+    except ServiceError as err:
+        raise PulseError(err.message, hint="pulse api list-keys") from None
+    finally:
+        store.dispose()
+    console.print(f"[green]revoked[/green] {prefix}")

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from operational_api.models import SCOPES, ApiKey
+from operational_api.models import SCOPES, ApiKey, utcnow
 from operational_api.security import api_key_sha256, new_api_key
-from operational_api.services.common import Invalid
+from operational_api.services.common import Invalid, NotFound
 
 log = logging.getLogger("pulse.api.keys")
 
@@ -46,3 +46,19 @@ def authenticate(session: Session, token: str) -> Caller | None:
     if row is None:
         return None
     return Caller(key_id=row.id, name=row.name, scope=row.scope)
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.execute(select(ApiKey).order_by(ApiKey.id)).scalars())
+
+
+def revoke_api_key(session: Session, prefix: str) -> ApiKey:
+    """Revoke the key shown as `prefix` (running servers forget it within a few seconds)."""
+    key = session.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
+    if key is None:
+        raise NotFound(f"no API key {prefix!r}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+        log.info("revoked API key %s (%s) of %r", key.prefix, key.scope, key.name)
+    return key

@@ -87,6 +87,19 @@ def test_create_key_cli_prints_key_once_and_stores_hash(tmp_path: Path) -> None:
     bad = subprocess.run([*cli, "create-key", "--scope", "root", "--name", "x"], capture_output=True, text=True,
                          env=env, cwd=tmp_path, check=False)  # fmt: skip
     assert bad.returncode == 1
+    prefix = "_".join(key.split("_")[:2])
+    listed = subprocess.run([*cli, "list-keys"], capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
+    assert prefix in listed.stdout + listed.stderr and key not in listed.stdout + listed.stderr
+    subprocess.run([*cli, "revoke-key", prefix], check=True, env=env, cwd=tmp_path, capture_output=True)
+    from fastapi.testclient import TestClient
+
+    from operational_api.app import create_app
+    from pulse.settings import Settings
+
+    app = create_app(settings=Settings(home=tmp_path, ops_database_url=f"sqlite:///{tmp_path / 'ops.db'}"))
+    with TestClient(app) as client:
+        response = client.get("/v1/hospitals", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 401
 
 
 def test_five_bad_pins_lock_the_customer_and_raise_an_alert(api: Api, store: Store) -> None:
