@@ -119,6 +119,8 @@ def dbt_task_group(group_id: str = "dbt") -> Any:
             # A manifest (from `pulse dbt parse`) makes parsing the DAG instant; without one cosmos reads the files.
             load_method=LoadMode.DBT_MANIFEST if manifest.exists() else LoadMode.CUSTOM,
             test_behavior=TestBehavior.BUILD,
+            # A relationships test has two parents: run it in its own task once both are built.
+            should_detach_multiple_parents_tests=True,
             emit_datasets=False,
         ),
         operator_args={"install_deps": False},

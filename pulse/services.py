@@ -57,8 +57,13 @@ def healthy(service: Service, timeout: float = 2.0) -> bool:
 def start(service: Service, settings: Settings) -> int:
     """Start in the background (idempotent); returns the pid once the health URL answers."""
     pid = running_pid(service, settings)
-    if pid is not None and healthy(service):
-        return pid
+    if healthy(service):
+        if pid is not None:
+            return pid
+        raise PulseError(
+            f"something else already answers at {service.health_url}",
+            f"stop it, or give this PULSE_HOME's {service.name} another port (see `pulse settings`)",
+        )
     service.run_dir(settings).mkdir(parents=True, exist_ok=True)
     with open(service.logfile(settings), "ab") as log:
         process = subprocess.Popen(
