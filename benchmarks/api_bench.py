@@ -53,7 +53,7 @@ from operational_api.services.keys import create_api_key  # noqa: E402
 from operational_api.services.resources import BY_NAME  # noqa: E402
 from pulse.settings import Settings  # noqa: E402
 
-console = Console(width=150)
+console = Console(width=170)
 BATCH = 1000
 MACHINES = 16
 CUSTOMERS = 2000
@@ -174,6 +174,11 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
@@ -247,15 +252,17 @@ def run_backend(name: str, url: str, home: Path, args: argparse.Namespace) -> di
         for run in range(args.repeat):
             tag = f"r{run}"
             console.print(f"[bold]{name}[/bold] run {run + 1}/{args.repeat}: direct, HTTP, authorisations ...")
-            runs.append(
-                {
-                    "direct": direct_insert_rate(store, vend_items(f"direct{tag}", args.batches)),
-                    "http_1": http_ingest_rate(server, machine_key, vend_items(f"h1{tag}", args.batches + 1), 1),
-                    "http_2": http_ingest_rate(server, machine_key, vend_items(f"h2{tag}", args.batches + 1), 2),
-                    "closed": authorisation_latency(server, machine_key, args.seconds, pause=0.0),
-                    "paced": authorisation_latency(server, machine_key, args.seconds, pause=0.1),
-                }
-            )
+            direct = direct_insert_rate(store, vend_items(f"direct{tag}", args.batches))
+            cpu = server.cpu_seconds()
+            http_1 = http_ingest_rate(server, machine_key, vend_items(f"h1{tag}", args.batches + 1), 1)
+            batch_cpu = (server.cpu_seconds() - cpu) / (args.batches + 1)
+            http_2 = http_ingest_rate(server, machine_key, vend_items(f"h2{tag}", args.batches + 1), 2)
+            closed = authorisation_latency(server, machine_key, args.seconds, pause=0.0)
+            cpu = server.cpu_seconds()
+            paced = authorisation_latency(server, machine_key, args.seconds, pause=0.1)
+            auth_cpu = (server.cpu_seconds() - cpu) / max(1, paced[0])
+            runs.append({"direct": direct, "http_1": http_1, "http_2": http_2, "closed": closed, "paced": paced,
+                         "batch_cpu": batch_cpu, "auth_cpu": auth_cpu})  # fmt: skip
     finally:
         server.stop()
         store.dispose()
@@ -265,7 +272,10 @@ def run_backend(name: str, url: str, home: Path, args: argparse.Namespace) -> di
     http_2 = max(r["http_2"] for r in runs)
     closed = min((r["closed"] for r in runs), key=lambda x: x[2])
     paced = min((r["paced"] for r in runs), key=lambda x: x[2])
-    return {"direct": direct, "http_1": http_1, "http_2": http_2, "closed": closed, "paced": paced}
+    batch_cpu = min(r["batch_cpu"] for r in runs)
+    auth_cpu = min(r["auth_cpu"] for r in runs)
+    return {"direct": direct, "http_1": http_1, "http_2": http_2, "closed": closed, "paced": paced,
+            "batch_cpu": batch_cpu, "auth_cpu": auth_cpu}  # fmt: skip
 
 
 def main() -> None:
@@ -293,7 +303,8 @@ def main() -> None:
     best = f", best of {args.repeat} runs" if args.repeat > 1 else ""
     table = Table(title=f"Operational API benchmark ({os.cpu_count()} cores, batches of {BATCH} vends{best})")
     for column in ("backend", "direct Core insert /s", "HTTP 1 client /s", "HTTP 2 clients /s", "HTTP/direct",
-                   "auth p50 / p99 ms (16 machines, back to back)", "auth p50 / p99 ms (16 machines, 100 ms pause)"):  # fmt: skip
+                   "auth p50 / p99 ms (16 machines, back to back)", "auth p50 / p99 ms (16 machines, 100 ms pause)",
+                   "server CPU ms per batch / per auth"):  # fmt: skip
         table.add_column(column, justify="right")
     for name, r in results.items():
         best = max(r["http_1"], r["http_2"])
@@ -301,6 +312,7 @@ def main() -> None:
             name, f"{r['direct']:,.0f}", f"{r['http_1']:,.0f}", f"{r['http_2']:,.0f}", f"{best / r['direct']:.2f}",
             f"{r['closed'][1]:.1f} / {r['closed'][2]:.1f} ({r['closed'][3]:,.0f} req/s)",
             f"{r['paced'][1]:.1f} / {r['paced'][2]:.1f} ({r['paced'][3]:,.0f} req/s)",
+            f"{r['batch_cpu'] * 1000:.1f} / {r['auth_cpu'] * 1000:.2f}",
         )  # fmt: skip
     console.print(table)
     console.print("Goals: HTTP >= 20,000 vends/s on SQLite and >= 0.5 x direct; authorisation p99 < 20 ms.")
