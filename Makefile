@@ -7,12 +7,13 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 SUPERSET_VENV := .venv-superset
+BENCH_VENV := .venv-bench
 # Debian packages Pulse needs beyond Python: PDF text/PNG tools, fonts with Cyrillic, WeasyPrint's
 # Pango, PostgreSQL (tests start their own server), Chromium for browser tests.
 APT_PACKAGES := poppler-utils fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 libpango-1.0-0 \
 	libpangoft2-1.0-0 postgresql chromium chromium-driver
 
-.PHONY: install system-deps demo test lint lock clean
+.PHONY: install system-deps demo test lint lock clean bench-env
 
 install: system-deps $(VENV)/.installed $(SUPERSET_VENV)/.installed
 
@@ -42,6 +43,14 @@ $(SUPERSET_VENV)/.installed: requirements/superset.lock | $(UV)
 	$(UV) pip sync -q --python $(SUPERSET_VENV)/bin/python requirements/superset.lock
 	@touch $@
 
+# The extract-load benchmark's peer (dlt) lives apart: benchmarks/elt_bench.py runs it in this venv.
+bench-env: $(BENCH_VENV)/.installed
+
+$(BENCH_VENV)/.installed: requirements/bench.lock | $(UV)
+	@[ -x $(BENCH_VENV)/bin/python ] || $(UV) venv -q --python $(PYTHON) $(BENCH_VENV)
+	$(UV) pip sync -q --python $(BENCH_VENV)/bin/python requirements/bench.lock
+	@touch $@
+
 demo: install
 	$(VENV)/bin/pulse demo
 
@@ -60,6 +69,7 @@ lint:
 lock: | $(UV)
 	$(UV) pip compile -q requirements/main.in --python-version 3.11 --generate-hashes -o requirements/main.lock
 	$(UV) pip compile -q requirements/superset.in --python-version 3.11 --generate-hashes -o requirements/superset.lock
+	$(UV) pip compile -q requirements/bench.in --python-version 3.11 --generate-hashes -o requirements/bench.lock
 
 clean:
 	rm -rf $(VENV) $(SUPERSET_VENV) $(TOOLS) .pulse
