@@ -41,6 +41,8 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
         # The embedded demo has one local user; production sets its own auth manager and users.
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # The platform is meant to run: its DAGs start scheduled, not paused.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
     }
 
