@@ -131,6 +131,38 @@ def _now() -> pa.Scalar:
     return pa.scalar(dt.datetime.now(dt.UTC), pa.timestamp("ms", tz="UTC"))
 
 
+def _copy_batches(
+    source: Source,
+    client: Client,
+    table: RawTable,
+    target: str,
+    after: int,
+    result: TableLoad,
+    batch_rows: int,
+    insert_rows: int,
+    progress: Progress | None,
+    acknowledge: Callable[[int, int], None] | None = None,
+) -> int:
+    """Copy rows with change_seq > after into `target`, batch by batch; `acknowledge(last, rows)` runs
+    after each batch is in the warehouse. Returns the last change_seq copied."""
+    while True:
+        batch = source.read_batch(table, after, batch_rows)
+        if batch.num_rows == 0:
+            return after
+        last = int(batch.column(CHANGE_SEQ)[-1].as_py())
+        result.bytes += insert_batch(client, target, with_load_columns(batch, _now()), insert_rows)
+        crash_point("after-load")
+        if acknowledge is not None:
+            acknowledge(last, batch.num_rows)
+        result.rows += batch.num_rows
+        result.batches += 1
+        after = last
+        if progress:
+            progress(table.name, batch.num_rows)
+        if batch.num_rows < batch_rows:
+            return after
+
+
 def load_incremental(
     source: Source,
     client: Client,
@@ -147,21 +179,8 @@ def load_incremental(
     if result.added_columns and after:
         # Old rows are in raw without the new column: send them again, the reload replaces them.
         result.mode, after = "reload (schema changed)", 0
-    while True:
-        batch = source.read_batch(table, after, batch_rows)
-        if batch.num_rows == 0:
-            break
-        last = int(batch.column(CHANGE_SEQ)[-1].as_py())
-        result.bytes += insert_batch(client, table.qualified, with_load_columns(batch, _now()), insert_rows)
-        crash_point("after-load")
-        watermarks.set(table.name, last, batch.num_rows)
-        result.rows += batch.num_rows
-        result.batches += 1
-        after = last
-        if progress:
-            progress(table.name, batch.num_rows)
-        if batch.num_rows < batch_rows:
-            break
+    after = _copy_batches(source, client, table, table.qualified, after, result, batch_rows, insert_rows, progress,
+                          acknowledge=lambda last, rows: watermarks.set(table.name, last, rows))  # fmt: skip
     result.watermark = after
     result.seconds = time.perf_counter() - started
     return result
@@ -183,19 +202,8 @@ def load_full_refresh(
     side = f"{table.name}__refresh"
     client.command(f"DROP TABLE IF EXISTS {RAW_DATABASE}.`{side}`")
     client.command(table.create_sql(side))
-    after = 0
-    while True:
-        batch = source.read_batch(table, after, batch_rows)
-        if batch.num_rows == 0:
-            break
-        result.bytes += insert_batch(client, f"{RAW_DATABASE}.`{side}`", with_load_columns(batch, _now()), insert_rows)
-        after = int(batch.column(CHANGE_SEQ)[-1].as_py())
-        result.rows += batch.num_rows
-        result.batches += 1
-        if progress:
-            progress(table.name, batch.num_rows)
-        if batch.num_rows < batch_rows:
-            break
+    target = f"{RAW_DATABASE}.`{side}`"
+    after = _copy_batches(source, client, table, target, 0, result, batch_rows, insert_rows, progress)
     client.command(f"EXCHANGE TABLES {table.qualified} AND {RAW_DATABASE}.`{side}`")
     client.command(f"DROP TABLE {RAW_DATABASE}.`{side}`")
     watermarks.set(table.name, after, result.rows)
