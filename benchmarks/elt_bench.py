@@ -1,0 +1,493 @@
+"""Extract-load benchmark: `pulse extract` against dlt (the peer) and in-process chdb (the ceiling), same data.
+
+In one run, on one operational SQLite file (a simulated CRM/vending business plus bulk vend transactions up to
+`--vend-rows`, 10M by default):
+- Pulse: a full `extract()` into a fresh embedded warehouse, then 10,000 new vends and an incremental
+  `extract()`, timed end to end (the whole call);
+- ceiling: the same Arrow batches (read once with `extractors.source.Source` + `with_load_columns`) inserted
+  in-process with chdb into tables created with the same DDL;
+- peer: dlt's `sql_database` source (backend `pyarrow` by default) with its ClickHouse destination pointed at the
+  same warehouse (database `dlt_<backend>`), full load, then incremental on `change_seq` after the same new rows.
+  It runs in `.venv-bench` (`make bench-env`) as `benchmarks/elt_dlt_peer.py`.
+Row counts in the warehouse are checked against the store after every run, for Pulse and dlt.
+
+Goal: at least 3x dlt's throughput, at least 0.5 of the ceiling, the incremental run under 5 s end to end.
+
+The generated SQLite file is cached under `--cache-dir`, keyed by days, scale, seed and vend rows; each run
+works on a copy. Simulating a full year at scale 1.0 takes about 5 minutes; the default (90 days) about 2.
+
+Run: `make bench-env && .venv/bin/python benchmarks/elt_bench.py [--days 90 --scale 1.0 --vend-rows 10000000]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import chdb
+import clickhouse_connect
+import pyarrow as pa
+from clickhouse_connect.driver.client import Client
+from rich.console import Console
+from rich.table import Table
+
+from extractors.load import TableLoad, operational_tables
+from extractors.pipeline import extract
+from extractors.raw_schema import CHANGE_SEQ, RAW_DATABASE, RawTable
+from extractors.source import Source, with_load_columns
+from pulse.settings import Settings
+from warehouse import server
+
+console = Console(width=150)
+ROOT = Path(__file__).resolve().parent.parent
+BIG_TABLE = "vend_transactions"
+BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
+PEER = ROOT / "benchmarks" / "elt_dlt_peer.py"
+VEND_COLUMNS = (
+    "id, machine_id, customer_id, product_id, authorisation_id, quantity, unit_price, amount, currency, status, "
+    "device_time, received_at, offline, created_at, updated_at, deleted_at, change_seq"
+)
+CHUNK_ROWS = 1_000_000
+
+
+# --- data ------------------------------------------------------------------------------------------------------
+
+
+def simulate(home: Path, days: int, scale: float, seed: int) -> Path:
+    from operational_api.db import Store
+    from operational_api.migrate import upgrade
+    from simulator.config import SimConfig
+    from simulator.history import run_history
+
+    db = home / "ops.db"
+    url = f"sqlite:///{db}"
+    upgrade(url)
+    settings = Settings(home=home, ops_database_url=url)
+    store = Store(settings=settings)
+    run_history(store, settings, SimConfig(seed=seed, days=days, scale=scale), show_progress=False)
+    store.dispose()
+    return db
+
+
+def add_vends(db: Path, rows: int, *, chunk_rows: int = CHUNK_ROWS) -> None:
+    """`rows` new vends, shaped like the simulated ones (their machines, customers and products, prices, ~7%
+    offline without an authorisation, a few failed and refunded, device times over the last 90 days), with
+    change_seq numbers taken from the `pulse_change_seq` counter as the service layer does."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("PRAGMA cache_size = -1000000")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("CREATE TEMP TABLE bench_m (k INTEGER PRIMARY KEY, id INTEGER)")
+        conn.execute("CREATE TEMP TABLE bench_c (k INTEGER PRIMARY KEY, id INTEGER)")
+        conn.execute("CREATE TEMP TABLE bench_p (k INTEGER PRIMARY KEY, id INTEGER)")
+        for temp, table in (("bench_m", "machines"), ("bench_c", "customers"), ("bench_p", "products")):
+            conn.execute(
+                f"INSERT INTO {temp} SELECT row_number() OVER (ORDER BY id) - 1, id FROM {table} WHERE deleted_at IS NULL"
+            )
+        counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("bench_m", "bench_c", "bench_p")]
+        if not all(counts):
+            raise SystemExit("the simulated store has no machines, customers or products")
+        first = conn.execute("SELECT count(*) FROM vend_transactions WHERE id LIKE 'BENCH-%'").fetchone()[0]
+        now = int(dt.datetime.now(dt.UTC).timestamp())
+        span = 90 * 86400
+        done = 0
+        while done < rows:
+            n = min(chunk_rows, rows - done)
+            lo = first + done
+            conn.execute("BEGIN IMMEDIATE")
+            top = conn.execute("UPDATE pulse_change_seq SET value = value + ? WHERE id = 1 RETURNING value", (n,))
+            seq0 = int(top.fetchone()[0]) - n + 1
+            conn.execute(
+                f"""
+                WITH RECURSIVE n(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?),
+                r AS (
+                    SELECT i, (i * 2654435761) % 1000003 AS h1, (i * 40503 + 17) % 1000033 AS h2,
+                           ? - ((i * 7919) % ?) AS t FROM n
+                ),
+                v AS (
+                    SELECT i, h1, h2, t,
+                           1 + (h1 % 10 = 0) AS q,
+                           280 + (h2 % 19) * 20 AS price,
+                           (h1 % 100 < 7) AS off,
+                           strftime('%Y-%m-%d %H:%M:%f', t, 'unixepoch') AS device_time,
+                           strftime('%Y-%m-%d %H:%M:%f', t + 1 + h2 % 5 + (h1 % 100 < 7) * 3600, 'unixepoch') AS seen
+                    FROM r
+                )
+                INSERT INTO vend_transactions ({VEND_COLUMNS})
+                SELECT printf('BENCH-%010d', v.i), m.id, c.id, p.id,
+                       CASE WHEN v.off THEN NULL ELSE 1000000000 + v.i END,
+                       v.q, v.price, v.price * v.q, 'RUB',
+                       CASE WHEN v.h2 % 1000 < 5 THEN 'failed' WHEN v.h2 % 1000 < 8 THEN 'refunded' ELSE 'completed' END,
+                       v.device_time, v.seen, v.off, v.seen, v.seen, NULL, ? + v.i - ?
+                FROM v
+                JOIN bench_m m ON m.k = v.h1 % ?
+                JOIN bench_c c ON c.k = v.h2 % ?
+                JOIN bench_p p ON p.k = (v.h1 + v.h2) % ?
+                """,
+                (lo, lo + n, now, span, seq0, lo, *counts),
+            )
+            conn.execute("COMMIT")
+            done += n
+    finally:
+        conn.close()
+
+
+def cached_store(cache_dir: Path, days: int, scale: float, seed: int, vend_rows: int) -> Path:
+    """The generated operational SQLite file for these arguments (generated once, then reused)."""
+    target = cache_dir / f"ops-d{days}-s{scale:g}-seed{seed}-v{vend_rows}.db"
+    if target.exists():
+        console.print(f"using the cached store {target}")
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="elt-bench-gen-", dir=cache_dir) as tmp:
+        started = time.perf_counter()
+        with console.status(f"simulating {days} days at scale {scale:g}"):
+            db = simulate(Path(tmp), days, scale, seed)
+        simulated = count_rows(db, [BIG_TABLE])[BIG_TABLE]
+        console.print(
+            f"simulated {days} days at scale {scale:g}: {simulated:,} vends ({time.perf_counter() - started:.0f} s)"
+        )
+        started = time.perf_counter()
+        with console.status(f"adding vends up to {vend_rows:,}"):
+            add_vends(db, max(vend_rows - simulated, 0))
+        conn = sqlite3.connect(db)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode = DELETE")
+        conn.close()
+        console.print(f"added {max(vend_rows - simulated, 0):,} vends ({time.perf_counter() - started:.0f} s)")
+        db.replace(target)
+    return target
+
+
+def count_rows(db: Path, tables: list[str]) -> dict[str, int]:
+    conn = sqlite3.connect(db)
+    try:
+        return {t: int(conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in tables}
+    finally:
+        conn.close()
+
+
+# --- runs ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    label: str
+    rows: int
+    seconds: float
+    big_rows: int = 0
+    big_seconds: float = 0.0
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    @property
+    def big_rate(self) -> float:
+        return self.big_rows / self.big_seconds if self.big_seconds else 0.0
+
+
+def pulse_run(label: str, settings: Settings) -> Run:
+    started = time.perf_counter()
+    results: list[TableLoad] = extract(settings)
+    seconds = time.perf_counter() - started
+    big = next(r for r in results if r.table == BIG_TABLE)
+    return Run(label, sum(r.rows for r in results), seconds, big.rows, big.seconds)
+
+
+def raw_counts(client: Client, database: str, prefix: str, tables: list[str], final: bool) -> dict[str, int]:
+    present = {
+        row[0]
+        for row in client.query(
+            "SELECT name FROM system.tables WHERE database = {d:String}", parameters={"d": database}
+        ).result_rows
+    }
+    counts = {}
+    for table in tables:
+        name = prefix + table
+        if name not in present:
+            counts[table] = 0
+            continue
+        sql = f"SELECT count() FROM `{database}`.`{name}`" + (" FINAL" if final else "")
+        counts[table] = int(client.query(sql).result_rows[0][0])
+    return counts
+
+
+def check_counts(what: str, expected: dict[str, int], actual: dict[str, int]) -> str:
+    wrong = {t: (expected[t], actual.get(t, 0)) for t in expected if expected[t] != actual.get(t, 0)}
+    if wrong:
+        detail = ", ".join(f"{t}: store {e:,} vs {a:,}" for t, (e, a) in sorted(wrong.items()))
+        console.print(f"[red]{what}: row counts differ: {detail}")
+        return "[red]MISMATCH"
+    return f"ok ({sum(expected.values()):,} rows, {len(expected)} tables)"
+
+
+def read_batches(url: str, tables: list[RawTable], batch_rows: int) -> tuple[dict[str, list[pa.Table]], float]:
+    """Every table as Pulse reads it (batches in change_seq order, load columns added), and the read time."""
+    source = Source(url)
+    loaded_at = pa.scalar(dt.datetime.now(dt.UTC), pa.timestamp("ms", tz="UTC"))
+    batches: dict[str, list[pa.Table]] = {}
+    started = time.perf_counter()
+    try:
+        with source.snapshot():
+            for table in tables:
+                after, parts = 0, []
+                while True:
+                    batch = source.read_batch(table, after, batch_rows)
+                    if batch.num_rows == 0:
+                        break
+                    after = int(batch.column(CHANGE_SEQ)[-1].as_py())
+                    parts.append(with_load_columns(batch, loaded_at))
+                    if batch.num_rows < batch_rows:
+                        break
+                batches[table.name] = parts
+    finally:
+        source.close()
+    return batches, time.perf_counter() - started
+
+
+def ceiling_run(batches: dict[str, list[pa.Table]], tables: list[RawTable], data_dir: Path) -> Run:
+    """The same Arrow batches inserted in-process with chdb (no HTTP, no other process): the ceiling."""
+    conn = chdb.connect(str(data_dir))
+    try:
+        conn.query(f"CREATE DATABASE IF NOT EXISTS {RAW_DATABASE}")
+        for table in tables:
+            conn.query(table.create_sql())
+        big_seconds = 0.0
+        started = time.perf_counter()
+        for table in tables:
+            table_started = time.perf_counter()
+            for batch in batches[table.name]:
+                sink = pa.BufferOutputStream()
+                with pa.ipc.new_stream(sink, batch.schema) as writer:
+                    writer.write_table(batch)
+                inserter = conn.send_insert(f"INSERT INTO {table.qualified}", "ArrowStream")
+                inserter.append(sink.getvalue().to_pybytes())
+                inserter.finish()
+            if table.name == BIG_TABLE:
+                big_seconds = time.perf_counter() - table_started
+        seconds = time.perf_counter() - started
+        rows = {t.name: sum(b.num_rows for b in batches[t.name]) for t in tables}
+        counted = {
+            t.name: int(conn.query(f"SELECT count() FROM {t.qualified}", "CSV").bytes().decode().strip())
+            for t in tables
+        }
+        status = "ok" if counted == rows else "[red]MISMATCH"
+    finally:
+        conn.close()
+    return Run("ceiling: in-process chdb insert", sum(rows.values()), seconds, rows[BIG_TABLE], big_seconds, status)
+
+
+def dlt_run(
+    label: str, phase: str, backend: str, db: Path, port: int, spec: Path, pipelines: Path, database: str
+) -> Run:
+    started = time.perf_counter()
+    process = subprocess.run(
+        [
+            str(BENCH_PYTHON),
+            str(PEER),
+            "--sqlite",
+            str(db),
+            "--port",
+            str(port),
+            "--database",
+            database,
+            "--spec",
+            str(spec),
+            "--pipelines-dir",
+            str(pipelines),
+            "--phase",
+            phase,
+            "--backend",
+            backend,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        console.print(process.stdout[-3000:], process.stderr[-6000:], markup=False)
+        raise RuntimeError(f"dlt {phase} ({backend}) failed with exit code {process.returncode}")
+    report = json.loads(process.stdout.strip().splitlines()[-1])
+    steps = report["steps"]
+    notes = ", ".join(f"{k} {v:.1f}" for k, v in steps.items() if k != "run") + f"; process {wall:.1f} s"
+    return Run(
+        label,
+        int(report["rows"]),
+        float(report["seconds"]),
+        int(report["row_counts"].get(BIG_TABLE, 0)),
+        0.0,
+        notes,
+        {"process_seconds": wall, "prefix": report["table_prefix"]},
+    )
+
+
+# --- report ----------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=90, help="simulated days (default 90)")
+    parser.add_argument("--scale", type=float, default=1.0, help="business size, 1.0 = 136 hospitals (default)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--vend-rows", type=int, default=10_000_000, help="vend transactions in the store")
+    parser.add_argument("--new-rows", type=int, default=10_000, help="new vends before the incremental runs")
+    parser.add_argument("--port", type=int, default=18800, help="warehouse port (18800-18899)")
+    parser.add_argument("--cache-dir", type=Path, default=ROOT / ".pulse" / "bench-cache" / "elt")
+    parser.add_argument(
+        "--dlt-backend",
+        action="append",
+        choices=["pyarrow", "sqlalchemy", "connectorx"],
+        help="dlt sql_database backends to run (default: pyarrow); repeat for more",
+    )
+    parser.add_argument("--skip-dlt", action="store_true")
+    parser.add_argument("--skip-ceiling", action="store_true")
+    args = parser.parse_args()
+    backends = [] if args.skip_dlt else (args.dlt_backend or ["pyarrow"])
+    if backends and not BENCH_PYTHON.exists():
+        raise SystemExit(f"{BENCH_PYTHON} is missing: run `make bench-env` (or pass --skip-dlt)")
+
+    tables = operational_tables()
+    names = [t.name for t in tables]
+    cached = cached_store(args.cache_dir, args.days, args.scale, args.seed, args.vend_rows)
+    with tempfile.TemporaryDirectory(prefix="elt-bench-") as tmp:
+        home = Path(tmp)
+        db = home / "ops.db"
+        shutil.copyfile(cached, db)
+        url = f"sqlite:///{db}"
+        before = count_rows(db, names)
+        console.print(
+            f"data: {args.days} days at scale {args.scale:g} (seed {args.seed}), {before[BIG_TABLE]:,} vends, "
+            f"{sum(before.values()):,} rows in {len(names)} tables; {db.stat().st_size / 2**30:.2f} GiB SQLite"
+        )
+        settings = Settings(
+            home=home / "pulse", ops_database_url=url, clickhouse_url=f"http://default:@127.0.0.1:{args.port}"
+        )
+        runs: list[Run] = []
+        checks: list[tuple[str, str]] = []
+
+        ceiling: Run | None = None
+        if not args.skip_ceiling:
+            with console.status("ceiling: reading the Arrow batches once"):
+                batches, read_seconds = read_batches(url, tables, settings.extract_batch_rows)
+            total = sum(before.values())
+            source_run = Run("source read alone (Source.read_batch + load columns)", total, read_seconds)
+            with console.status("ceiling: inserting them in-process with chdb"):
+                ceiling = ceiling_run(batches, tables, home / "chdb")
+            checks.append(("ceiling counts", ceiling.notes))
+            del batches
+            gc.collect()
+
+        pid = server.start(settings)
+        console.print(f"warehouse on port {args.port} (pid {pid})")
+        try:
+            client = clickhouse_connect.get_client(host="127.0.0.1", port=args.port)
+            with console.status("Pulse: full extract"):
+                full = pulse_run("Pulse full extract()", settings)
+            runs.append(full)
+            checks.append(
+                (
+                    "Pulse full: raw = store",
+                    check_counts("Pulse full", before, raw_counts(client, RAW_DATABASE, "", names, True)),
+                )
+            )
+
+            spec = home / "spec.json"
+            spec.write_text(json.dumps({"tables": {t.name: [c.name for c in t.columns] for t in tables}}))
+            dlt_full: dict[str, Run] = {}
+            for backend in backends:
+                database = f"dlt_{backend}"
+                client.command(f"DROP DATABASE IF EXISTS {database}")
+                client.command(f"CREATE DATABASE {database}")
+                with console.status(f"dlt ({backend}): full load"):
+                    run = dlt_run(
+                        f"dlt full ({backend})", "full", backend, db, args.port, spec, home / f"dlt-{backend}", database
+                    )
+                dlt_full[backend] = run
+                runs.append(run)
+                counts = raw_counts(client, database, run.extra["prefix"], names, False)
+                checks.append(
+                    (f"dlt full ({backend}): tables = store", check_counts(f"dlt full {backend}", before, counts))
+                )
+
+            add_vends(db, args.new_rows)
+            after = count_rows(db, names)
+            with console.status("Pulse: incremental extract"):
+                incremental = pulse_run(f"Pulse incremental extract() (+{args.new_rows:,})", settings)
+            runs.append(incremental)
+            checks.append(
+                (
+                    "Pulse incremental: raw = store",
+                    check_counts("Pulse incremental", after, raw_counts(client, RAW_DATABASE, "", names, True)),
+                )
+            )
+            dlt_incremental: dict[str, Run] = {}
+            for backend in backends:
+                database = f"dlt_{backend}"
+                with console.status(f"dlt ({backend}): incremental load"):
+                    run = dlt_run(f"dlt incremental ({backend}) (+{args.new_rows:,})", "incremental", backend, db,
+                                  args.port, spec, home / f"dlt-{backend}", database)  # fmt: skip
+                dlt_incremental[backend] = run
+                runs.append(run)
+                counts = raw_counts(client, database, run.extra["prefix"], names, False)
+                checks.append(
+                    (
+                        f"dlt incremental ({backend}): tables = store",
+                        check_counts(f"dlt incremental {backend}", after, counts),
+                    )
+                )
+        finally:
+            server.stop(settings)
+
+    figures = Table(
+        title=f"Extract-load: {before[BIG_TABLE]:,} vends + CRM ({args.days} days, scale {args.scale:g}), 2 cores"
+    )
+    for column in ("run", "rows", "seconds", "rows/s", f"{BIG_TABLE} rows/s", "notes"):
+        figures.add_column(column, justify="left" if column in ("run", "notes") else "right")
+    shown = [*([source_run, ceiling] if ceiling else []), *runs]
+    for run in shown:
+        big = f"{run.big_rate:,.0f}" if run.big_seconds else "-"
+        figures.add_row(run.label, f"{run.rows:,}", f"{run.seconds:.2f}", f"{run.rate:,.0f}", big, run.notes)
+    console.print(figures)
+
+    ratios = Table(title="Ratios (goal: >= 3x dlt, >= 0.5 of the ceiling, incremental < 5 s)")
+    ratios.add_column("ratio")
+    ratios.add_column("value", justify="right")
+    ratios.add_column("goal", justify="right")
+    for backend, peer in dlt_full.items():
+        ratios.add_row(f"Pulse full / dlt full ({backend}), rows/s", f"{full.rate / peer.rate:.2f}x", ">= 3")
+        inc = dlt_incremental[backend]
+        ratios.add_row(
+            f"Pulse incremental / dlt incremental ({backend}), speed",
+            f"{inc.seconds / incremental.seconds:.2f}x",
+            ">= 3",
+        )
+    if ceiling:
+        ratios.add_row("Pulse full / ceiling, whole load", f"{full.rate / ceiling.rate:.2f}", ">= 0.5")
+        ratios.add_row(f"Pulse full / ceiling, {BIG_TABLE}", f"{full.big_rate / ceiling.big_rate:.2f}", ">= 0.5")
+    ratios.add_row("Pulse incremental, end to end", f"{incremental.seconds:.2f} s", "< 5 s")
+    console.print(ratios)
+
+    correctness = Table(title="Correctness: row counts in the warehouse equal the store")
+    correctness.add_column("check")
+    correctness.add_column("result")
+    for name, result in checks:
+        correctness.add_row(name, result)
+    console.print(correctness)
+
+
+if __name__ == "__main__":
+    main()
