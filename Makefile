@@ -69,7 +69,6 @@ lint:
 lock: | $(UV)
 	$(UV) pip compile -q requirements/main.in --python-version 3.11 --generate-hashes -o requirements/main.lock
 	$(UV) pip compile -q requirements/superset.in --python-version 3.11 --generate-hashes -o requirements/superset.lock
-	$(UV) pip compile -q requirements/bench.in --python-version 3.11 --generate-hashes -o requirements/bench.lock
 
 clean:
 	rm -rf $(VENV) $(SUPERSET_VENV) $(TOOLS) .pulse
