@@ -86,9 +86,10 @@ class _FramedDecoder:
 
 def decoder_for(content_encoding: str | None) -> Decoder:
     name = (content_encoding or "").strip().lower()
-    if name in ("", "identity", "none"):
+    # `auto` (clickhouse-connect's insert_file without a compressed file name) means none, as in ClickHouse.
+    if name in ("", "identity", "none", "auto"):
         return _Identity()
-    if name in ("x-gzip",):
+    if name in ("x-gzip", "gz"):
         name = "gzip"
     if name in ("lz4", "zstd", "gzip", "deflate"):
         return _FramedDecoder(name)

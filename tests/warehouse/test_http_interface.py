@@ -168,6 +168,10 @@ def test_compressed_request_bodies(warehouse: WarehouseProcess, encoding: str) -
     )
     ok(response)
     assert ok(q(warehouse, f"SELECT count(), sum(id) FROM {name}")) == f"20000\t{sum(range(20000))}\n"
+    # ClickHouse's aliases: `gz` is gzip, `auto` with no file name is no compression.
+    for alias, body in (("gz", gzip.compress(b"SELECT 7")), ("auto", b"SELECT 7")):
+        aliased = httpx.post(f"{warehouse.url}/", content=body, headers={"Content-Encoding": alias})
+        assert ok(aliased) == "7\n"
     # The SQL itself may be compressed too.
     compressed_query = httpx.post(
         f"{warehouse.url}/", content=_compress(encoding, b"SELECT 42"), headers={"Content-Encoding": encoding}
