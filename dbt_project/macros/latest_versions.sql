@@ -22,6 +22,13 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A lightweight DELETE is a mutation over every part even when nothing matches (seconds on a large fact):
+    it runs only when the batch brought tombstones (only an incremental batch can). -#}
 {% macro delete_tombstones() -%}
+    {%- if execute and is_incremental()
+          and run_query('select 1 from ' ~ this ~ ' where _is_deleted = 1 limit 1').rows | length > 0 -%}
     delete from {{ this }} where _is_deleted = 1
+    {%- else -%}
+    select 1
+    {%- endif -%}
 {%- endmacro %}
