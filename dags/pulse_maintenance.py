@@ -1,4 +1,5 @@
-"""pulse_maintenance (nightly): merge raw row versions, report quarantined feed rows, clean old logs."""
+"""pulse_maintenance (nightly): merge raw row versions, run every dbt test over all rows, report quarantined
+feed rows, clean old logs."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from pulse import orchestration
 )
 def pulse_maintenance() -> None:
     optimize = task(task_id="optimize_raw")(orchestration.optimize_raw)()
+    full_tests = task(task_id="dbt_full_tests")(orchestration.dbt_full_tests)()
     report = task(task_id="quarantine_report")(orchestration.quarantine_report)()
     clean = task(task_id="cleanup")(orchestration.cleanup)()
-    optimize >> report >> clean
+    optimize >> full_tests >> report >> clean
 
 
 pulse_maintenance()

@@ -149,6 +149,13 @@ def optimize_raw() -> dict[str, float]:
     return seconds
 
 
+def dbt_full_tests() -> None:
+    """Every dbt data test over all rows (hourly runs test only the rows that changed since a test passed)."""
+    code = run_dbt(["test", "--vars", "{full_tests: true}"], settings_from_connections())
+    if code != 0:
+        raise RuntimeError(f"dbt test over all rows failed (exit {code}): see the log for the failing tests")
+
+
 def quarantine_report(hours: int = 24) -> dict[str, int]:
     """Quarantined feed rows of the last day, by feed and reason (logged for whoever owns the feed)."""
     from extractors.feeds import QUARANTINE

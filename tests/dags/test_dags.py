@@ -53,7 +53,8 @@ def test_dags_import_and_are_wired(airflow_platform: Platform) -> None:
     assert all(any(d.startswith("dbt.") for d in elt[e]) for e in ("extract_crm", "extract_vending", "load_feeds"))
     assert elt["dbt_source_freshness"] == ["reconcile"]
     assert report["dags"]["pulse_maintenance"] == {
-        "optimize_raw": ["quarantine_report"],
+        "optimize_raw": ["dbt_full_tests"],
+        "dbt_full_tests": ["quarantine_report"],
         "quarantine_report": ["cleanup"],
         "cleanup": [],
     }
