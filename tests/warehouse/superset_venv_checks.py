@@ -32,9 +32,9 @@ import clickhouse_connect  # noqa: E402 - after the warnings filter
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-import urllib3  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # typed_data.py, shared with the main venv
+from recording_pool import RecordingPoolManager  # noqa: E402
 from typed_data import TYPED_COLUMNS, TYPED_ROWS  # noqa: E402
 
 CC_VERSION = importlib.metadata.version("clickhouse-connect")
@@ -269,7 +269,7 @@ def compression(ctx: Context) -> None:
             many = [[i * 10 + r[0], *r[1:], "p" * 200] for i in range(2000) for r in TYPED_ROWS]
             pool.exchanges.clear()
             expect(client.insert(table, many, column_names=[*TYPED_COLUMNS, "pad"]).written_rows, 4000, "rows")
-            sent = [x["sent"] for x in pool.exchanges]
+            sent = [x["sent_encoding"] for x in pool.exchanges]
             wanted = None if compress is False else ("lz4" if compress is True else compress)
             if wanted is not None and wanted not in sent:
                 problems.append(f"compress={compress}: insert sent {sent}")
@@ -280,33 +280,13 @@ def compression(ctx: Context) -> None:
             expect(total, [(4000, sum(r[0] for r in many))], f"compress={compress} totals")
             for x in pool.exchanges:
                 accepted = [] if x["accept"] is None else [e.strip() for e in x["accept"].split(",")]
-                if compress is False and x["got"] is not None:
-                    problems.append(f"compress=False: response encoded {x['got']}")
-                if compress is not False and x["got"] not in accepted:
+                if compress is False and x["got_encoding"] is not None:
+                    problems.append(f"compress=False: response encoded {x['got_encoding']}")
+                if compress is not False and x["got_encoding"] not in accepted:
                     # ClickHouse 26.9 compresses by default (enable_http_compression = 1) when the client accepts it
-                    problems.append(f"compress={compress}: accepted {accepted}, response encoding {x['got']}")
+                    problems.append(f"compress={compress}: accepted {accepted}, response encoding {x['got_encoding']}")
     if problems:
         raise AssertionError("; ".join(problems))
-
-
-class RecordingPoolManager(urllib3.PoolManager):
-    """A real urllib3 pool that also notes each exchange's Content-Encoding headers."""
-
-    def __init__(self) -> None:
-        super().__init__(maxsize=4)
-        self.exchanges: list[dict[str, Any]] = []
-
-    def urlopen(self, method: str, url: str, redirect: bool = True, **kw: Any) -> Any:
-        response = super().urlopen(method, url, redirect=redirect, **kw)
-        headers = dict(kw.get("headers") or {})
-        self.exchanges.append(
-            {
-                "sent": headers.get("Content-Encoding"),
-                "accept": headers.get("Accept-Encoding"),
-                "got": response.headers.get("Content-Encoding"),
-            }
-        )
-        return response
 
 
 # -- SQLAlchemy 1.4 through clickhouse-connect's clickhousedb:// dialect (what Superset uses) --------------

@@ -25,32 +25,12 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pytest
-import urllib3
 from clickhouse_connect.driver.exceptions import DatabaseError
 
+from tests.warehouse.recording_pool import RecordingPoolManager
 from tests.warehouse.typed_data import MOSCOW, TYPED_COLUMNS, TYPED_ROWS, UTC
 
 STREAM_ROWS = 1_000_000
-
-
-class RecordingPoolManager(urllib3.PoolManager):
-    """A real urllib3 pool that also notes each request's and response's Content-Encoding."""
-
-    def __init__(self) -> None:
-        super().__init__(maxsize=4)
-        self.exchanges: list[dict[str, Any]] = []
-
-    def urlopen(self, method: str, url: str, redirect: bool = True, **kw: Any) -> Any:
-        response = super().urlopen(method, url, redirect=redirect, **kw)
-        headers = dict(kw.get("headers") or {})
-        self.exchanges.append(
-            {
-                "sent_encoding": headers.get("Content-Encoding"),
-                "accept": headers.get("Accept-Encoding"),
-                "got_encoding": response.headers.get("Content-Encoding"),
-            }
-        )
-        return response
 
 
 def _create(client: Any, table: str, columns: dict[str, str]) -> None:
