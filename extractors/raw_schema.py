@@ -38,42 +38,36 @@ CHANGE_SEQ = "change_seq"
 DELETED_AT = "deleted_at"
 
 
+# kind -> (ClickHouse type, Arrow type); decimals carry their own precision and scale.
+TYPES: dict[str, tuple[str, pa.DataType]] = {
+    "int16": ("Int16", pa.int16()),
+    "int32": ("Int32", pa.int32()),
+    "int64": ("Int64", pa.int64()),
+    "float": ("Float64", pa.float64()),
+    "bool": ("Bool", pa.bool_()),
+    "date": ("Date32", pa.date32()),
+    "timestamp": ("DateTime64(6, 'UTC')", pa.timestamp("us", tz="UTC")),
+    "string": ("String", pa.string()),
+    "json": ("String", pa.string()),
+}
+
+
 @dataclass(frozen=True)
 class RawColumn:
     name: str
-    kind: str  # int16 | int32 | int64 | float | decimal | bool | date | timestamp | string | json
+    kind: str  # a key of TYPES, or "decimal"
     nullable: bool
     precision: int = 0
     scale: int = 0
 
     @property
     def clickhouse_type(self) -> str:
-        base = {
-            "int16": "Int16",
-            "int32": "Int32",
-            "int64": "Int64",
-            "float": "Float64",
-            "bool": "Bool",
-            "date": "Date32",
-            "timestamp": "DateTime64(6, 'UTC')",
-            "string": "String",
-            "json": "String",
-        }.get(self.kind) or f"Decimal({self.precision}, {self.scale})"
+        base = TYPES[self.kind][0] if self.kind in TYPES else f"Decimal({self.precision}, {self.scale})"
         return f"Nullable({base})" if self.nullable else base
 
     @property
     def arrow_type(self) -> pa.DataType:
-        return {
-            "int16": pa.int16(),
-            "int32": pa.int32(),
-            "int64": pa.int64(),
-            "float": pa.float64(),
-            "bool": pa.bool_(),
-            "date": pa.date32(),
-            "timestamp": pa.timestamp("us", tz="UTC"),
-            "string": pa.string(),
-            "json": pa.string(),
-        }.get(self.kind) or pa.decimal128(self.precision, self.scale)
+        return TYPES[self.kind][1] if self.kind in TYPES else pa.decimal128(self.precision, self.scale)
 
 
 LOAD_COLUMNS = (
