@@ -1,0 +1,157 @@
+"""End to end on PostgreSQL, under load and faults: the simulator posts live traffic through the API while
+extract-load runs again and again; the warehouse is SIGKILLed in the middle of a load and restarted, the
+API is restarted mid-traffic. After a final ELT every completed vend is exactly once in the operational
+store, raw, the fact table and the hospital commission mart, and the totals agree to the cent at each hop."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from operational_api.db import Store
+from operational_api.migrate import upgrade
+from pulse.settings import Settings
+from simulator.config import SimConfig
+from simulator.history import run_history
+from simulator.live import LiveConfig, LiveReport, drive
+from simulator.live_world import load_world, revoke_keys
+from tests.conftest import WarehouseProcess, free_port
+from tests.e2e.stack import ApiProcess, Stack, VendTotals, store_totals
+from tests.pg import PostgresMissing, PostgresServer
+from tests.simulator.conftest import END
+
+pytestmark = pytest.mark.xdist_group("e2e")
+
+LIVE_SECONDS = 45
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    try:
+        pg = PostgresServer().start()
+    except PostgresMissing as err:
+        pytest.fail(str(err))
+    home = tmp_path_factory.mktemp("e2e")
+    url = pg.create_database("pulse_e2e")
+    upgrade(url)
+    store = Store(settings=Settings(home=home, ops_database_url=url))
+    run_history(store, store.settings, SimConfig(seed=5, days=20, end=END, scale=0.01), show_progress=False)
+    warehouse = WarehouseProcess(home=home, port=free_port()).start()
+    api = ApiProcess(home=home, database_url=url).start()
+    stack = Stack(home, url, warehouse, api, store)
+    yield stack
+    if stack.warehouse.process and stack.warehouse.process.poll() is None:
+        stack.warehouse.stop()
+    api.stop()
+    store.dispose()
+    pg.stop()
+
+
+def warehouse_totals(stack: Stack) -> dict[str, VendTotals]:
+    client = stack.warehouse.client()
+    raw = client.query(
+        "SELECT count(), uniqExact(id), sum(amount) FROM raw.vend_transactions FINAL "
+        "WHERE NOT _is_deleted AND status = 'completed'"
+    ).result_rows[0]
+    fact = client.query(
+        "SELECT count(), uniqExact(vend_transaction_id), sum(amount) FROM marts.fct_vend_transactions "
+        "WHERE is_completed"
+    ).result_rows[0]
+    return {name: VendTotals(int(r[0]), int(r[1]), Decimal(r[2])) for name, r in (("raw", raw), ("fact", fact))}
+
+
+def load_in_background(stack: Stack) -> subprocess.Popen[str]:
+    """A full reload of every table: long enough that the kill lands in the middle of it."""
+    return subprocess.Popen([sys.executable, "-m", "pulse", "extract", "--full-refresh", "--batch-rows", "200"],
+                            env=stack.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+
+
+def test_live_traffic_with_faults_reconciles(stack: Stack) -> None:
+    stack.pulse("extract")
+    stack.pulse("extract", "feeds")
+    stack.pulse("dbt", "build")
+    before = store_totals(stack.store)
+
+    world = load_world(stack.store, stack.settings, customers=40)
+    reports: list[LiveReport] = []
+    traffic = threading.Thread(target=lambda: reports.append(
+        asyncio.run(drive(world, LiveConfig(duration=LIVE_SECONDS, rate=40, machines=6, customers=40)))))  # fmt: skip
+    traffic.start()
+    started = time.monotonic()
+    loads = 0
+    api_restarted = warehouse_killed = False
+    try:
+        while traffic.is_alive():
+            elapsed = time.monotonic() - started
+            if not warehouse_killed and elapsed > LIVE_SECONDS * 0.3:
+                # A load in flight when the warehouse dies fails and leaves nothing half-done behind.
+                load = load_in_background(stack)
+                time.sleep(2.5)
+                stack.kill_warehouse()
+                output, _ = load.communicate(timeout=120)
+                assert load.returncode != 0, f"a load whose warehouse was killed reported success:\n{output}"
+                stack.restart_warehouse()
+                warehouse_killed = True
+            elif not api_restarted and elapsed > LIVE_SECONDS * 0.6:
+                stack.api.restart()  # clients see refused connections for a moment, then carry on
+                api_restarted = True
+            else:
+                stack.pulse("extract")
+                loads += 1
+            time.sleep(2)
+    finally:
+        traffic.join(timeout=LIVE_SECONDS * 3)
+        revoke_keys(stack.store, world.key_ids)
+    report = reports[0]
+    assert warehouse_killed and api_restarted and loads >= 2
+    assert report.server_errors == 0, report.requests
+    assert report.vends_created > 50, report.requests
+
+    # The final ELT: extract, then an incremental dbt build, then the platform's own reconciliation.
+    stack.pulse("extract")
+    stack.pulse("dbt", "build")
+    stack.pulse("extract", "reconcile")
+
+    ops = store_totals(stack.store)
+    assert ops.rows >= before.rows + report.vends_created  # every acknowledged vend is stored
+    hops = warehouse_totals(stack)
+    assert hops["raw"] == ops, "raw differs from the operational store"
+    assert hops["fact"] == ops, "the fact table differs from the operational store"
+
+    client = stack.warehouse.client()
+    fact_rub = client.query(
+        "SELECT count(), sum(amount_rub) FROM marts.fct_vend_transactions WHERE is_completed"
+    ).result_rows[0]
+    mart_rub = client.query(
+        "SELECT sum(completed_vends), sum(net_sales_rub) FROM marts.mart_hospital_commissions_monthly"
+    ).result_rows[0]
+    assert (int(mart_rub[0]), Decimal(mart_rub[1])) == (int(fact_rub[0]), Decimal(fact_rub[1]))
+
+
+def test_second_elt_changes_nothing(stack: Stack) -> None:
+    first = warehouse_totals(stack)
+    stack.pulse("extract")
+    stack.pulse("dbt", "build")
+    assert warehouse_totals(stack) == first
+
+
+def test_warehouse_restart_keeps_its_port(tmp_path: Path) -> None:
+    """The fault tests restart the server on the same port and data directory: it must come back."""
+    server = WarehouseProcess(home=tmp_path, port=free_port()).start()
+    server.client().command("CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x")
+    server.client().command("INSERT INTO t VALUES (1)")
+    server.stop(9)
+    again = WarehouseProcess(home=tmp_path, port=server.port).start()
+    try:
+        assert again.client().query("SELECT count() FROM t").result_rows == [(1,)]
+    finally:
+        again.stop()
