@@ -12,6 +12,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -100,6 +101,42 @@ class Settings(BaseSettings):
     extract_batch_rows: int = Field(default=200_000, description="Rows per extraction batch (one watermark step).")
     extract_insert_rows: int = Field(
         default=100_000, description="Rows per HTTP insert within a batch (bounds request size)."
+    )
+
+    # Report delivery (reports/): SMTP relay or the embedded sink, unsubscribe links, retries.
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server reports are sent through.")
+    smtp_port: int = Field(
+        default=1025, description="Its port (the embedded sink listens here; relays use 587 or 465)."
+    )
+    smtp_user: str | None = Field(default=None, description="SMTP login; none = no AUTH.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        default="none", description="none (the loopback sink), starttls (port 587) or ssl (implicit TLS, port 465)."
+    )
+    smtp_from: str = Field(
+        default="Pulse Reports <reports@pulse.localhost>", description="From address of every report email."
+    )
+    smtp_sink: bool = Field(
+        default=True,
+        description="Run the embedded SMTP sink (stores every message in PULSE_HOME/outbox) on "
+        "PULSE_SMTP_HOST:PULSE_SMTP_PORT with the platform; false when sending through a relay.",
+    )
+    reports_workers: int = Field(default=2, description="Processes rendering and sending reports in parallel.")
+    reports_public_url: str | None = Field(
+        default=None,
+        description="Public base URL of the operational API, for unsubscribe links. "
+        "Default: http://PULSE_API_HOST:PULSE_API_PORT.",
+    )
+    reports_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key signing unsubscribe links (HMAC-SHA256). "
+        "Default: generated once and kept in PULSE_HOME/secrets.",
+    )
+    reports_max_attempts: int = Field(
+        default=5, description="Send attempts per recipient and period before a delivery fails for good."
+    )
+    reports_retry_seconds: int = Field(
+        default=30, description="Wait before the first retry of a failed delivery; doubles with every attempt."
     )
 
     demo_days: int = Field(default=90, description="Days of history `pulse demo` simulates into an empty store.")
