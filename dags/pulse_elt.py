@@ -1,4 +1,4 @@
-"""pulse_elt (hourly): extract source groups in parallel -> dbt build per model -> source freshness -> reconcile."""
+"""pulse_elt (hourly; PULSE_ELT_SCHEDULE): extract source groups in parallel -> dbt build per model -> source freshness -> reconcile."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from airflow.sdk import dag, task
 
 from extractors.load import source_groups
 from pulse import orchestration
+from pulse.settings import get_settings
 
 
 @dag(
     dag_id="pulse_elt",
-    schedule="@hourly",
+    schedule=get_settings().elt_schedule,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

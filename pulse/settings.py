@@ -139,10 +139,15 @@ class Settings(BaseSettings):
         default=30, description="Wait before the first retry of a failed delivery; doubles with every attempt."
     )
 
-    demo_days: int = Field(default=90, description="Days of history `pulse demo` simulates into an empty store.")
+    demo_days: int = Field(default=365, description="Days of history `pulse demo` simulates into an empty store.")
     demo_scale: float = Field(default=0.25, description="Business size `pulse demo` simulates (1.0 = 136 hospitals).")
     airflow_port: int = Field(default=8080, description="Port of Airflow's web UI and API (`pulse airflow serve`).")
     airflow_retries: int = Field(default=3, description="Retries (with exponential backoff) of every DAG task.")
+    elt_schedule: str = Field(
+        default="@hourly",
+        description="Schedule of the `pulse_elt` DAG (cron or preset). `pulse demo` runs it every 10 minutes "
+        "unless this is set.",
+    )
 
     @field_validator("home")
     @classmethod
