@@ -27,6 +27,8 @@ class Service:
     env: dict[str, str]
     healthy_if: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200
     start_timeout: float = 60.0
+    # For services that do not speak HTTP (the SMTP sink): a check that replaces GET health_url.
+    probe: Callable[[], bool] | None = None
 
     def run_dir(self, settings: Settings) -> Path:
         return settings.home / "run"
@@ -48,6 +50,8 @@ def running_pid(service: Service, settings: Settings) -> int | None:
 
 
 def healthy(service: Service, timeout: float = 2.0) -> bool:
+    if service.probe is not None:
+        return service.probe()
     try:
         return service.healthy_if(httpx.get(service.health_url, timeout=timeout))
     except httpx.HTTPError:
