@@ -15,7 +15,7 @@ APT_PACKAGES := poppler-utils fonts-dejavu-core fonts-dejavu-extra fonts-liberat
 
 .PHONY: install system-deps demo test lint lock clean bench-env
 
-install: system-deps $(VENV)/.installed $(SUPERSET_VENV)/.installed
+install: system-deps $(VENV)/.installed $(SUPERSET_VENV)/.installed $(TOOLS)/.compose
 
 system-deps: $(TOOLS)/.apt-$(shell echo $(APT_PACKAGES) | md5sum | cut -c1-8)
 
@@ -31,6 +31,11 @@ $(TOOLS)/.apt-%:
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q uv==$(UV_VERSION)
+
+# Docker Compose (the official binary, from docker/compose.lock) validates docker-compose.yml in the tests.
+$(TOOLS)/.compose: docker/compose.lock | $(UV)
+	$(UV) pip install -q --python $(TOOLS)/bin/python --require-hashes --no-deps -r docker/compose.lock
+	@touch $@
 
 $(VENV)/.installed: requirements/main.lock pyproject.toml | $(UV)
 	@[ -x $(VENV)/bin/python ] || $(UV) venv -q --python $(PYTHON) $(VENV)
