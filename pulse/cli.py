@@ -60,13 +60,9 @@ def up(airflow: bool = typer.Option(True, help="Also start Airflow (scheduler an
 @app.command()
 def down() -> None:
     """Stop every background service (graceful: running work finishes first)."""
-    from pulse import platform, services
+    from pulse.demo import stop_all
 
-    settings = get_settings()
-    for service in reversed(platform.all_services(settings)):
-        with console.status(f"stopping {service.name}..."):
-            was = services.stop(service, settings)
-        console.print(f"{service.name}: {'stopped' if was else 'was not running'}")
+    stop_all(get_settings())
 
 
 @app.command()
@@ -84,11 +80,15 @@ def status() -> None:
 
 
 @app.command()
-def demo(airflow_ui: bool = typer.Option(True, help="Leave Airflow's scheduler and UI running.")) -> None:
-    """Start the platform on embedded defaults with simulated data, run the pipeline, print every URL."""
+def demo(
+    live: bool = typer.Option(True, help="Keep posting live traffic until Ctrl-C, then stop everything."),
+    live_seconds: float | None = typer.Option(None, help="Stop the live traffic (and the platform) after this long."),
+) -> None:
+    """The whole platform on embedded defaults: services, a year of simulated history, ELT, reports,
+    dashboards, then live traffic until Ctrl-C. With --no-live the services keep running (`pulse down`)."""
     from pulse import demo as demo_module
 
-    demo_module.run(airflow_ui=airflow_ui)
+    demo_module.run(live=live, live_seconds=live_seconds)
 
 
 def main() -> None:

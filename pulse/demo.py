@@ -73,8 +73,20 @@ def bring_up(settings: Settings, *, airflow: bool) -> None:
         console.print(f"[green]✓[/green] Airflow (pid {pid})")
 
 
-def run(airflow_ui: bool = True) -> None:
+def run(*, live_seconds: float | None = None, live: bool = True) -> None:
+    """The whole demo; Ctrl-C at any point stops every service it started."""
     settings = get_settings()
+    try:
+        set_up(settings)
+    except KeyboardInterrupt:
+        console.print("\nCtrl-C: stopping the platform")
+        stop_all(settings)
+        return
+    if live:
+        keep_traffic_flowing(settings, seconds=live_seconds)
+
+
+def set_up(settings: Settings) -> None:
     _step("1. services")
     bring_up(settings, airflow=False)
     _step("2. operational data")
@@ -88,14 +100,51 @@ def run(airflow_ui: bool = True) -> None:
     airflow_runtime.init(settings)
     airflow_runtime.airflow(["dags", "test", "pulse_elt"], settings)
     _run(pulse_command("extract", "reconcile"), settings, "reconciliation")
-    if airflow_ui:
-        _step("4. Airflow scheduler and UI")
-        with console.status("starting Airflow..."):
-            services.start(platform.airflow_service(settings), settings)
-    print_urls(settings, airflow_ui)
+    _step("4. Airflow scheduler and UI")
+    with console.status("starting Airflow..."):
+        services.start(platform.airflow_service(settings, demo=True), settings)
+    print_urls(settings)
 
 
-def print_urls(settings: Settings, airflow_ui: bool) -> None:
+def keep_traffic_flowing(settings: Settings, *, seconds: float | None, minute: float = 60.0) -> None:
+    """Post live traffic through the API (machines, portal, operators) until Ctrl-C or `seconds`, one line
+    per minute, then stop every service: dashboards move as the scheduled ELT picks the new rows up."""
+    import asyncio
+    import time
+
+    from operational_api.db import Store
+    from simulator.live import LiveConfig, drive
+    from simulator.live_world import load_world, revoke_keys
+
+    store = Store(settings=settings)
+    world = load_world(store, settings, customers=200)
+    started = time.monotonic()
+    sent = stored = 0
+    console.print("[bold]live traffic[/bold] is flowing through the API; [bold]Ctrl-C[/bold] stops everything")
+    try:
+        while seconds is None or time.monotonic() - started < seconds:
+            chunk = minute if seconds is None else min(minute, max(seconds - (time.monotonic() - started), 1.0))
+            report = asyncio.run(drive(world, LiveConfig(duration=chunk, rate=5.0, machines=6, customers=200)))
+            sent, stored = sent + report.total, stored + report.vends_created
+            console.print(f"{time.strftime('%H:%M:%S')}  {report.total} requests, {report.vends_created} vends "
+                          f"stored (since start: {sent:,} requests, {stored:,} vends)")  # fmt: skip
+    except KeyboardInterrupt:
+        console.print("\nCtrl-C: stopping the platform")
+    finally:
+        revoke_keys(store, world.key_ids)
+        store.dispose()
+        stop_all(settings)
+
+
+def stop_all(settings: Settings) -> None:
+    """Stop every background service in reverse start order (each finishes its running work first)."""
+    for service in reversed(platform.all_services(settings)):
+        with console.status(f"stopping {service.name}..."):
+            was = services.stop(service, settings)
+        console.print(f"{service.name}: {'stopped' if was else 'was not running'}")
+
+
+def print_urls(settings: Settings) -> None:
     host, port = settings.clickhouse_host, settings.clickhouse_port
     lines = [
         f"warehouse (ClickHouse HTTP)  http://{host}:{port}   user default, empty password",
@@ -103,8 +152,7 @@ def print_urls(settings: Settings, airflow_ui: bool) -> None:
         f"  try                        echo 'SELECT count() FROM raw.vend_transactions' | curl 'http://{host}:{port}/' --data-binary @-",
         f"operational API              http://{settings.api_host}:{settings.api_port}/docs   (keys: pulse api create-key)",
     ]
-    if airflow_ui:
-        lines.append(f"Airflow                      http://127.0.0.1:{settings.airflow_port}   (local demo: no login)")
+    lines.append(f"Airflow                      http://127.0.0.1:{settings.airflow_port}   (local demo: no login)")
     lines += [
         "dbt                          pulse dbt build | pulse dbt docs generate",
         "status / stop                pulse status | pulse down",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -24,12 +25,19 @@ def api_service(settings: Settings) -> Service:
     )
 
 
-def airflow_service(settings: Settings) -> Service:
+# The demo's ELT runs often enough that dashboards move while live traffic flows (unless the user chose).
+DEMO_ELT_SCHEDULE = "*/10 * * * *"
+
+
+def airflow_service(settings: Settings, *, demo: bool = False) -> Service:
+    env = airflow_env(settings)
+    if demo and "PULSE_ELT_SCHEDULE" not in os.environ:
+        env["PULSE_ELT_SCHEDULE"] = DEMO_ELT_SCHEDULE
     return Service(
         name="airflow",
         command=[str(Path(sys.executable).parent / "airflow"), "standalone"],
         health_url=f"http://127.0.0.1:{settings.airflow_port}/api/v2/monitor/health",
-        env=airflow_env(settings),
+        env=env,
         start_timeout=240.0,
     )
 
