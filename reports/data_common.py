@@ -1,0 +1,110 @@
+"""What every report's data loader shares: the error type, parameter parsing, and the warehouse's conventions
+(company time zone and reporting currency, read from the dbt project so there is one source of truth)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from clickhouse_connect.driver.client import Client
+
+from pulse.console import PulseError
+
+DBT_PROJECT_FILE = Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml"
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+WEEK_PATTERN = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
+
+
+class ReportDataError(PulseError):
+    """A report cannot be computed correctly for these parameters (unknown recipient, missing FX rate, bad
+    period, marts out of step). Raised instead of ever printing a wrong number; `hint` says what to do."""
+
+    def __init__(self, kind: str, params: Mapping[str, str], message: str, hint: str = "") -> None:
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+        super().__init__(f"{kind} ({shown}): {message}", hint=hint)
+        self.kind = kind
+        self.params = dict(params)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable across a process pool (Exception's default reduce passes only the formatted message).
+        return (_rebuild_error, (self.kind, self.params, str(self), self.hint))
+
+
+def _rebuild_error(kind: str, params: dict[str, str], text: str, hint: str) -> ReportDataError:
+    error = ReportDataError.__new__(ReportDataError)
+    PulseError.__init__(error, text, hint)
+    error.kind, error.params = kind, params
+    return error
+
+
+@lru_cache(maxsize=1)
+def warehouse_vars() -> dict[str, Any]:
+    """The dbt project's vars (company_time_zone, reporting_currency, ...): reports use the marts' conventions."""
+    return dict(yaml.safe_load(DBT_PROJECT_FILE.read_text())["vars"])
+
+
+def company_time_zone() -> str:
+    return str(warehouse_vars()["company_time_zone"])
+
+
+def reporting_currency() -> str:
+    return str(warehouse_vars()["reporting_currency"])
+
+
+def require(kind: str, params: Mapping[str, str], *names: str) -> list[str]:
+    missing = [n for n in names if not str(params.get(n, "")).strip()]
+    if missing:
+        raise ReportDataError(
+            kind, params, f"missing parameter(s) {', '.join(missing)}", hint=f"{kind} needs {', '.join(names)}"
+        )
+    return [str(params[n]).strip() for n in names]
+
+
+def parse_id(kind: str, params: Mapping[str, str], name: str) -> int:
+    (text,) = require(kind, params, name)
+    if not text.isdigit():
+        raise ReportDataError(kind, params, f"{name} must be a whole number, got {text!r}")
+    return int(text)
+
+
+def parse_month(kind: str, params: Mapping[str, str], name: str = "period") -> dt.date:
+    """'2026-03' -> 2026-03-01."""
+    (text,) = require(kind, params, name)
+    match = MONTH_PATTERN.match(text)
+    if not match:
+        raise ReportDataError(kind, params, f"{name} must be a month as YYYY-MM, got {text!r}", hint="e.g. 2026-03")
+    return dt.date(int(match[1]), int(match[2]), 1)
+
+
+def parse_week(kind: str, params: Mapping[str, str], name: str = "week") -> dt.date:
+    """'2026-W11' -> the Monday of ISO week 11 of 2026."""
+    (text,) = require(kind, params, name)
+    match = WEEK_PATTERN.match(text)
+    try:
+        if not match:
+            raise ValueError(text)
+        return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise ReportDataError(
+            kind, params, f"{name} must be an ISO week as YYYY-Www, got {text!r}", hint="e.g. 2026-W11"
+        ) from None
+
+
+def next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def query_rows(client: Client, sql: str, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows as dicts (column name -> value); `parameters` are bound server-side ({name:Type} in the SQL)."""
+    result = client.query(sql, parameters=dict(parameters))
+    names = result.column_names
+    return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+
+
+def unique_values(values: Sequence[int]) -> list[int]:
+    return sorted(set(values))
