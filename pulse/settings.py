@@ -149,6 +149,37 @@ class Settings(BaseSettings):
         "unless this is set.",
     )
 
+    # Superset (dashboards): runs in .venv-superset; `pulse superset init|import|serve|start|stop`.
+    superset_port: int = Field(
+        default=8088, description="Port Superset listens on (`pulse superset serve`, `pulse superset start`)."
+    )
+    superset_database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of Superset's metadata database. Default: SQLite at "
+        "PULSE_HOME/superset/superset.db; PostgreSQL as postgresql+psycopg2://user:password@host/db.",
+    )
+    superset_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs Superset's sessions and encrypts the warehouse password it stores. "
+        "Default: generated once and kept in PULSE_HOME/secrets.",
+    )
+    superset_admin_user: str = Field(
+        default="admin", description="Superset administrator `pulse superset init` creates and `import` signs in as."
+    )
+    superset_admin_password: SecretStr | None = Field(
+        default=None,
+        description="Password of the Superset administrator. Default: generated once and kept in PULSE_HOME/secrets.",
+    )
+    superset_workers: int = Field(default=2, description="Gunicorn worker processes serving Superset (8 threads each).")
+    superset_cache_timeout: int = Field(
+        default=600, description="Seconds Superset serves chart data from its cache before asking the warehouse again."
+    )
+    superset_cache_redis_url: str | None = Field(
+        default=None,
+        description="Redis URL for Superset's caches, shared by all workers and hosts. Default: files under "
+        "PULSE_HOME/superset/cache.",
+    )
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
