@@ -353,12 +353,17 @@ def test_ports_are_pulse_defaults(resolved: dict[str, Any]) -> None:
     assert defaults["api_port"].default == SERVICE_PORTS["api"]
     assert defaults["airflow_port"].default == SERVICE_PORTS["airflow-api-server"]
     assert urlsplit(defaults["clickhouse_url"].default).port == SERVICE_PORTS["clickhouse"]
+    assert defaults["superset_port"].default == SERVICE_PORTS["superset"]
+    assert defaults["smtp_port"].default == SERVICE_PORTS["mailpit"]
     for name, port in SERVICE_PORTS.items():
         published = {(int(p["target"]), int(p["published"])) for p in resolved["services"][name].get("ports", [])}
         assert (port, port) in published, f"{name} should publish {port}"
         assert all(p["host_ip"] == "127.0.0.1" for p in resolved["services"][name]["ports"]), "bind to loopback"
     environment = resolved["services"]["api"]["environment"]
     assert environment["PULSE_API_PORT"] == str(SERVICE_PORTS["api"]) and environment["PULSE_API_HOST"] == "0.0.0.0"
+    airflow = resolved["services"]["airflow-scheduler"]["environment"]
+    assert (airflow["PULSE_SMTP_HOST"], airflow["PULSE_SMTP_PORT"]) == ("mailpit", str(SERVICE_PORTS["mailpit"]))
+    assert airflow["PULSE_SMTP_SINK"] == "false", "the containers send through Mailpit, never their own sink"
 
 
 def test_state_lives_in_named_volumes(resolved: dict[str, Any]) -> None:
