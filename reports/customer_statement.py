@@ -39,7 +39,8 @@ class LedgerLine:
     source: str  # web_portal, phone_operator, payroll, machine, admin
     product: str  # kit bought or refunded ('' for money movements)
     quantity: int  # kits (0 for money movements)
-    place: str  # hospital and machine location of a vend
+    hospital: str  # hospital of the machine of a vend ('' for money movements)
+    location: str  # where the machine stands in it
     amount: Decimal  # signed: credit > 0, debit < 0
     balance: Decimal  # running balance after the entry
 
@@ -180,11 +181,11 @@ def _statement(
             )
         balance += entry["amount"]
         sums[entry["kind"]] += entry["amount"]
-        place = ", ".join(p for p in (entry["hospital"], entry["location"]) if p)
         lines.append(
             LedgerLine(
                 day=entry["day"], time=entry["time"], kind=entry["kind"], source=entry["source"],
-                product=entry["product"], quantity=int(entry["quantity"] or 0), place=place,
+                product=entry["product"], quantity=int(entry["quantity"] or 0), hospital=entry["hospital"],
+                location=entry["location"],
                 amount=entry["amount"], balance=balance,
             )
         )  # fmt: skip

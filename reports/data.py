@@ -11,17 +11,23 @@ from collections.abc import Callable, Mapping, Sequence
 
 from clickhouse_connect.driver.client import Client
 
+from reports.counterparty_statement import CounterpartyStatement, load_counterparty_statements
 from reports.customer_statement import CustomerStatement, load_customer_statements
 from reports.data_common import ReportDataError
+from reports.executive_weekly import ExecutiveWeekly, load_executive_weeklies
 from reports.formatting import LOCALES
+from reports.hospital_statement import HospitalStatement, load_hospital_statements
 
 REPORT_KINDS = ("hospital_statement", "customer_statement", "executive_weekly", "counterparty_statement")
 
-ReportData = CustomerStatement
+ReportData = HospitalStatement | CustomerStatement | ExecutiveWeekly | CounterpartyStatement
 Loader = Callable[[Client, Sequence[Mapping[str, str]]], Sequence[ReportData | ReportDataError]]
 
 LOADERS: dict[str, Loader] = {
+    "hospital_statement": load_hospital_statements,
     "customer_statement": load_customer_statements,
+    "executive_weekly": load_executive_weeklies,
+    "counterparty_statement": load_counterparty_statements,
 }
 
 
@@ -46,10 +52,7 @@ def load_many(
     checked, so a run with a bad locale fails before it queries anything.
     """
     check_kind_and_locale(kind, {}, locale)
-    loader = LOADERS.get(kind)
-    if loader is None:
-        raise ReportDataError(kind, {}, "not implemented yet")
-    return list(loader(client, params_list))
+    return list(LOADERS[kind](client, params_list))
 
 
 def load_report_data(client: Client, kind: str, params: Mapping[str, str], locale: str = "en") -> ReportData:

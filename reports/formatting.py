@@ -92,9 +92,17 @@ class Formatter:
         """A month inside a sentence: March 2026 / март 2026 (for "за март 2026 г.")."""
         return format_date(value, "LLLL yyyy", locale=self.locale)
 
-    def short_day(self, value: dt.date) -> str:
-        """A day in a chart axis: Mon 2 / пн 2."""
-        return f"{format_date(value, 'EEE', locale=self.locale)} {value.day}"
+    def weekday(self, value: dt.date) -> str:
+        """A weekday in a chart axis: Mo / пн."""
+        return format_date(value, "EEEEEE", locale=self.locale)
+
+    def day_range(self, start: dt.date, end: dt.date) -> str:
+        """16-22 March 2026 / 16-22 марта 2026 г. (months named once when the range stays in one month)."""
+        pattern = "d MMMM yyyy" if self.locale == "en" else "d MMMM yyyy 'г.'"
+        if (start.year, start.month) == (end.year, end.month):
+            return f"{start.day}\u2013{format_date(end, pattern, locale=self.locale)}"
+        first = "d MMMM" if start.year == end.year else pattern
+        return f"{format_date(start, first, locale=self.locale)} \u2013 {format_date(end, pattern, locale=self.locale)}"
 
     # Words -------------------------------------------------------------------------------------------
     def currency_name(self, currency: str) -> str:

@@ -20,11 +20,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from reports.charts import column_chart, paired_bars, sparkline
 from reports.data import REPORT_KINDS, ReportData, check_kind_and_locale, load_many, load_report_data
 from reports.data_common import ReportDataError
 from reports.formatting import LOCALES, Formatter
 from reports.messages import messages
-from reports.views import ReportView, view_for
+from reports.views import ReportView, arrow, change_class, kpi_value, view_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
 STYLESHEET = TEMPLATES_DIR / "statement.css"
@@ -63,6 +64,10 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.globals.update(
+            column_chart=column_chart, paired_bars=paired_bars, sparkline=sparkline, kpi_value=kpi_value,
+            arrow=arrow, change_class=change_class,
+        )  # fmt: skip
         self.css_text = STYLESHEET.read_text(encoding="utf-8")
         self.font_config = FontConfiguration()
         self.stylesheet = CSS(string=self.css_text, font_config=self.font_config, base_url=str(TEMPLATES_DIR))
@@ -119,6 +124,7 @@ class Renderer:
             "generated_on": today or dt.date.today(),
             "name": view.recipient_name,
             "key_totals": view.key_totals,
+            **view.extra,
         }
 
 

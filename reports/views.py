@@ -4,12 +4,17 @@ totals the email body repeats. The templates lay out the data; this decides the 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+from reports.counterparty_statement import CounterpartyStatement
 from reports.customer_statement import CustomerStatement
 from reports.data import ReportData
 from reports.data_common import next_month
+from reports.executive_weekly import HEADLINE, METRIC_GROUPS, ExecutiveWeekly, KpiValue
 from reports.formatting import Formatter
+from reports.hospital_statement import HospitalStatement
 from reports.messages import Messages
 
 
@@ -26,12 +31,17 @@ class ReportView:
     filename: str
     recipient_name: str
     key_totals: tuple[tuple[str, str], ...]
+    extra: Mapping[str, Any] = field(default_factory=dict)  # kind-specific template values
 
 
 def view_for(data: ReportData, fmt: Formatter, t: Messages) -> ReportView:
     if isinstance(data, CustomerStatement):
         return _customer(data, fmt, t)
-    raise TypeError(f"no view for {type(data).__name__}")
+    if isinstance(data, HospitalStatement):
+        return _hospital(data, fmt, t)
+    if isinstance(data, ExecutiveWeekly):
+        return _executive(data, fmt, t)
+    return _counterparty(data, fmt, t)
 
 
 def _month_period(month: dt.date) -> tuple[dt.date, dt.date]:
@@ -59,3 +69,123 @@ def _customer(data: CustomerStatement, fmt: Formatter, t: Messages) -> ReportVie
             (t("common.closing_balance"), fmt.money(data.closing_balance, data.currency)),
         ),
     )
+
+
+def _hospital(data: HospitalStatement, fmt: Formatter, t: Messages) -> ReportView:
+    start, end = _month_period(data.month)
+    return ReportView(
+        kind=data.kind,
+        title=t("hospital.title"),
+        subject=t("hospital.subject", hospital=data.hospital_name, period=fmt.month_lower(data.month)),
+        reference=data.hospital_code,
+        period_label=fmt.month(data.month),
+        period_in_sentence=fmt.month_lower(data.month),
+        period_start=start,
+        period_end=end,
+        filename=f"hospital-statement-{data.hospital_code}-{data.month:%Y-%m}-{fmt.locale}.pdf",
+        recipient_name="",
+        key_totals=(
+            (t("hospital.kits_sold"), fmt.integer(data.kits_sold)),
+            (t("hospital.net_sales"), fmt.money(data.net_sales, data.currency)),
+            (t("hospital.rate"), fmt.percent(data.commission_rate, 2) if data.kits_sold else "—"),
+            (t("hospital.commission"), fmt.money(data.commission, data.currency)),
+        ),
+    )
+
+
+def week_dates(start: dt.date, fmt: Formatter) -> str:
+    """9-15 March 2026 / 9-15 марта 2026 г."""
+    return fmt.day_range(start, start + dt.timedelta(days=6))
+
+
+def _executive(data: ExecutiveWeekly, fmt: Formatter, t: Messages) -> ReportView:
+    dates = week_dates(data.week_start, fmt)
+    week_number = data.week.split("-W")[1].lstrip("0")
+    return ReportView(
+        kind=data.kind,
+        title=t("executive.title"),
+        subject=t("executive.subject", week=week_number, dates=dates),
+        reference=data.week,
+        period_label=f"{t('executive.week', week=week_number)} · {dates}",
+        period_in_sentence=dates,
+        period_start=data.week_start,
+        period_end=data.week_end,
+        filename=f"executive-weekly-{data.week}-{fmt.locale}.pdf",
+        recipient_name="",
+        extra={
+            "previous_dates": week_dates(data.week_start - dt.timedelta(days=7), fmt),
+            "headline": [data.kpi(key) for key in HEADLINE],
+            "groups": METRIC_GROUPS,
+            "day_labels": [fmt.weekday(data.week_start + dt.timedelta(days=i)) for i in range(7)],
+        },
+        key_totals=tuple(
+            (
+                t(f"executive.metrics.{key}"),
+                f"{kpi_value(data.kpi(key).metric.unit, data.kpi(key).value, fmt)} "
+                f"({fmt.signed_percent(data.kpi(key).change)})",
+            )
+            for key in ("vending_revenue_rub", "kits_sold", "leads", "paid_visits")
+        ),
+    )
+
+
+def kpi_value(unit: str, value: object, fmt: Formatter) -> str:
+    """A KPI the way the weekly summary prints it."""
+    if value is None:
+        return "—"
+    if unit == "money":
+        return fmt.integer(value)  # type: ignore[arg-type]
+    if unit == "amount":
+        return fmt.amount(value)  # type: ignore[arg-type]
+    if unit == "rate":
+        return fmt.percent(value)  # type: ignore[arg-type]
+    number = float(value)  # type: ignore[arg-type]
+    return fmt.integer(number) if number == round(number) else fmt.number(number, 1)
+
+
+def _counterparty(data: CounterpartyStatement, fmt: Formatter, t: Messages) -> ReportView:
+    start, end = _month_period(data.month)
+    reference = data.external_id or str(data.counterparty_id)
+    totals: list[tuple[str, str]] = []
+    for balance in data.balances:
+        totals.append(
+            (f"{t('counterparty.invoiced')}, {balance.currency}", fmt.money(balance.invoiced, balance.currency))
+        )
+        totals.append((f"{t('counterparty.paid')}, {balance.currency}", fmt.money(balance.paid, balance.currency)))
+        totals.append(
+            (f"{t('counterparty.closing')}, {balance.currency}", fmt.money(balance.closing, balance.currency))
+        )
+    totals.append(
+        (
+            t("counterparty.closing_reporting", currency=data.reporting_currency),
+            fmt.money(data.closing_reporting_total, data.reporting_currency),
+        )
+    )
+    return ReportView(
+        kind=data.kind,
+        title=t("counterparty.title"),
+        subject=t("counterparty.subject", period=fmt.month_lower(data.month), name=data.name),
+        reference=reference,
+        period_label=fmt.month(data.month),
+        period_in_sentence=fmt.month_lower(data.month),
+        period_start=start,
+        period_end=end,
+        filename=f"counterparty-statement-{reference}-{data.month:%Y-%m}-{fmt.locale}.pdf",
+        recipient_name="",
+        key_totals=tuple(totals),
+    )
+
+
+def change_class(kpi: KpiValue) -> str:
+    """good / bad / flat: whether the week's change is welcome for this KPI (fewer failed vends is good)."""
+    change = kpi.change
+    if change is None or abs(change) < 0.0005:
+        return "flat"
+    return "good" if (change > 0) == kpi.metric.higher_is_better else "bad"
+
+
+def arrow(kpi: KpiValue) -> str:
+    change = kpi.change
+    if change is None or abs(change) < 0.0005:
+        return "→"
+    return "▲" if change > 0 else "▼"

@@ -1,0 +1,278 @@
+"""Hospital monthly commission statement data: the statement line of mart_hospital_commissions_monthly (kits,
+net sales, tier reached, commission), the plan's tiers, and where the sales came from (per machine and day
+from mart_vending_daily, per kit from the vend facts), all in the hospital's local calendar month.
+
+The breakdowns must add up to the statement line, and a completed vend without a RUB amount (no FX rate on
+its day) stops the statement: its net sales, and so the commission, would be understated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from reports.data_common import ReportDataError, parse_id, parse_month, query_rows, reporting_currency
+
+KIND = "hospital_statement"
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Tier:
+    min_monthly_kits: int
+    rate: Decimal
+    reached: bool  # the tier whose rate applies this month
+
+
+@dataclass(frozen=True)
+class MachineSales:
+    serial: str
+    location: str
+    vends: int
+    completed_vends: int
+    failed_vends: int
+    refunded_vends: int
+    kits: int
+    revenue: Decimal
+    authorisations: int
+    declines: int
+
+
+@dataclass(frozen=True)
+class ProductSales:
+    sku: str
+    name: str
+    kits: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class DaySales:
+    day: dt.date
+    kits: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class HospitalStatement:
+    hospital_id: int
+    hospital_code: str
+    hospital_name: str
+    city: str
+    region: str
+    time_zone: str
+    plan_code: str
+    plan_name: str
+    month: dt.date
+    currency: str
+    completed_vends: int
+    kits_sold: int
+    refunded_kits: int
+    net_sales: Decimal
+    tier_min_monthly_kits: int
+    commission_rate: Decimal
+    commission: Decimal
+    statement_line: str  # the mart's own one-line rendering, kept for reference
+    tiers: tuple[Tier, ...]
+    machines: tuple[MachineSales, ...]
+    products: tuple[ProductSales, ...]
+    days: tuple[DaySales, ...]  # every day of the month, zeros included (the chart's x axis)
+
+    kind = KIND
+
+    @property
+    def params(self) -> dict[str, str]:
+        return {"hospital_id": str(self.hospital_id), "period": f"{self.month:%Y-%m}"}
+
+    @property
+    def has_activity(self) -> bool:
+        return self.completed_vends > 0 or any(m.vends for m in self.machines)
+
+
+HOSPITALS_SQL = """
+SELECT hospital_id, hospital_code, hospital_name, city, region, time_zone,
+       coalesce(commission_plan_id, 0) AS plan_id, commission_plan_code, commission_plan_name
+FROM marts.dim_hospitals
+WHERE hospital_id IN {ids:Array(Int64)}
+"""
+
+LINES_SQL = """
+SELECT hospital_id, completed_vends, kits_sold, refunded_kits, net_sales_rub, tier_min_monthly_kits,
+       commission_rate, commission_rub, currency, coalesce(statement_line, '') AS statement_line
+FROM marts.mart_hospital_commissions_monthly
+WHERE hospital_id IN {ids:Array(Int64)} AND sales_month = {month:Date}
+"""
+
+TIERS_SQL = """
+SELECT plan_id, min_monthly_kits, rate
+FROM staging.stg_commission_tiers
+WHERE plan_id IN {plans:Array(Int64)}
+ORDER BY plan_id, min_monthly_kits
+"""
+
+MACHINES_SQL = """
+SELECT d.hospital_id AS hospital_id, d.machine_serial AS serial, any(coalesce(m.location, '')) AS location,
+       sum(d.vends) AS vends, sum(d.completed_vends) AS completed_vends, sum(d.failed_vends) AS failed_vends,
+       sum(d.refunded_vends) AS refunded_vends, sum(d.kits_sold) AS kits, sum(coalesce(d.revenue_rub, 0)) AS revenue,
+       sum(d.authorisations) AS authorisations, sum(d.declines) AS declines
+FROM marts.mart_vending_daily AS d
+LEFT JOIN marts.dim_machines AS m ON m.machine_id = d.machine_id
+WHERE d.hospital_id IN {ids:Array(Int64)} AND toStartOfMonth(d.day) = {month:Date}
+GROUP BY hospital_id, serial
+ORDER BY hospital_id, serial
+SETTINGS join_use_nulls = 1
+"""
+
+DAYS_SQL = """
+SELECT hospital_id, day, sum(kits_sold) AS kits, sum(coalesce(revenue_rub, 0)) AS revenue
+FROM marts.mart_vending_daily
+WHERE hospital_id IN {ids:Array(Int64)} AND toStartOfMonth(day) = {month:Date}
+GROUP BY hospital_id, day
+"""
+
+# Completed vends by kit; a vend in another currency without a rate has amount_rub NULL (counted apart).
+PRODUCTS_SQL = """
+SELECT s.hospital_id AS hospital_id, p.sku AS sku, p.product_name AS name, sum(s.quantity) AS kits,
+       sum(coalesce(s.amount_rub, 0)) AS revenue, countIf(s.amount_rub IS NULL) AS without_rate,
+       groupUniqArrayIf(s.currency, s.amount_rub IS NULL) AS currencies_without_rate
+FROM intermediate.int_vend_sales AS s
+INNER JOIN marts.dim_products AS p ON p.product_id = s.product_id
+WHERE s.hospital_id IN {ids:Array(Int64)} AND s.local_month = {month:Date} AND s.is_completed
+GROUP BY hospital_id, sku, name
+ORDER BY hospital_id, kits DESC, sku
+"""
+
+
+def load_hospital_statements(
+    client: Client, params_list: Sequence[Mapping[str, str]]
+) -> list[HospitalStatement | ReportDataError]:
+    results: list[HospitalStatement | ReportDataError | None] = [None] * len(params_list)
+    by_month: dict[dt.date, list[tuple[int, int]]] = defaultdict(list)
+    for position, params in enumerate(params_list):
+        try:
+            by_month[parse_month(KIND, params)].append((position, parse_id(KIND, params, "hospital_id")))
+        except ReportDataError as error:
+            results[position] = error
+    for month, wanted in by_month.items():
+        statements = _load_month(client, month, sorted({hid for _, hid in wanted}))
+        for position, hospital_id in wanted:
+            results[position] = statements.get(hospital_id) or ReportDataError(
+                KIND,
+                params_list[position],
+                f"no hospital with hospital_id {hospital_id} in marts.dim_hospitals",
+                hint="check the id, or run dbt build if the hospital was added since the last build",
+            )
+    return [r for r in results if r is not None]
+
+
+def _grouped(rows: list[dict[str, Any]], key: str = "hospital_id") -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row[key]].append(row)
+    return grouped
+
+
+def _load_month(client: Client, month: dt.date, ids: list[int]) -> dict[int, HospitalStatement | ReportDataError]:
+    args = {"ids": ids, "month": month}
+    hospitals = {r["hospital_id"]: r for r in query_rows(client, HOSPITALS_SQL, args)}
+    lines = {r["hospital_id"]: r for r in query_rows(client, LINES_SQL, args)}
+    plans = sorted({h["plan_id"] for h in hospitals.values()})
+    tiers = _grouped(query_rows(client, TIERS_SQL, {"plans": plans}), "plan_id")
+    machines = _grouped(query_rows(client, MACHINES_SQL, args))
+    days = _grouped(query_rows(client, DAYS_SQL, args))
+    products = _grouped(query_rows(client, PRODUCTS_SQL, args))
+    out: dict[int, HospitalStatement | ReportDataError] = {}
+    for hospital_id, hospital in hospitals.items():
+        try:
+            out[hospital_id] = _statement(
+                hospital, month, lines.get(hospital_id), tiers.get(hospital["plan_id"], []),
+                machines.get(hospital_id, []), days.get(hospital_id, []), products.get(hospital_id, []),
+            )  # fmt: skip
+        except ReportDataError as error:
+            out[hospital_id] = error
+    return out
+
+
+def _statement(
+    hospital: dict[str, Any],
+    month: dt.date,
+    line: dict[str, Any] | None,
+    tiers: list[dict[str, Any]],
+    machines: list[dict[str, Any]],
+    days: list[dict[str, Any]],
+    products: list[dict[str, Any]],
+) -> HospitalStatement:
+    params = {"hospital_id": str(hospital["hospital_id"]), "period": f"{month:%Y-%m}"}
+    without_rate = [p for p in products if p["without_rate"]]
+    if without_rate:
+        currencies = sorted({c for p in without_rate for c in p["currencies_without_rate"]})
+        raise ReportDataError(
+            KIND,
+            params,
+            f"{sum(p['without_rate'] for p in without_rate)} completed vend(s) in {', '.join(currencies)} have no "
+            "exchange rate to the reporting currency on their day, so net sales and commission would be understated",
+            hint=f"load the central bank's rates for {', '.join(currencies)} (pulse extract feeds), run dbt build, "
+            "and render again",
+        )
+    if line is None:
+        line = {
+            "completed_vends": 0, "kits_sold": 0, "refunded_kits": 0, "net_sales_rub": ZERO,
+            "tier_min_monthly_kits": 0, "commission_rate": Decimal("0"), "commission_rub": ZERO,
+            "currency": reporting_currency(), "statement_line": "",
+        }  # fmt: skip
+    kits, net_sales = int(line["kits_sold"]), line["net_sales_rub"] or ZERO
+
+    machine_rows = tuple(
+        MachineSales(
+            serial=m["serial"], location=m["location"], vends=int(m["vends"]), completed_vends=int(m["completed_vends"]),
+            failed_vends=int(m["failed_vends"]), refunded_vends=int(m["refunded_vends"]), kits=int(m["kits"]),
+            revenue=m["revenue"], authorisations=int(m["authorisations"]), declines=int(m["declines"]),
+        )
+        for m in machines
+    )  # fmt: skip
+    product_rows = tuple(ProductSales(p["sku"], p["name"], int(p["kits"]), p["revenue"]) for p in products)
+    by_day = {d["day"]: d for d in days}
+    day_rows: list[DaySales] = []
+    day = month
+    while day.month == month.month:
+        found = by_day.get(day)
+        day_rows.append(DaySales(day, int(found["kits"]) if found else 0, found["revenue"] if found else ZERO))
+        day += dt.timedelta(days=1)
+
+    # Every breakdown must explain the statement line exactly.
+    for name, rows_kits, rows_revenue in (
+        ("machines", sum(m.kits for m in machine_rows), sum((m.revenue for m in machine_rows), ZERO)),
+        ("kits", sum(p.kits for p in product_rows), sum((p.revenue for p in product_rows), ZERO)),
+        ("days", sum(d.kits for d in day_rows), sum((d.revenue for d in day_rows), ZERO)),
+    ):
+        if rows_kits != kits or rows_revenue != net_sales:
+            raise ReportDataError(
+                KIND,
+                params,
+                f"the breakdown by {name} ({rows_kits} kits, {rows_revenue}) does not add up to the commission line "
+                f"({kits} kits, {net_sales})",
+                hint="the marts are out of step; run dbt build (pulse_elt) and render again",
+            )
+
+    tier_min = int(line["tier_min_monthly_kits"])
+    has_line = line["statement_line"] != ""
+    return HospitalStatement(
+        hospital_id=int(hospital["hospital_id"]), hospital_code=hospital["hospital_code"],
+        hospital_name=hospital["hospital_name"], city=hospital["city"], region=hospital["region"],
+        time_zone=hospital["time_zone"], plan_code=hospital["commission_plan_code"],
+        plan_name=hospital["commission_plan_name"], month=month, currency=line["currency"],
+        completed_vends=int(line["completed_vends"]), kits_sold=kits, refunded_kits=int(line["refunded_kits"]),
+        net_sales=net_sales, tier_min_monthly_kits=tier_min, commission_rate=line["commission_rate"],
+        commission=line["commission_rub"] or ZERO, statement_line=line["statement_line"],
+        tiers=tuple(
+            Tier(int(t["min_monthly_kits"]), t["rate"], has_line and int(t["min_monthly_kits"]) == tier_min)
+            for t in tiers
+        ),
+        machines=machine_rows, products=product_rows, days=tuple(day_rows),
+    )  # fmt: skip
