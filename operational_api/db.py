@@ -43,7 +43,11 @@ def secret_key(settings: Settings | None = None) -> bytes:
     settings = settings or get_settings()
     if settings.ops_secret_key:
         return settings.ops_secret_key.get_secret_value().encode()
-    path = settings.secrets_dir / "ops_secret_key"
+    return generated_secret(settings.secrets_dir / "ops_secret_key")
+
+
+def generated_secret(path: Path) -> bytes:
+    """A random secret kept in `path` (mode 0600), generated the first time; safe when processes race."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")

@@ -35,6 +35,14 @@ from operational_api.models.crm import (
     Pipeline,
     PipelineStage,
 )
+from operational_api.models.reporting import (
+    DELIVERY_STATES,
+    REPORT_FORMATS,
+    REPORT_KINDS,
+    ReportDelivery,
+    ReportSubscription,
+    ReportUnsubscribe,
+)
 from operational_api.models.vending import (
     AccountEntry,
     Alert,
@@ -52,6 +60,9 @@ from operational_api.models.vending import (
 )
 
 __all__ = [
+    "DELIVERY_STATES",
+    "REPORT_FORMATS",
+    "REPORT_KINDS",
     "SCOPES",
     "AccountEntry",
     "AdSpend",
@@ -85,6 +96,9 @@ __all__ = [
     "Product",
     "ProductPrice",
     "ReportContact",
+    "ReportDelivery",
+    "ReportSubscription",
+    "ReportUnsubscribe",
     "TombstoneRequired",
     "UTCDateTime",
     "VendAuthorisation",

@@ -1,0 +1,85 @@
+"""Report subscriptions and their deliveries. Cron and time zone are checked here (422 with the reason);
+the recipient query is checked against the warehouse by the service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from operational_api.models.reporting import DELIVERY_STATES, REPORT_FORMATS, REPORT_KINDS
+from operational_api.schemas.common import In, Name, NoNul, Stored, TimeZone, partial
+from reports.schedule import check_cron, check_time_zone
+
+Cron = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=120),
+    NoNul,
+    AfterValidator(check_cron),
+    Field(description="Five-field cron (minute hour day-of-month month day-of-week), e.g. `0 7 1 * *`."),
+]
+IanaZone = Annotated[TimeZone, AfterValidator(check_time_zone), Field(description="IANA time zone of the cron.")]
+RecipientQuery = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=20_000),
+    NoNul,
+    Field(
+        description="One warehouse SELECT, run as the read-only user, returning one row per recipient: `email`, "
+        "`locale` (en/ru), optionally `name`, and the report's parameters (`hospital_id`, `customer_id` or "
+        "`counterparty_id`; `period`/`week` optional, else derived from the fire time)."
+    ),
+]
+ReportKind = Literal[REPORT_KINDS]  # type: ignore[valid-type]
+ReportFormat = Literal[REPORT_FORMATS]  # type: ignore[valid-type]
+DeliveryState = Literal[DELIVERY_STATES]  # type: ignore[valid-type]
+
+
+class SubscriptionIn(In):
+    name: Name = Field(description="Unique name (the CLI runs subscriptions by name).")
+    description: Annotated[str, StringConstraints(max_length=1000), NoNul] | None = None
+    report_kind: ReportKind = Field(description="Which report every recipient gets.")
+    cron: Cron
+    time_zone: IanaZone
+    format: ReportFormat = "pdf"
+    enabled: bool = True
+    recipient_query: RecipientQuery
+
+
+SubscriptionPatch = partial(SubscriptionIn, "SubscriptionPatch")
+
+
+class SubscriptionOut(Stored):
+    name: str
+    description: str | None
+    report_kind: str
+    cron: str
+    time_zone: str
+    format: str
+    enabled: bool
+    recipient_query: str
+    last_fired_at: dt.datetime | None = Field(description="Latest fire time whose deliveries were planned.")
+    next_fire_at: dt.datetime | None = Field(
+        default=None, description="Next fire time, in the subscription's zone (null when disabled)."
+    )
+
+
+class DeliveryOut(Stored):
+    subscription_id: int
+    email: str
+    period: str
+    params: dict[str, Any]
+    locale: str
+    recipient_name: str | None
+    state: DeliveryState
+    attempts: int
+    last_error: str | None
+    message_id: str | None
+    next_attempt_at: dt.datetime | None = Field(description="When a failed delivery is retried (null: not).")
+    claimed_at: dt.datetime | None
+    sent_at: dt.datetime | None
+
+
+class UnsubscribeOut(BaseModel):
+    subscription: str
+    email: str
