@@ -1,0 +1,71 @@
+"""The subscriptions `pulse reports seed-defaults` creates: one per report, each with a recipient query.
+
+Schedules are in the company's time zone (Europe/Moscow, as the marts): monthly statements early on the
+1st for the month before, the executive summary on Monday morning for the week before. The executive and
+counterparty addresses are placeholders to edit (PATCH /v1/report-subscriptions/{id}): the operational
+store keeps no contact address for counterparties, so their statements go to the receivables team, which
+forwards them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_SUBSCRIPTIONS: list[dict[str, Any]] = [
+    {
+        "name": "hospital-monthly-statements",
+        "description": "Monthly commission statement to every report contact of every hospital with a machine "
+        "in service.",
+        "report_kind": "hospital_statement",
+        "cron": "0 7 1 * *",
+        "time_zone": "Europe/Moscow",
+        "recipient_query": """SELECT
+    contacts.hospital_id AS hospital_id,
+    contacts.email AS email,
+    contacts.locale AS locale,
+    contacts.name AS name
+FROM marts.dim_report_contacts AS contacts
+WHERE contacts.hospital_id IN (SELECT hospital_id FROM marts.dim_machines WHERE status != 'retired')
+ORDER BY contacts.hospital_id, contacts.email""",
+    },
+    {
+        "name": "customer-monthly-statements",
+        "description": "Monthly account statement to every customer who agreed to statements by email.",
+        "report_kind": "customer_statement",
+        "cron": "0 8 1 * *",
+        "time_zone": "Europe/Moscow",
+        "recipient_query": """SELECT
+    customer_id,
+    email,
+    locale,
+    full_name AS name
+FROM marts.dim_customers
+WHERE statement_email_consent AND email != '' AND status != 'closed'
+ORDER BY customer_id""",
+    },
+    {
+        "name": "executive-weekly-summary",
+        "description": "Weekly KPI summary for the executives (a static list: edit the addresses).",
+        "report_kind": "executive_weekly",
+        "cron": "0 8 * * 1",
+        "time_zone": "Europe/Moscow",
+        "recipient_query": """SELECT 'ceo@pulse.example.com' AS email, 'en' AS locale, 'Chief Executive' AS name
+UNION ALL
+SELECT 'cfo@pulse.example.com', 'ru', 'Финансовый директор'
+UNION ALL
+SELECT 'coo@pulse.example.com', 'ru', 'Операционный директор'""",
+    },
+    {
+        "name": "counterparty-monthly-statements",
+        "description": "Monthly settlement statement of every counterparty, to the receivables team.",
+        "report_kind": "counterparty_statement",
+        "cron": "0 9 2 * *",
+        "time_zone": "Europe/Moscow",
+        "recipient_query": """SELECT
+    counterparty_id,
+    'receivables@pulse.example.com' AS email,
+    if(country = 'RU', 'ru', 'en') AS locale
+FROM marts.dim_counterparties
+ORDER BY counterparty_id""",
+    },
+]

@@ -1,0 +1,70 @@
+"""Unsubscribe links: a token naming (subscription, email), signed with HMAC-SHA256 under a server key.
+
+The token is `<base64url(subscription_id:email)>.<base64url(mac)>`: the API checks the MAC and records the
+unsubscribe without any lookup table of issued links, and nobody can forge a link for another address.
+Links do not expire (an unsubscribe link must keep working). The key is PULSE_REPORTS_SECRET_KEY, else
+generated once per PULSE_HOME; changing it invalidates every link already sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+
+from operational_api.db import generated_secret
+from pulse.settings import Settings
+
+MAC_BYTES = 16  # 128 bits: forging one needs 2^128 guesses
+MAX_TOKEN_CHARS = 600
+
+
+class BadToken(ValueError):
+    """Not a link this server issued (mangled, truncated or signed with another key)."""
+
+
+def signing_key(settings: Settings) -> bytes:
+    if settings.reports_secret_key:
+        return settings.reports_secret_key.get_secret_value().encode()
+    return generated_secret(settings.secrets_dir / "reports_secret_key")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, b"pulse-unsubscribe\x00" + payload, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def make_token(key: bytes, subscription_id: int, email: str) -> str:
+    payload = f"{subscription_id}:{email.lower()}".encode()
+    return f"{_b64(payload)}.{_b64(_mac(key, payload))}"
+
+
+def read_token(key: bytes, token: str) -> tuple[int, str]:
+    """(subscription_id, email) of a genuine token, else BadToken."""
+    if len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
+        raise BadToken("not an unsubscribe link")
+    encoded, mac = token.split(".")
+    try:
+        payload, given = _unb64(encoded), _unb64(mac)
+    except (binascii.Error, ValueError):
+        raise BadToken("not an unsubscribe link") from None
+    if not hmac.compare_digest(given, _mac(key, payload)):
+        raise BadToken("this unsubscribe link is not valid (altered, truncated or from another server)")
+    subscription, _, email = payload.decode("utf-8", "replace").partition(":")
+    return int(subscription), email
+
+
+def public_base_url(settings: Settings) -> str:
+    return (settings.reports_public_url or f"http://{settings.api_host}:{settings.api_port}").rstrip("/")
+
+
+def unsubscribe_url(settings: Settings, key: bytes, subscription_id: int, email: str) -> str:
+    return f"{public_base_url(settings)}/v1/unsubscribe/{make_token(key, subscription_id, email)}"
