@@ -183,3 +183,7 @@ def report_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(chosen) / "reports" if chosen else tmp_path_factory.mktemp("report-artifacts")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# Fixtures of the subscription and delivery tests (part B): a fresh store and a real SMTP sink per test.
+from tests.reports.delivery_env import ops_template, reports_env  # noqa: E402, F401
