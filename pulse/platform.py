@@ -10,6 +10,7 @@ from pulse import services
 from pulse.airflow_runtime import airflow_env
 from pulse.services import Service, pulse_command, pulse_env
 from pulse.settings import Settings
+from reports import sink as mail_sink
 from warehouse import server as warehouse_server
 
 
@@ -43,7 +44,9 @@ def airflow_service(settings: Settings, *, demo: bool = False) -> Service:
 
 
 def all_services(settings: Settings) -> list[Service]:
-    return [warehouse_server.service(settings), api_service(settings), airflow_service(settings)]
+    # The SMTP sink stands in for a mail relay on embedded defaults (PULSE_SMTP_SINK=false with a relay).
+    sink = [mail_sink.service(settings)] if settings.smtp_sink else []
+    return [warehouse_server.service(settings), api_service(settings), *sink, airflow_service(settings)]
 
 
 def status(settings: Settings) -> list[tuple[str, int | None, bool, str]]:
