@@ -398,6 +398,7 @@ def test_airflow_connections_agree_with_the_rest(resolved: dict[str, Any]) -> No
     )
     reader = services["clickhouse"]["environment"]["PULSE_WAREHOUSE_READER_PASSWORD"]
     assert reader and reader != warehouse["password"]
+    assert env["PULSE_WAREHOUSE_READER_PASSWORD"] == reader, "reports read the warehouse as pulse_reader"
 
 
 def test_clickhouse_reader_is_read_only_with_its_password_from_the_environment(resolved: dict[str, Any]) -> None:
