@@ -204,6 +204,9 @@ def test_services_wait_for_what_they_use(resolved: dict[str, Any]) -> None:
     assert set(services["api"]["depends_on"]) >= {"postgres"}
     for name in PULSE_SERVICES - {"api", "airflow-init"}:
         assert set(services[name]["depends_on"]) >= {"postgres", "clickhouse", "mailpit", "airflow-init"}, name
+    # The scheduler's tasks, the triggerer and the DAG processor call the API server's execution API.
+    for name in ("airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
+        assert "airflow-api-server" in services[name]["depends_on"], name
     assert set(services["superset"]["depends_on"]) >= {"postgres", "clickhouse", "superset-init"}
 
 
