@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     extract_insert_rows: int = Field(
         default=100_000, description="Rows per HTTP insert within a batch (bounds request size)."
     )
+    extract_reader_process_rows: int = Field(
+        default=100_000,
+        description="Pending rows from which a SQLite table is read by the columnar reader process "
+        "(connectorx) rather than in-process; 0: always.",
+    )
 
     # Report delivery (reports/): SMTP relay or the embedded sink, unsubscribe links, retries.
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server reports are sent through.")
