@@ -41,10 +41,15 @@ def message_id(subscription_id: int, email: str, period: str, params_sha256: str
     return f"<report.{subscription_id}.{period}.{digest.hexdigest()[:24]}@{domain}>"
 
 
+def _link_text(match: re.Match[str]) -> str:
+    label, url = _TAG.sub("", match[2]).strip(), html.unescape(match[1])
+    return url if label in ("", url) else f"{label} ({url})"
+
+
 def html_to_text(body: str) -> str:
-    """A readable plain-text rendering of the HTML body (links kept as `text <url>`)."""
+    """A readable plain-text rendering of the HTML body (links kept as `text (url)`)."""
     text = _STYLE.sub("", body)
-    text = _LINK.sub(lambda m: f"{_TAG.sub('', m[2]).strip()} <{m[1]}>", text)
+    text = _LINK.sub(_link_text, text)
     text = _CELL_END.sub("\t", text)
     text = _BLOCK_END.sub("\n", text)
     text = html.unescape(_TAG.sub("", text))
