@@ -59,9 +59,20 @@ class ReportsEnv:
         )
         return find_subscription(self.store, row.id)
 
-    def run(self, sub: Subscription, **kwargs: Any) -> RunReport:
+    def refresh(self, sub: Subscription) -> Subscription:
+        return find_subscription(self.store, sub.id)
+
+    def run(self, sub: Subscription, settings: Settings | None = None, **kwargs: Any) -> RunReport:
         kwargs.setdefault("period", PERIOD)
-        return run_subscription(self.settings, sub, **kwargs)
+        return run_subscription(settings or self.settings, sub, **kwargs)
+
+    def with_smtp_port(self, port: int) -> Settings:
+        return self.settings.model_copy(update={"smtp_port": port})
+
+    def customer_emails(self, limit: int) -> list[str]:
+        """The addresses CUSTOMERS_QUERY returns, in its order."""
+        rows = self.warehouse.client().query(f"SELECT lower(email) FROM ({CUSTOMERS_QUERY.format(limit=limit)})")
+        return [str(r[0]) for r in rows.result_rows]
 
     def messages(self) -> list[EmailMessage]:
         return [read_message(path) for path in outbox_files(self.outbox)]
