@@ -1,0 +1,85 @@
+"""Superset's configuration for Pulse, loaded by Superset itself (in .venv-superset) via SUPERSET_CONFIG_PATH.
+
+Nothing here is site-specific: `pulse.superset_runtime.superset_env` derives every value from the PULSE_*
+settings and passes it in the environment (the names Superset's own images use where one exists, so a container
+can load this file too). Only the standard library is imported: this runs in Superset's environment, not Pulse's.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise RuntimeError(f"{name} is not set: start Superset through `pulse superset ...`, which derives it")
+    return value
+
+
+APP_NAME = "Pulse"
+
+# Signs sessions and encrypts the warehouse password Superset stores: stable across restarts.
+SECRET_KEY = _required("SUPERSET_SECRET_KEY")
+SQLALCHEMY_DATABASE_URI = _required("SUPERSET_DATABASE_URI")
+if SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+    # Several gunicorn threads write the SQLite metadata (logs, key-value state): wait for the lock, don't fail.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+
+FEATURE_FLAGS = {
+    # Dashboards carry roles: executives see every dashboard, hospital managers only theirs.
+    "DASHBOARD_RBAC": True,
+}
+
+# Chart data is cached (per query, per RLS clause) so a dashboard opened twice does not ask the warehouse twice;
+# the timeout matches how often the pipeline brings new data. Redis when given (shared by workers and hosts),
+# else files under PULSE_HOME, which every gunicorn worker on this host shares.
+_CACHE_TIMEOUT = int(os.environ.get("PULSE_SUPERSET_CACHE_TIMEOUT", "600"))
+_REDIS_URL = os.environ.get("PULSE_SUPERSET_CACHE_REDIS_URL", "")
+_CACHE_DIR = os.environ.get("PULSE_SUPERSET_CACHE_DIR", "")
+
+
+def _cache(prefix: str, timeout: int) -> dict[str, Any]:
+    if _REDIS_URL:
+        return {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": _REDIS_URL,
+            "CACHE_KEY_PREFIX": f"pulse_{prefix}_",
+            "CACHE_DEFAULT_TIMEOUT": timeout,
+        }
+    if _CACHE_DIR:
+        return {
+            "CACHE_TYPE": "FileSystemCache",
+            "CACHE_DIR": os.path.join(_CACHE_DIR, prefix),
+            "CACHE_DEFAULT_TIMEOUT": timeout,
+            "CACHE_THRESHOLD": 100_000,
+        }
+    return {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": timeout}
+
+
+DATA_CACHE_CONFIG = _cache("data", _CACHE_TIMEOUT)
+CACHE_CONFIG = _cache("metadata", _CACHE_TIMEOUT)
+
+# One palette for every Pulse chart (dashboards also pin colours per channel, so a channel looks the same
+# everywhere). Tableau 10: distinguishable, and readable by most colour-blind viewers.
+EXTRA_CATEGORICAL_COLOR_SCHEMES = [
+    {
+        "id": "pulseColors",
+        "label": "Pulse",
+        "description": "Pulse's dashboards",
+        "isDefault": True,
+        "colors": [
+            "#4E79A7",
+            "#F28E2B",
+            "#59A14F",
+            "#E15759",
+            "#76B7B2",
+            "#EDC948",
+            "#B07AA1",
+            "#FF9DA7",
+            "#9C755F",
+            "#BAB0AC",
+        ],
+    }
+]

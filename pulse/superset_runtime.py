@@ -1,0 +1,180 @@
+"""Superset on Pulse's settings: its environment, metadata database, secrets and the gunicorn service.
+
+Superset runs in its own virtual environment (.venv-superset: it pins SQLAlchemy 1.4) as a child process;
+Pulse never imports it. `pulse/superset_config.py` is its configuration and reads what `superset_env` derives
+from the PULSE_* settings: the metadata database (SQLite under PULSE_HOME by default), a secret key generated
+once into PULSE_HOME/secrets, the chart-data cache. `init` migrates the metadata database and creates the
+administrator; `service` is the background gunicorn process `pulse up|status|down` manage. It is healthy when
+the login page renders: Superset's /health answers OK even when every page is a 500.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pulse import services
+from pulse.console import PulseError
+from pulse.services import Service
+from pulse.settings import Settings, _persistent_secret
+from pulse.superset_api import SupersetClient
+
+REPO = Path(__file__).resolve().parent.parent
+SUPERSET_VENV = REPO / ".venv-superset"
+CONFIG_FILE = Path(__file__).with_name("superset_config.py")
+BOOTSTRAP_SCRIPT = Path(__file__).with_name("superset_bootstrap.py")
+HOST = "127.0.0.1"
+
+
+def superset_home(settings: Settings) -> Path:
+    return settings.home / "superset"
+
+
+def metadata_url(settings: Settings) -> str:
+    return settings.superset_database_url or f"sqlite:///{superset_home(settings) / 'superset.db'}"
+
+
+def secret_key(settings: Settings) -> str:
+    if settings.superset_secret_key:
+        return settings.superset_secret_key.get_secret_value()
+    return _persistent_secret(settings.secrets_dir / "superset_secret_key")
+
+
+def admin_password(settings: Settings) -> str:
+    if settings.superset_admin_password:
+        return settings.superset_admin_password.get_secret_value()
+    return _persistent_secret(settings.secrets_dir / "superset_admin_password")
+
+
+def base_url(settings: Settings) -> str:
+    return f"http://{HOST}:{settings.superset_port}"
+
+
+def venv_executable(name: str) -> str:
+    path = SUPERSET_VENV / "bin" / name
+    if not path.exists():
+        raise PulseError(
+            f"{path} is missing", "run `make install` to build .venv-superset from requirements/superset.lock"
+        )
+    return str(path)
+
+
+def superset_env(settings: Settings) -> dict[str, str]:
+    """The environment every Superset process gets: configuration file, secrets, metadata database, cache."""
+    home = superset_home(settings)
+    env = {
+        **os.environ,
+        "PATH": f"{SUPERSET_VENV / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "VIRTUAL_ENV": str(SUPERSET_VENV),
+        "SUPERSET_CONFIG_PATH": str(CONFIG_FILE),
+        "SUPERSET_HOME": str(home),  # Superset's DATA_DIR: uploads and its own files stay under PULSE_HOME
+        "SUPERSET_SECRET_KEY": secret_key(settings),
+        "SUPERSET_DATABASE_URI": metadata_url(settings),
+        "PULSE_SUPERSET_CACHE_DIR": str(home / "cache"),
+        "PULSE_SUPERSET_CACHE_TIMEOUT": str(settings.superset_cache_timeout),
+        "FLASK_APP": "superset.app:create_app()",
+    }
+    env.pop("PYTHONPATH", None)  # Pulse's modules must not shadow Superset's dependencies
+    if settings.superset_cache_redis_url:
+        env["PULSE_SUPERSET_CACHE_REDIS_URL"] = settings.superset_cache_redis_url
+    return env
+
+
+def init(settings: Settings) -> None:
+    """Migrate the metadata database, create permissions, built-in roles and the administrator (idempotent)."""
+    superset_home(settings).mkdir(parents=True, exist_ok=True)
+    env = {
+        **superset_env(settings),
+        "PULSE_SUPERSET_ADMIN_USER": settings.superset_admin_user,
+        "PULSE_SUPERSET_ADMIN_PASSWORD": admin_password(settings),
+    }
+    # -P: the script's folder (pulse/) stays off sys.path, so nothing in it can shadow a Superset module.
+    result = subprocess.run(
+        [venv_executable("python"), "-P", str(BOOTSTRAP_SCRIPT)],
+        env=env,
+        cwd=superset_home(settings),
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise PulseError(
+            f"Superset's metadata initialisation failed (exit {result.returncode}):\n{result.stderr[-3000:]}",
+            f"check PULSE_SUPERSET_DATABASE_URL ({metadata_url(settings).split('@')[-1]}) and rerun `pulse superset init`",
+        )
+
+
+def gunicorn_command(settings: Settings) -> list[str]:
+    return [
+        venv_executable("gunicorn"),
+        "--bind",
+        f"{HOST}:{settings.superset_port}",
+        "--workers",
+        str(settings.superset_workers),
+        # gthread: a dashboard fires one chart-data request per chart at once, each mostly waiting on the warehouse.
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "8",
+        "--timeout",
+        "120",
+        "--limit-request-line",
+        "0",
+        "--limit-request-field_size",
+        "0",
+        "--chdir",
+        str(superset_home(settings)),
+        "superset.app:create_app()",
+    ]
+
+
+def service(settings: Settings) -> Service:
+    superset_home(settings).mkdir(parents=True, exist_ok=True)
+    return Service(
+        name="superset",
+        command=gunicorn_command(settings),
+        health_url=f"{base_url(settings)}/login/",
+        env=superset_env(settings),
+        start_timeout=180.0,
+    )
+
+
+def serve(settings: Settings) -> int:
+    """Run Superset in the foreground (Ctrl-C stops it)."""
+    return subprocess.call(gunicorn_command(settings), env=superset_env(settings))
+
+
+def start(settings: Settings) -> int:
+    """Start gunicorn in the background (idempotent); returns its pid once the login page renders."""
+    return services.start(service(settings), settings)
+
+
+def stop(settings: Settings) -> bool:
+    return services.stop(service(settings), settings)
+
+
+def connect(settings: Settings) -> SupersetClient:
+    """A signed-in API session as the administrator."""
+    return SupersetClient(base_url(settings), settings.superset_admin_user, admin_password(settings))
+
+
+@dataclass(frozen=True)
+class Logins:
+    """What `pulse demo` prints: where Superset is and who can sign in."""
+
+    url: str
+    admin: tuple[str, str]
+    users: list[tuple[str, str, tuple[str, ...]]]  # (username, password, roles)
+
+
+def set_up(settings: Settings) -> Logins:
+    """Everything `pulse demo` needs from Superset, idempotent: metadata database and administrator, the
+    server in the background, then dashboards, roles, row-level security and demo users imported."""
+    from pulse.superset_assets import import_assets
+
+    init(settings)
+    start(settings)
+    with connect(settings) as client:
+        summary = import_assets(client, settings)
+    return Logins(base_url(settings), (settings.superset_admin_user, admin_password(settings)), summary.security.users)

@@ -1,0 +1,250 @@
+"""Roles, row-level security and demo users as code (`superset_assets/security.yaml`), applied through Superset's
+security REST API after the assets are imported, so it works against any Superset Pulse can sign in to.
+
+Users get Superset's built-in `Gamma` (read dashboards and charts, no data) plus Pulse roles that grant data:
+
+- `executive`: every table in the marts schema; every dashboard.
+- `analyst`: the same plus SQL Lab (`sql_lab`); the warehouse connection is the read-only `pulse_reader`.
+- `hospital_manager`: the hospital dashboards only, and no data by itself. Data comes with one role per
+  hospital, `hospital_<id>` (generated from `marts.dim_hospitals`), which grants the hospital-level datasets
+  and carries a row-level security filter `hospital_id = <id>` on them. A manager without a hospital role
+  therefore sees nothing rather than everything, and one with two hospital roles sees both (one group key,
+  so Superset ORs them).
+
+Dashboards list their roles (DASHBOARD_RBAC), so a hospital manager does not even see the other dashboards.
+Everything is converged on each run: role permissions are replaced, filters and users updated in place. Demo
+users' passwords are generated once into PULSE_HOME/secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from pulse.console import PulseError
+from pulse.settings import Settings, _persistent_secret
+from pulse.superset_api import SupersetClient
+
+SECURITY_FILE = Path(__file__).resolve().parent.parent / "superset_assets" / "security.yaml"
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    name: str
+    schemas: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    dashboards: tuple[str, ...] | None = None  # slugs; None = every dashboard
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    username: str
+    first_name: str
+    last_name: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hospital:
+    hospital_id: int
+    hospital_code: str
+    hospital_name: str
+
+
+@dataclass
+class SecuritySpec:
+    database: str
+    roles: list[RoleSpec]
+    hospital_role: str  # e.g. hospital_{hospital_id}
+    hospitals_query: str
+    hospital_datasets: tuple[str, ...]
+    rls_clause: str
+    rls_group_key: str
+    users: list[UserSpec]
+    hospital_manager_roles: tuple[str, ...]
+    hospital_manager_username: str
+    demo_hospital_managers: int
+    hospitals: list[Hospital] = field(default_factory=list)
+
+    def hospital_role_name(self, hospital: Hospital) -> str:
+        return self.hospital_role.format(**hospital.__dict__)
+
+    def demo_users(self) -> list[UserSpec]:
+        managers = [
+            UserSpec(
+                self.hospital_manager_username.format(**h.__dict__).lower(),
+                "Manager",
+                h.hospital_name,
+                (*self.hospital_manager_roles, self.hospital_role_name(h)),
+            )
+            for h in self.hospitals[: self.demo_hospital_managers]
+        ]
+        return [*self.users, *managers]
+
+
+def load_security(path: Path = SECURITY_FILE) -> SecuritySpec:
+    raw = yaml.safe_load(path.read_text())
+    hospitals = raw["hospital_roles"]
+    return SecuritySpec(
+        database=raw["database"],
+        roles=[
+            RoleSpec(
+                r["name"],
+                tuple(r.get("schemas") or ()),
+                tuple(r.get("datasets") or ()),
+                None if r.get("dashboards", "all") == "all" else tuple(r["dashboards"]),
+            )
+            for r in raw["roles"]
+        ],
+        hospital_role=hospitals["name"],
+        hospitals_query=hospitals["hospitals"],
+        hospital_datasets=tuple(hospitals["datasets"]),
+        rls_clause=hospitals["row_level_security"]["clause"],
+        rls_group_key=hospitals["row_level_security"]["group_key"],
+        users=[UserSpec(u["username"], u["first_name"], u["last_name"], tuple(u["roles"])) for u in raw["users"]],
+        hospital_manager_roles=tuple(raw["hospital_managers"]["roles"]),
+        hospital_manager_username=raw["hospital_managers"]["username"],
+        demo_hospital_managers=int(raw["hospital_managers"]["demo_users"]),
+    )
+
+
+def load_hospitals(settings: Settings, query: str) -> list[Hospital]:
+    from warehouse.client import connect
+
+    client = connect(settings)
+    try:
+        rows = client.query(query).result_rows
+    except Exception as err:
+        raise PulseError(
+            f"cannot read the hospitals for row-level security: {err}", "build the marts first: `pulse dbt build`"
+        ) from err
+    finally:
+        client.close()
+    return [Hospital(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+def demo_password(settings: Settings, username: str) -> str:
+    return _persistent_secret(settings.secrets_dir / f"superset_user_{username}")
+
+
+@dataclass
+class AppliedSecurity:
+    roles: int
+    rls_filters: int
+    users: list[tuple[str, str, tuple[str, ...]]]  # (username, password, roles)
+
+
+class _Catalogue:
+    """What exists in Superset, looked up by name."""
+
+    def __init__(self, client: SupersetClient, database: str) -> None:
+        self.client = client
+        self.roles = {r["name"]: r["id"] for r in client.listing("security/roles")}
+        self.datasets = {
+            d["table_name"]: d["id"] for d in client.listing("dataset") if d["database"]["database_name"] == database
+        }
+        self.dashboards = {d["slug"] or str(d["id"]): d["id"] for d in client.listing("dashboard")}
+        self.permissions: dict[tuple[str, str], int] = {
+            (p["permission"]["name"], p["view_menu"]["name"]): p["id"]
+            for p in client.listing("security/permissions-resources")
+        }
+        self.database = database
+
+    def role(self, name: str) -> int:
+        if name not in self.roles:
+            self.roles[name] = self.client.post("/api/v1/security/roles/", {"name": name})["id"]
+        return self.roles[name]
+
+    def dataset(self, table: str) -> int:
+        if table not in self.datasets:
+            raise PulseError(
+                f"no dataset {table!r} on {self.database!r} in Superset", "check superset_assets/datasets/"
+            )
+        return self.datasets[table]
+
+    def schema_permission(self, schema: str) -> int:
+        key = ("schema_access", f"[{self.database}].[{schema}]")
+        if key not in self.permissions:
+            raise PulseError(f"Superset has no permission {key}", "import the assets first (the database creates it)")
+        return self.permissions[key]
+
+    def dataset_permission(self, table: str) -> int:
+        name = f"[{self.database}].[{table}](id:{self.dataset(table)})"
+        key = ("datasource_access", name)
+        if key not in self.permissions:
+            raise PulseError(f"Superset has no permission {key}", "rerun `pulse superset import`")
+        return self.permissions[key]
+
+
+def apply_security(client: SupersetClient, settings: Settings, spec: SecuritySpec | None = None) -> AppliedSecurity:
+    spec = spec or load_security()
+    if not spec.hospitals:
+        spec.hospitals = load_hospitals(settings, spec.hospitals_query)
+    catalogue = _Catalogue(client, spec.database)
+
+    dashboard_roles: dict[int, set[int]] = {dashboard_id: set() for dashboard_id in catalogue.dashboards.values()}
+    for role in spec.roles:
+        role_id = catalogue.role(role.name)
+        permissions = [catalogue.schema_permission(s) for s in role.schemas]
+        permissions += [catalogue.dataset_permission(t) for t in role.datasets]
+        client.post(f"/api/v1/security/roles/{role_id}/permissions", {"permission_view_menu_ids": sorted(permissions)})
+        slugs = catalogue.dashboards if role.dashboards is None else role.dashboards
+        for slug in slugs:
+            if slug not in catalogue.dashboards:
+                raise PulseError(
+                    f"role {role.name}: no dashboard with slug {slug!r}", "check superset_assets/security.yaml"
+                )
+            dashboard_roles[catalogue.dashboards[slug]].add(role_id)
+    for dashboard_id, role_ids in dashboard_roles.items():
+        client.put(f"/api/v1/dashboard/{dashboard_id}", {"roles": sorted(role_ids)})
+
+    hospital_tables = [catalogue.dataset(t) for t in spec.hospital_datasets]
+    hospital_permissions = sorted(catalogue.dataset_permission(t) for t in spec.hospital_datasets)
+    existing_filters = {f["name"]: f["id"] for f in client.listing("rowlevelsecurity")}
+    for hospital in spec.hospitals:
+        name = spec.hospital_role_name(hospital)
+        role_id = catalogue.role(name)
+        client.post(f"/api/v1/security/roles/{role_id}/permissions", {"permission_view_menu_ids": hospital_permissions})
+        rls = {
+            "name": name,
+            "description": f"{hospital.hospital_name}: only its rows",
+            "filter_type": "Regular",
+            "tables": hospital_tables,
+            "roles": [role_id],
+            "group_key": spec.rls_group_key,
+            "clause": spec.rls_clause.format(**hospital.__dict__),
+        }
+        if name in existing_filters:
+            client.put(f"/api/v1/rowlevelsecurity/{existing_filters[name]}", rls)
+        else:
+            client.post("/api/v1/rowlevelsecurity/", rls)
+
+    users = {u["username"]: u["id"] for u in client.listing("security/users")}
+    applied = []
+    for user in spec.demo_users():
+        password = demo_password(settings, user.username)
+        payload = {
+            "username": user.username,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": f"{user.username}@pulse.invalid",
+            "active": True,
+            "roles": [_existing_role(catalogue, r) for r in user.roles],
+            "password": password,
+        }
+        if user.username in users:
+            client.put(f"/api/v1/security/users/{users[user.username]}", payload)
+        else:
+            client.post("/api/v1/security/users/", payload)
+        applied.append((user.username, password, user.roles))
+    return AppliedSecurity(len(spec.roles) + len(spec.hospitals), len(spec.hospitals), applied)
+
+
+def _existing_role(catalogue: _Catalogue, name: str) -> int:
+    if name not in catalogue.roles:
+        raise PulseError(
+            f"a demo user needs role {name!r}, which neither Superset nor security.yaml defines", "fix security.yaml"
+        )
+    return catalogue.roles[name]
