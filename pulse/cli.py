@@ -12,6 +12,7 @@ from operational_api.cli import app as api_app
 from pulse.airflow_cli import app as airflow_app
 from pulse.console import PulseError, console
 from pulse.settings import get_settings, settings_table
+from pulse.superset_cli import app as superset_app
 from reports.cli import app as reports_app
 from simulator.cli import simulate
 from warehouse.cli import app as warehouse_app
@@ -26,6 +27,7 @@ app.add_typer(api_app, name="api")
 app.command("simulate")(simulate)
 app.add_typer(extract_app, name="extract")
 app.add_typer(airflow_app, name="airflow")
+app.add_typer(superset_app, name="superset")
 app.add_typer(reports_app, name="reports")
 
 
