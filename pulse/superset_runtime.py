@@ -107,7 +107,7 @@ def init(settings: Settings) -> None:
 
 def gunicorn_command(settings: Settings) -> list[str]:
     return [
-        venv_executable("gunicorn"),
+        str(SUPERSET_VENV / "bin" / "gunicorn"),
         "--bind",
         f"{HOST}:{settings.superset_port}",
         "--workers",
@@ -130,7 +130,6 @@ def gunicorn_command(settings: Settings) -> list[str]:
 
 
 def service(settings: Settings) -> Service:
-    superset_home(settings).mkdir(parents=True, exist_ok=True)
     return Service(
         name="superset",
         command=gunicorn_command(settings),
@@ -142,11 +141,15 @@ def service(settings: Settings) -> Service:
 
 def serve(settings: Settings) -> int:
     """Run Superset in the foreground (Ctrl-C stops it)."""
+    venv_executable("gunicorn")
+    superset_home(settings).mkdir(parents=True, exist_ok=True)
     return subprocess.call(gunicorn_command(settings), env=superset_env(settings))
 
 
 def start(settings: Settings) -> int:
     """Start gunicorn in the background (idempotent); returns its pid once the login page renders."""
+    venv_executable("gunicorn")
+    superset_home(settings).mkdir(parents=True, exist_ok=True)
     return services.start(service(settings), settings)
 
 
