@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from pulse import services
+from pulse import services, superset_runtime
 from pulse.airflow_runtime import airflow_env
 from pulse.services import Service, pulse_command, pulse_env
 from pulse.settings import Settings
@@ -46,7 +46,13 @@ def airflow_service(settings: Settings, *, demo: bool = False) -> Service:
 def all_services(settings: Settings) -> list[Service]:
     # The SMTP sink stands in for a mail relay on embedded defaults (PULSE_SMTP_SINK=false with a relay).
     sink = [mail_sink.service(settings)] if settings.smtp_sink else []
-    return [warehouse_server.service(settings), api_service(settings), *sink, airflow_service(settings)]
+    return [
+        warehouse_server.service(settings),
+        api_service(settings),
+        *sink,
+        airflow_service(settings),
+        superset_runtime.service(settings),  # dashboards: healthy when its login page renders
+    ]
 
 
 def status(settings: Settings) -> list[tuple[str, int | None, bool, str]]:
