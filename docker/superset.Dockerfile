@@ -24,6 +24,10 @@ FROM base AS runtime
 RUN useradd --system --uid 10002 --gid 0 --create-home --home-dir /home/superset --shell /usr/sbin/nologin superset \
     && install -d -o superset -g 0 -m 0770 /var/lib/superset
 COPY --from=build /opt/superset/.venv /opt/superset/.venv
+# Pulse's Superset configuration and metadata bootstrap (the same files `pulse superset` runs on embedded
+# defaults; standard library only), with the deployment's additions on top.
+COPY pulse/superset_config.py /etc/superset/pulse_superset_config.py
+COPY pulse/superset_bootstrap.py /etc/superset/superset_bootstrap.py
 COPY docker/superset/superset_config.py /etc/superset/superset_config.py
 COPY docker/http_check.py /usr/local/bin/pulse-http-check
 RUN chmod 0755 /usr/local/bin/pulse-http-check
@@ -35,7 +39,8 @@ ENV VIRTUAL_ENV=/opt/superset/.venv \
 WORKDIR /var/lib/superset
 USER superset
 EXPOSE 8088
-# gthread workers: dashboards fire many small chart requests at once, mostly waiting on the warehouse.
+# gthread workers (as `pulse superset serve`): a dashboard fires one chart request per chart at once, each mostly
+# waiting on the warehouse. docker-compose.yml passes the worker count from its settings.
 CMD ["gunicorn", "--bind", "0.0.0.0:8088", "--workers", "2", "--worker-class", "gthread", "--threads", "8", \
      "--timeout", "120", "--limit-request-line", "0", "--limit-request-field_size", "0", \
      "superset.app:create_app()"]

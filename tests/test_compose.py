@@ -45,9 +45,10 @@ DOCKERFILES = {"pulse": REPO / "docker" / "pulse.Dockerfile", "superset": REPO /
 SERVICE_PORTS = {"clickhouse": 8123, "api": 8000, "airflow-api-server": 8080, "superset": 8088, "mailpit": 1025}
 # Images not built here: official upstream images, always at a pinned tag.
 UPSTREAM_IMAGES = {"postgres", "clickhouse/clickhouse-server", "axllent/mailpit"}
-# Services that run Pulse's own code and so read PULSE_* settings from .env.
+# Services that run Pulse's own code and so read extra PULSE_* settings from pulse.env.
 PULSE_SERVICES = {"api", "airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
-                  "airflow-triggerer"}  # fmt: skip
+                  "airflow-triggerer", "superset-assets"}  # fmt: skip
+ONE_SHOT = {"airflow-init", "superset-init", "superset-assets"}
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$")
 NOT_SECRET_NAME = re.compile(r"_(FILE|USER|EMAIL)$")
@@ -84,10 +85,12 @@ def env_example_values() -> dict[str, str]:
 
 
 def filled_env_file(path: Path) -> Path:
-    """.env.example with every blank filled in, as an operator would: random URL-safe secrets."""
+    """.env.example with every required blank filled in, as an operator would: random URL-safe secrets.
+    Optional blanks (no SMTP login, no Redis) stay blank."""
+    required = set(REQUIRED.findall(COMPOSE_FILE.read_text()))
     lines = []
     for name, value in env_example_values().items():
-        if not value:
+        if not value and name in required:
             value = base64.urlsafe_b64encode(os.urandom(32)).decode() if "FERNET" in name else secrets.token_hex(24)
         lines.append(f"{name}={value}")
     path.write_text("\n".join(lines) + "\n")
@@ -131,12 +134,11 @@ def raw() -> dict[str, Any]:
 
 
 def one_shot_services(model: dict[str, Any]) -> set[str]:
-    """Services others wait on to *finish* (migrations, setup): they run once and have nothing to serve."""
+    """Services that run to completion (migrations, imports) rather than serve: never restarted once done."""
     return {
         name
-        for service in model["services"].values()
-        for name, dep in (service.get("depends_on") or {}).items()
-        if dep.get("condition") == "service_completed_successfully"
+        for name, service in model["services"].items()
+        if service.get("restart", "no") == "no" or service["restart"].startswith("on-failure")
     }
 
 
@@ -145,7 +147,7 @@ def test_compose_config_accepts_the_file(resolved: dict[str, Any]) -> None:
     assert resolved["name"] == "pulse"
     assert set(resolved["services"]) == {
         "postgres", "clickhouse", "mailpit", "api", "airflow-init", "airflow-api-server", "airflow-scheduler",
-        "airflow-dag-processor", "airflow-triggerer", "superset-init", "superset",
+        "airflow-dag-processor", "airflow-triggerer", "superset-init", "superset", "superset-assets",
     }  # fmt: skip
 
 
@@ -171,10 +173,17 @@ def test_every_variable_compose_reads_is_in_env_example() -> None:
 # -- Health and start order ---------------------------------------------------------------------------------------
 def test_every_serving_service_is_health_checked(resolved: dict[str, Any]) -> None:
     one_shot = one_shot_services(resolved)
-    assert one_shot == {"airflow-init", "superset-init"}
+    assert one_shot == ONE_SHOT
+    waited_for = {
+        name
+        for service in resolved["services"].values()
+        for name, dep in (service.get("depends_on") or {}).items()
+        if dep["condition"] == "service_completed_successfully"
+    }
+    assert waited_for <= one_shot, "a service others wait to complete must run to completion"
     for name, service in resolved["services"].items():
         if name in one_shot:
-            assert service.get("restart", "no") == "no", f"{name} runs once: it must not restart"
+            assert "healthcheck" not in service or service["healthcheck"].get("disable"), name
             continue
         check = service.get("healthcheck") or {}
         assert not check.get("disable") and check.get("test"), f"{name} has no health check"
@@ -202,12 +211,13 @@ def test_health_checks_probe_the_documented_endpoints(resolved: dict[str, Any]) 
 def test_services_wait_for_what_they_use(resolved: dict[str, Any]) -> None:
     services = resolved["services"]
     assert set(services["api"]["depends_on"]) >= {"postgres"}
-    for name in PULSE_SERVICES - {"api", "airflow-init"}:
+    for name in {n for n in PULSE_SERVICES if n.startswith("airflow-")} - {"airflow-init"}:
         assert set(services[name]["depends_on"]) >= {"postgres", "clickhouse", "mailpit", "airflow-init"}, name
     # The scheduler's tasks, the triggerer and the DAG processor call the API server's execution API.
     for name in ("airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
         assert "airflow-api-server" in services[name]["depends_on"], name
     assert set(services["superset"]["depends_on"]) >= {"postgres", "clickhouse", "superset-init"}
+    assert set(services["superset-assets"]["depends_on"]) == {"superset"}
 
 
 # -- Images -------------------------------------------------------------------------------------------------------
@@ -297,7 +307,10 @@ def pulse_setting_names() -> set[str]:
     # dbt's connection is read by dbt_project/profiles.yml from the process environment (pulse/dbt.py sets it
     # from the settings; cosmos tasks inherit it from the container).
     profile = (REPO / "dbt_project" / "profiles.yml").read_text()
-    return names | set(re.findall(r"env_var\('(PULSE_\w+)'", profile))
+    names |= set(re.findall(r"env_var\('(PULSE_\w+)'", profile))
+    # Superset's configuration file (it runs in Superset's environment) reads its part from the environment too.
+    superset_config = (REPO / "pulse" / "superset_config.py").read_text()
+    return names | set(re.findall(r"os\.environ\.get\(\"(PULSE_\w+)\"", superset_config))
 
 
 def test_every_pulse_variable_is_a_real_setting(resolved: dict[str, Any]) -> None:
@@ -416,6 +429,68 @@ def test_clickhouse_reader_is_read_only_with_its_password_from_the_environment(r
     profile = root.find(f"profiles/{user.findtext('profile')}")
     assert profile is not None and profile.findtext("readonly") == "2", "reads only, and cannot lift that"
     assert user.findtext("access_management") == "0"
+
+
+def test_dashboard_import_reaches_superset_and_the_warehouse(resolved: dict[str, Any]) -> None:
+    """`pulse superset import` talks to Superset on 127.0.0.1:PULSE_SUPERSET_PORT, so it runs in Superset's
+    network namespace; the warehouse connection it gives Superset is the read-only user on the compose host."""
+    services = resolved["services"]
+    assets = services["superset-assets"]
+    assert assets["network_mode"] == "service:superset"
+    env = assets["environment"]
+    assert int(env["PULSE_SUPERSET_PORT"]) == SERVICE_PORTS["superset"]
+    settings = Settings(clickhouse_url=env["PULSE_CLICKHOUSE_URL"], home=Path("/var/lib/pulse"))
+    assert (settings.clickhouse_host, settings.clickhouse_port) == ("clickhouse", SERVICE_PORTS["clickhouse"])
+    reader = services["clickhouse"]["environment"]["PULSE_WAREHOUSE_READER_PASSWORD"]
+    assert settings.clickhouse_user == "pulse_reader" and settings.clickhouse_password == reader
+    assert env["PULSE_WAREHOUSE_READER_PASSWORD"] == reader
+    superset_init = services["superset-init"]["environment"]
+    assert env["PULSE_SUPERSET_ADMIN_USER"] == superset_init["PULSE_SUPERSET_ADMIN_USER"]
+    assert env["PULSE_SUPERSET_ADMIN_PASSWORD"] == superset_init["PULSE_SUPERSET_ADMIN_PASSWORD"]
+    for key in ("SUPERSET_SECRET_KEY", "SUPERSET_DATABASE_URI", "PULSE_SUPERSET_CACHE_DIR"):
+        assert services["superset"]["environment"][key] == superset_init[key], key
+
+
+@pytest.mark.superset
+def test_superset_image_config_is_pulses_plus_the_deployments(resolved: dict[str, Any], tmp_path: Path) -> None:
+    """The image's /etc/superset as the Dockerfile lays it out, loaded by Superset itself (in .venv-superset)
+    with the container's environment: Pulse's settings (RBAC, caches) and the proxy settings both apply."""
+    from tests.conftest import SUPERSET_PYTHON
+
+    if not SUPERSET_PYTHON.exists():
+        pytest.fail(f"{SUPERSET_PYTHON} is missing: run `make install`")
+    dockerfile = DOCKERFILES["superset"].read_text()
+    etc = tmp_path / "etc-superset"
+    etc.mkdir()
+    for source, target in re.findall(r"^COPY (?!--from)(\S+) /etc/superset/(\S+)$", dockerfile, re.M):
+        shutil.copy(REPO / source, etc / target)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPERSET", "PULSE_", "PYTHONPATH"))}
+    env.update(resolved["services"]["superset"]["environment"])
+    env.update(
+        SUPERSET_CONFIG_PATH=str(etc / "superset_config.py"),
+        SUPERSET_HOME=str(tmp_path / "home"),
+        SUPERSET_DATABASE_URI=f"sqlite:///{tmp_path / 'superset.db'}",
+        PULSE_SUPERSET_CACHE_DIR=str(tmp_path / "cache"),
+        SUPERSET_COOKIE_SECURE="true",
+    )
+    probe = (
+        "import json\nfrom superset import config\n"
+        "print(json.dumps({'rbac': config.FEATURE_FLAGS.get('DASHBOARD_RBAC'), 'secure': config.SESSION_COOKIE_SECURE,"
+        " 'proxy': config.ENABLE_PROXY_FIX, 'key': config.SECRET_KEY, 'cache': config.DATA_CACHE_CONFIG['CACHE_TYPE'],"
+        " 'timeout': config.DATA_CACHE_CONFIG['CACHE_DEFAULT_TIMEOUT']}))"
+    )
+    proc = subprocess.run([str(SUPERSET_PYTHON), "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert loaded == {
+        "rbac": True,
+        "secure": True,
+        "proxy": False,
+        "key": resolved["services"]["superset"]["environment"]["SUPERSET_SECRET_KEY"],
+        "cache": "FileSystemCache",
+        "timeout": 600,
+    }
 
 
 # -- Helpers, run for real ----------------------------------------------------------------------------------------

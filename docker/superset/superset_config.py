@@ -1,25 +1,20 @@
-"""Superset's configuration in the container image: everything secret or site-specific comes from the environment.
+"""Superset's configuration in the container image: Pulse's own (pulse/superset_config.py, the same file
+`pulse superset` uses on embedded defaults), plus what only a deployment behind a proxy needs.
 
-docker-compose.yml sets SUPERSET_SECRET_KEY and SUPERSET_DATABASE_URI (the metadata database, PostgreSQL);
-Superset reads this file through SUPERSET_CONFIG_PATH. The dashboards' warehouse connection is not configured
-here: it arrives with Pulse's dashboard assets, as the read-only `pulse_reader` user.
+Superset loads this file through SUPERSET_CONFIG_PATH. Pulse's file reads SUPERSET_SECRET_KEY,
+SUPERSET_DATABASE_URI and the PULSE_SUPERSET_CACHE_* variables from the environment, which docker-compose.yml sets.
 """
 
 from __future__ import annotations
 
 import os
+import runpy
+from pathlib import Path
 
+# Superset reads the upper-case names of its configuration module; take Pulse's, then add the deployment's.
+_PULSE_CONFIG = runpy.run_path(str(Path(__file__).with_name("pulse_superset_config.py")))
+globals().update({name: value for name, value in _PULSE_CONFIG.items() if name.isupper()})
 
-def _required(name: str) -> str:
-    value = os.environ.get(name, "")
-    if not value:
-        raise RuntimeError(f"{name} is not set: put it in .env (see .env.example) and recreate the container")
-    return value
-
-
-# Signs sessions and encrypts the database passwords Superset stores: keep it stable across restarts.
-SECRET_KEY = _required("SUPERSET_SECRET_KEY")
-SQLALCHEMY_DATABASE_URI = _required("SUPERSET_DATABASE_URI")
-# Behind a TLS-terminating proxy, set SUPERSET_COOKIE_SECURE=true so session cookies never travel in clear.
+# Behind a TLS-terminating proxy: Secure session cookies, and the proxy's X-Forwarded-* headers trusted.
 SESSION_COOKIE_SECURE = os.environ.get("SUPERSET_COOKIE_SECURE", "false").lower() == "true"
 ENABLE_PROXY_FIX = os.environ.get("SUPERSET_ENABLE_PROXY_FIX", "false").lower() == "true"
