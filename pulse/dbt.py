@@ -22,6 +22,7 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "PULSE_DBT_USER": settings.clickhouse_user,
         "PULSE_DBT_PASSWORD": settings.clickhouse_password,
         "PULSE_DBT_SECURE": str(settings.clickhouse_url.startswith("https")),
+        "PULSE_DBT_CLUSTER": settings.dbt_cluster or "",
         "DBT_PROFILES_DIR": str(PROJECT_DIR),
         "DBT_PROJECT_DIR": str(PROJECT_DIR),
         "DBT_TARGET_PATH": str(settings.home / "dbt" / "target"),

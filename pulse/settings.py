@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         default="http://default:@127.0.0.1:8123",
         description="ClickHouse HTTP endpoint, with user and password, used by every Pulse client.",
     )
+    dbt_cluster: str | None = Field(
+        default=None,
+        description="ClickHouse cluster on which dbt creates databases, tables and views (ON CLUSTER); none for "
+        "one server. Replicated tables need more: docs/production.md.",
+    )
     warehouse_users: dict[str, WarehouseUser] | None = Field(
         default=None,
         description="Embedded server users as JSON {name: {password_sha256_hex, readonly}}. "
