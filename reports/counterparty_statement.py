@@ -68,8 +68,8 @@ class CurrencyBalance:
     closing: Decimal
     invoiced_reporting: Decimal  # at each invoice's issue-date rate
     paid_reporting: Decimal  # at each payment's value-date rate
-    closing_rate: Decimal  # rate on the last day of the month (or the latest before it)
-    closing_rate_date: dt.date
+    closing_rate: Decimal | None  # rate on the last day of the month (or the latest before it); None if nothing owed
+    closing_rate_date: dt.date | None
     closing_reporting: Decimal  # closing balance revalued at closing_rate
 
 
@@ -85,7 +85,7 @@ class CounterpartyStatement:
     reporting_currency: str
     invoices: tuple[InvoiceLine, ...]
     payments: tuple[PaymentLine, ...]
-    balances: tuple[CurrencyBalance, ...]  # one per currency with any amount (the invoicing one at least)
+    balances: tuple[CurrencyBalance, ...]  # the invoicing currency first, then any other with an amount
 
     kind = KIND
 
@@ -279,17 +279,17 @@ def _statement(
         received = sum((p.amount for p in paid), ZERO)
         closing = start + invoiced - received
         rate_row = closing_rates.get(currency)
-        if rate_row is None:
-            if closing == 0 and not counted and not paid:
-                continue  # nothing in this currency to state
+        if rate_row is None and closing != 0:
             raise _no_rate(params, f"the closing balance in {currency}", currency, last_day)
         balances.append(
             CurrencyBalance(
                 currency=currency, opening=start, invoiced=invoiced, paid=received, closing=closing,
                 invoiced_reporting=sum((i.amount_reporting for i in counted), ZERO),
                 paid_reporting=sum((p.amount_reporting for p in paid), ZERO),
-                closing_rate=rate_row["rate"], closing_rate_date=rate_row["published_on"],
-                closing_reporting=(closing * rate_row["rate"]).quantize(CENT, ROUND_HALF_UP),
+                closing_rate=rate_row["rate"] if rate_row else None,
+                closing_rate_date=rate_row["published_on"] if rate_row else None,
+                # Nothing owed is nothing in any currency, with or without a rate.
+                closing_reporting=(closing * rate_row["rate"]).quantize(CENT, ROUND_HALF_UP) if rate_row else ZERO,
             )
         )  # fmt: skip
     return CounterpartyStatement(

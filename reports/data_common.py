@@ -68,7 +68,9 @@ def require(kind: str, params: Mapping[str, str], *names: str) -> list[str]:
 def parse_id(kind: str, params: Mapping[str, str], name: str) -> int:
     (text,) = require(kind, params, name)
     if not text.isdigit():
-        raise ReportDataError(kind, params, f"{name} must be a whole number, got {text!r}")
+        raise ReportDataError(
+            kind, params, f"{name} must be a whole number, got {text!r}", hint=f"pass the warehouse's {name}, e.g. 42"
+        )
     return int(text)
 
 

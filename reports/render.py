@@ -191,4 +191,6 @@ def _unsubscribe_link(base_url: str | None, url: str | None) -> str | None:
 
 def _check_data_kind(kind: str, data: ReportData) -> None:
     if data.kind != kind:
-        raise ReportDataError(kind, data.params, f"data loaded for {data.kind} cannot render as {kind}")
+        raise ReportDataError(
+            kind, data.params, f"data loaded for {data.kind} cannot render as {kind}", hint=f"render it as {data.kind}"
+        )
