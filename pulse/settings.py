@@ -103,9 +103,10 @@ class Settings(BaseSettings):
         default=None,
         description="Where feed files land: any fsspec URL (s3://..., https://...). Default: PULSE_HOME/landing.",
     )
-    extract_batch_rows: int = Field(default=200_000, description="Rows per extraction batch (one watermark step).")
+    extract_batch_rows: int = Field(default=1_000_000, description="Rows per extraction batch (one watermark step).")
     extract_insert_rows: int = Field(
-        default=100_000, description="Rows per HTTP insert within a batch (bounds request size)."
+        default=1_000_000,
+        description="Rows per HTTP insert within a batch (streamed; fewer, bigger inserts leave fewer parts to merge).",
     )
     extract_reader_process_rows: int = Field(
         default=100_000,
