@@ -1,0 +1,149 @@
+"""One real Superset (gunicorn from .venv-superset, SQLite metadata in a temporary PULSE_HOME) against a real
+warehouse whose marts dbt built from a simulated business, shared by every Superset test of a worker.
+
+Superset's metadata initialisation and start (about a minute) run in a thread while the marts are built.
+Tests that need the dashboards use `imported`, which imports `superset_assets/` once into the empty Superset.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extractors.feeds import load_feeds
+from extractors.pipeline import extract
+from pulse import superset_runtime
+from pulse.dbt import run_dbt
+from pulse.settings import Settings
+from pulse.superset_api import SupersetClient
+from pulse.superset_assets import ASSETS_DIR, ImportSummary, import_assets, load_assets
+from pulse.superset_security import demo_password
+from tests.conftest import SUPERSET_PYTHON, WarehouseProcess, free_port
+
+
+@dataclass
+class SupersetStack:
+    settings: Settings
+    warehouse: WarehouseProcess
+    clients: dict[str, SupersetClient] = field(default_factory=dict)  # one signed-in session per user
+    _warehouse_client: Any = None
+
+    def admin(self) -> SupersetClient:
+        if "" not in self.clients:
+            self.clients[""] = superset_runtime.connect(self.settings)
+        return self.clients[""]
+
+    def login(self, username: str) -> SupersetClient:
+        if username not in self.clients:
+            password = demo_password(self.settings, username)
+            self.clients[username] = SupersetClient(superset_runtime.base_url(self.settings), username, password)
+        return self.clients[username]
+
+    def warehouse_client(self) -> Any:
+        if self._warehouse_client is None:
+            self._warehouse_client = self.warehouse.client()
+        return self._warehouse_client
+
+    @property
+    def url(self) -> str:
+        return superset_runtime.base_url(self.settings)
+
+
+def build_marts(settings: Settings, warehouse: WarehouseProcess) -> None:
+    extract(settings)
+    load_feeds(warehouse.client(), settings.resolved_landing_url)
+    # `dbt run`, not `build`: the marts are what Superset reads; their dbt tests run in tests/dbt.
+    if run_dbt(["run", "--quiet"], settings) != 0:
+        raise RuntimeError("dbt run failed: the marts the dashboards read are missing")
+
+
+@pytest.fixture(scope="session")
+def superset_stack(simulated_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SupersetStack]:
+    if not SUPERSET_PYTHON.exists():
+        pytest.fail(f"{SUPERSET_PYTHON} is missing: run `make install` to create .venv-superset")
+    home = tmp_path_factory.mktemp("superset-stack") / "home"
+    shutil.copytree(simulated_home, home)
+    warehouse = WarehouseProcess(home=home, port=free_port()).start()
+    settings = Settings(
+        home=home,
+        ops_database_url=f"sqlite:///{home / 'ops.db'}",
+        clickhouse_url=f"http://default:@127.0.0.1:{warehouse.port}",
+        superset_port=free_port(),
+        superset_workers=1,
+    )
+    failures: list[BaseException] = []
+
+    def start_superset() -> None:
+        try:
+            superset_runtime.init(settings)
+            superset_runtime.start(settings)
+        except BaseException as err:  # re-raised in the test thread below
+            failures.append(err)
+
+    starting = threading.Thread(target=start_superset, name="superset-start")
+    starting.start()
+    stack = SupersetStack(settings, warehouse)
+    try:
+        build_marts(settings, warehouse)
+        starting.join()
+        if failures:
+            raise failures[0]
+        yield stack
+    finally:
+        starting.join()
+        for client in stack.clients.values():
+            client.close()
+        superset_runtime.stop(settings)
+        warehouse.stop()
+
+
+@dataclass(frozen=True)
+class Imported:
+    before: dict[str, int]  # objects in Superset before the first import
+    summary: ImportSummary
+    assets_files: dict[str, dict[str, Any]]
+
+
+def count_objects(client: SupersetClient) -> dict[str, int]:
+    return {kind: sum(1 for _ in client.listing(kind)) for kind in ("database", "dataset", "chart", "dashboard")}
+
+
+@pytest.fixture(scope="session")
+def imported(superset_stack: SupersetStack) -> Imported:
+    """superset_assets/ imported once into the empty Superset (roles, RLS and demo users included)."""
+    admin = superset_stack.admin()
+    before = count_objects(admin)
+    summary = import_assets(admin, superset_stack.settings)
+    return Imported(before, summary, load_assets(ASSETS_DIR).files)
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where dashboard screenshots are kept for a person to look at (PULSE_TEST_ARTIFACTS: somewhere permanent)."""
+    chosen = os.environ.get("PULSE_TEST_ARTIFACTS")
+    path = Path(chosen) / "superset" if chosen else tmp_path_factory.mktemp("superset-artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def chart_ids(client: SupersetClient, files: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Superset's chart id for every chart file, by its name in superset_assets/charts/ (`exec_kits_sold`)."""
+    by_uuid = {str(c["uuid"]): c["id"] for c in client.listing("chart")}
+    return {
+        Path(path).stem: by_uuid[str(config["uuid"])]
+        for path, config in files.items()
+        if path.startswith("charts/") and str(config["uuid"]) in by_uuid
+    }
+
+
+@pytest.fixture(scope="session")
+def charts(superset_stack: SupersetStack, imported: Imported) -> dict[str, int]:
+    """Chart ids by file name, after the import (ids never change once a chart exists)."""
+    return chart_ids(superset_stack.admin(), imported.assets_files)

@@ -1,0 +1,160 @@
+"""superset_assets/ on its own (no Superset): what the importer adds to the YAML and the exporter takes away
+again, the dbt docs reaching the datasets, the password never reaching a file, the query contexts."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pulse.console import PulseError
+from pulse.settings import Settings
+from pulse.superset_assets import (
+    ASSETS_DIR,
+    MASKED_PASSWORD,
+    build_bundle,
+    complete_dataset,
+    database_passwords,
+    load_assets,
+    load_dbt_docs,
+    normalise_chart,
+    normalise_dashboard,
+    normalise_database,
+    normalise_dataset,
+    read_bundle,
+    stable_chart_id,
+)
+from pulse.superset_query_context import build, supports
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict[str, Any]], Settings]:
+    home = tmp_path_factory.mktemp("assets-home")
+    settings = Settings(home=home, clickhouse_url="http://default:@warehouse.internal:9123")
+    return read_bundle(build_bundle(load_assets(), settings)), settings
+
+
+def test_bundle_has_metadata_and_one_top_folder(tmp_path: Path) -> None:
+    archive = build_bundle(load_assets(), Settings(home=tmp_path))
+    names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
+    assert {n.split("/", 1)[0] for n in names} == {"pulse_assets"}
+    metadata = yaml.safe_load(zipfile.ZipFile(io.BytesIO(archive)).read("pulse_assets/metadata.yaml"))
+    assert metadata["version"] == "1.0.0" and metadata["type"] == "assets"
+
+
+def test_database_points_at_the_settings_warehouse_without_password(bundle: Any) -> None:
+    files, settings = bundle
+    [database] = [c for p, c in files.items() if p.startswith("databases/")]
+    assert database["sqlalchemy_uri"] == f"clickhousedb://pulse_reader:{MASKED_PASSWORD}@warehouse.internal:9123/marts"
+    password = settings.reader_password()
+    assert database_passwords(load_assets(), settings) == {"databases/pulse_warehouse.yaml": password}
+    assert not any(password in yaml.safe_dump(c) for c in files.values())
+    assert not any(password in path.read_text() for path in ASSETS_DIR.rglob("*.yaml"))
+
+
+def test_dataset_columns_and_descriptions_come_from_dbt(bundle: Any) -> None:
+    files, _ = bundle
+    docs = load_dbt_docs()
+    dataset = files["datasets/pulse_warehouse/mart_vending_daily.yaml"]
+    doc = docs["mart_vending_daily"]
+    assert dataset["description"] == doc.description
+    assert [c["column_name"] for c in dataset["columns"]] == [c.name for c in doc.columns]
+    by_name = {c["column_name"]: c for c in dataset["columns"]}
+    assert by_name["hospital_id"]["description"] == "Hospital (dim_hospitals)."
+    assert by_name["day"]["is_dttm"] is True and by_name["hospital_id"]["is_dttm"] is False
+    assert by_name["revenue_rub"]["verbose_name"] == "Revenue, RUB"
+    committed = yaml.safe_load((ASSETS_DIR / "datasets/pulse_warehouse/mart_vending_daily.yaml").read_text())
+    assert "columns" not in committed  # written once, in dbt
+    revenue = next(m for m in dataset["metrics"] if m["metric_name"] == "revenue")
+    assert revenue["description"] == "Sum of: Revenue of completed vends, RUB."
+
+
+def test_every_supported_chart_gets_a_query_context(bundle: Any) -> None:
+    files, _ = bundle
+    charts = [c for p, c in files.items() if p.startswith("charts/")]
+    assert len(charts) == 65
+    for chart in charts:
+        assert supports(chart["viz_type"]), chart["slice_name"]
+        context = json.loads(chart["query_context"])
+        [query] = context["queries"]
+        assert query["metrics"] or query["columns"], chart["slice_name"]
+    committed = [yaml.safe_load(p.read_text()) for p in (ASSETS_DIR / "charts").glob("*.yaml")]
+    assert not any("query_context" in c for c in committed)
+
+
+def test_import_then_export_normalisation_is_identity() -> None:
+    """What the importer completes, the exporter removes: every committed file survives the trip unchanged
+    (Superset adds its ids and defaults in between; they are simulated here, and checked for real in
+    test_import_export.py)."""
+    assets = load_assets()
+    docs = load_dbt_docs()
+    settings = Settings(home=Path("/nonexistent"), warehouse_reader_password="x")
+    files = read_bundle(build_bundle(assets, settings, docs))
+    for path, completed in files.items():
+        kind = path.split("/", 1)[0]
+        if kind == "databases":
+            back = normalise_database(completed)
+        elif kind == "datasets":
+            back = normalise_dataset(completed, docs, assets.files[path])
+        elif kind == "charts":
+            back = normalise_chart({**completed, "params": {**completed["params"], "datasource": "42__table"}})
+        else:
+            back = normalise_dashboard(completed)
+        assert back == assets.files[path], path
+
+
+def test_dashboard_chart_ids_are_stable_numbers_of_uuids() -> None:
+    dashboard = yaml.safe_load((ASSETS_DIR / "dashboards" / "executive_overview.yaml").read_text())
+    charts = [n for n in dashboard["position"].values() if isinstance(n, dict) and n.get("type") == "CHART"]
+    assert charts and all(n["meta"]["chartId"] == stable_chart_id(n["meta"]["uuid"]) for n in charts)
+    # Superset's instance ids are mapped back to those numbers on export.
+    live = json.loads(json.dumps(dashboard))
+    for number, node in enumerate(
+        n for n in live["position"].values() if isinstance(n, dict) and n.get("type") == "CHART"
+    ):
+        node["meta"]["chartId"] = number + 1
+    assert normalise_dashboard(live) == dashboard
+
+
+def test_metric_named_like_a_column_is_refused() -> None:
+    docs = load_dbt_docs()
+    dataset = yaml.safe_load((ASSETS_DIR / "datasets/pulse_warehouse/mart_funnel.yaml").read_text())
+    dataset["metrics"].append({"metric_name": "paid", "expression": "SUM(paid)"})
+    with pytest.raises(PulseError, match="metrics named like columns: paid"):
+        complete_dataset(dataset, docs)
+
+
+def test_query_context_of_a_grouped_timeseries() -> None:
+    params = {
+        "viz_type": "echarts_timeseries_bar",
+        "x_axis": "month",
+        "time_grain_sqla": "P1M",
+        "metrics": ["spend"],
+        "groupby": ["channel"],
+        "adhoc_filters": [
+            {
+                "clause": "WHERE",
+                "subject": "month",
+                "operator": "TEMPORAL_RANGE",
+                "comparator": "No filter",
+                "expressionType": "SIMPLE",
+            },
+            {"clause": "HAVING", "expressionType": "SQL", "sqlExpression": "SUM(spend_rub) > 0"},
+        ],
+        "row_limit": 100,
+    }
+    [query] = build(params)["queries"]
+    assert query["columns"][0] == {
+        "timeGrain": "P1M", "columnType": "BASE_AXIS", "sqlExpression": "month", "label": "month",
+        "expressionType": "SQL", "isColumnReference": True,
+    }  # fmt: skip
+    assert query["columns"][1:] == ["channel"] and query["series_columns"] == ["channel"]
+    assert query["filters"] == [{"col": "month", "op": "TEMPORAL_RANGE", "val": "No filter"}]
+    assert query["extras"] == {"time_grain_sqla": "P1M", "having": "(SUM(spend_rub) > 0)", "where": ""}
+    assert query["orderby"] == [["spend", False]] and query["row_limit"] == 100
+    assert query["post_processing"][0]["options"]["columns"] == ["channel"]

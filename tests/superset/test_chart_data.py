@@ -1,0 +1,203 @@
+"""Every chart's data through Superset's chart-data API: rows for each, key figures equal to the marts queried
+directly, row-level security for hospital managers, SQL Lab for analysts on the marts only."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from pulse.superset_api import SupersetError
+from tests.superset.conftest import Imported, SupersetStack
+
+pytestmark = [pytest.mark.superset, pytest.mark.xdist_group("superset")]
+
+
+def rows(stack: SupersetStack, charts: dict[str, int], chart: str, username: str | None = None) -> list[dict[str, Any]]:
+    client = stack.login(username) if username else stack.admin()
+    result = client.chart_data(charts[chart], force=True)
+    assert len(result) == 1 and result[0]["status"] == "success", result
+    data: list[dict[str, Any]] = result[0]["data"]
+    return data
+
+
+def scalar(stack: SupersetStack, sql: str) -> float:
+    value = stack.warehouse_client().query(sql).result_rows[0][0]
+    return float(value) if isinstance(value, Decimal | int | float) else value
+
+
+def test_every_chart_returns_rows(superset_stack: SupersetStack, imported: Imported, charts: dict[str, int]) -> None:
+    admin = superset_stack.admin()
+    assert len(charts) == sum(1 for p in imported.assets_files if p.startswith("charts/"))
+    empty, failed = [], {}
+    for name, chart_id in sorted(charts.items()):
+        try:
+            result = admin.chart_data(chart_id, force=True)
+        except SupersetError as err:
+            failed[name] = str(err)[:300]
+            continue
+        if not result or result[0]["rowcount"] == 0:
+            empty.append(name)
+    assert failed == {}
+    assert empty == []
+
+
+def test_big_numbers_equal_their_metric_on_the_mart(
+    superset_stack: SupersetStack, imported: Imported, charts: dict[str, int]
+) -> None:
+    """Each headline number equals its metric's SQL run straight on the warehouse (no filter slipped in)."""
+    datasets = {str(c["uuid"]): c for p, c in imported.assets_files.items() if p.startswith("datasets/")}
+    checked = 0
+    for path, chart in imported.assets_files.items():
+        if not path.startswith("charts/") or chart["viz_type"] != "big_number_total":
+            continue
+        dataset = datasets[str(chart["dataset_uuid"])]
+        metric = next(m for m in dataset["metrics"] if m["metric_name"] == chart["params"]["metric"])
+        source = f"({dataset['sql']})" if dataset.get("sql") else f"marts.{dataset['table_name']}"
+        expected = scalar(superset_stack, f"SELECT {metric['expression']} FROM {source}")
+        [row] = rows(superset_stack, charts, path.removeprefix("charts/").removesuffix(".yaml"))
+        assert row[metric["metric_name"]] == pytest.approx(expected, rel=1e-9), path
+        checked += 1
+    assert checked == 32
+
+
+def test_key_figures_equal_the_marts(superset_stack: SupersetStack, imported: Imported, charts: dict[str, int]) -> None:
+    """Headline figures, written independently of the dataset metrics, against the marts."""
+
+    def one(chart: str) -> float:
+        [row] = rows(superset_stack, charts, chart)
+        [value] = row.values()
+        return float(value)
+
+    marts = superset_stack.warehouse_client()
+    revenue = scalar(superset_stack, "SELECT sum(vending_revenue_rub) FROM marts.mart_executive_kpis_daily")
+    assert revenue > 0
+    assert one("exec_vending_revenue") == pytest.approx(revenue)
+    assert one("vend_revenue") == pytest.approx(
+        scalar(superset_stack, "SELECT sum(revenue_rub) FROM marts.mart_vending_daily")
+    )
+    assert one("comm_net_sales") == pytest.approx(
+        scalar(superset_stack, "SELECT sum(net_sales_rub) FROM marts.mart_hospital_commissions_monthly")
+    )
+    assert one("exec_kits_sold") == scalar(superset_stack, "SELECT sum(kits_sold) FROM marts.mart_executive_kpis_daily")
+    assert one("exec_active_customers") == scalar(
+        superset_stack, "SELECT uniqExactIf(customer_id, vends > 0) FROM marts.mart_customer_spend_monthly"
+    )
+    assert one("ar_outstanding") == pytest.approx(
+        scalar(superset_stack, "SELECT sum(outstanding_rub) FROM marts.mart_receivables")
+    )
+    assert one("mk_cac") == pytest.approx(
+        scalar(superset_stack, "SELECT sum(spend_rub) / sum(paid) FROM marts.mart_marketing_spend"), rel=1e-9
+    )
+    assert one("cc_answered") == pytest.approx(
+        scalar(
+            superset_stack,
+            "SELECT sum(answered_calls) / (sum(inbound_calls) + sum(outbound_calls)) FROM marts.mart_call_centre_daily",
+        )
+    )
+
+    by_hospital = {r["hospital_name"]: r["commission"] for r in rows(superset_stack, charts, "comm_top_hospitals")}
+    expected = marts.query(
+        "SELECT hospital_name, sum(commission_rub) AS c FROM marts.mart_hospital_commissions_monthly"
+        " GROUP BY hospital_name ORDER BY c DESC LIMIT 15"
+    ).result_rows
+    assert by_hospital == {name: pytest.approx(float(c)) for name, c in expected}
+
+    stages = {r["stage"]: r["leads"] for r in rows(superset_stack, charts, "funnel_stages")}
+    totals = marts.query(
+        "SELECT sum(leads), sum(contacted), sum(booked), sum(attended), sum(paid) FROM marts.mart_funnel"
+    ).result_rows[0]
+    assert stages == dict(zip(["1. Lead", "2. Contacted", "3. Booked", "4. Attended", "5. Paid"], totals, strict=True))
+
+    weekly = rows(superset_stack, charts, "exec_revenue_by_week")
+    assert sum(r["vending_revenue"] or 0 for r in weekly) == pytest.approx(revenue)
+
+
+def hospitals(stack: SupersetStack) -> dict[str, tuple[int, str]]:
+    """code -> (id, name) of every hospital in the marts."""
+    result = stack.warehouse_client().query("SELECT hospital_code, hospital_id, hospital_name FROM marts.dim_hospitals")
+    return {code: (hid, name) for code, hid, name in result.result_rows}
+
+
+def filter_options_query(dataset_id: int, column: str) -> dict[str, Any]:
+    """The query a native select filter sends for its options."""
+    query = {
+        "columns": [column],
+        "metrics": [],
+        "orderby": [[column, True]],
+        "row_limit": 1000,
+        "filters": [],
+        "extras": {},
+    }
+    return {
+        "datasource": {"id": dataset_id, "type": "table"},
+        "queries": [query],
+        "result_format": "json",
+        "result_type": "full",
+    }
+
+
+def test_hospital_manager_sees_only_their_hospital(
+    superset_stack: SupersetStack, imported: Imported, charts: dict[str, int]
+) -> None:
+    every = hospitals(superset_stack)
+    all_sales = {r["hospital_name"] for r in rows(superset_stack, charts, "vend_top_hospitals")}
+    assert len(all_sales) >= 2  # the administrator sees several hospitals, so the filter below has work to do
+    for code in ("H001", "H002"):
+        hospital_id, name = every[code]
+        username = f"manager_{code.lower()}"
+        manager = superset_stack.login(username)
+        assert {d["slug"] for d in manager.listing("dashboard")} == {"hospital-commissions", "vending-operations"}
+        assert {r["hospital_name"] for r in rows(superset_stack, charts, "vend_top_hospitals", username)} == {name}
+        assert {r["hospital_name"] for r in rows(superset_stack, charts, "vend_machines", username)} == {name}
+        assert {r["hospital_name"] for r in rows(superset_stack, charts, "comm_statements", username)} == {name}
+        [total] = rows(superset_stack, charts, "vend_revenue", username)
+        expected = scalar(
+            superset_stack, f"SELECT sum(revenue_rub) FROM marts.mart_vending_daily WHERE hospital_id = {hospital_id}"
+        )
+        assert total["revenue"] == pytest.approx(expected)
+        # The dashboards' hospital filter offers only their own hospital too (it asks as a filter_select does).
+        dataset_id = next(d["id"] for d in manager.listing("dataset") if d["table_name"] == "mart_vending_daily")
+        options = manager.post("/api/v1/chart/data", filter_options_query(dataset_id, "hospital_name"))["result"]
+        assert [r["hospital_name"] for r in options[0]["data"]] == [name]
+        # Charts of datasets they were not given stay closed.
+        with pytest.raises(SupersetError, match=r"-> 40[34]"):
+            rows(superset_stack, charts, "exec_vending_revenue", username)
+
+
+def test_executive_sees_every_dashboard(
+    superset_stack: SupersetStack, imported: Imported, charts: dict[str, int]
+) -> None:
+    executive = superset_stack.login("executive")
+    slugs = {c["slug"] for p, c in imported.assets_files.items() if p.startswith("dashboards/")}
+    assert {d["slug"] for d in executive.listing("dashboard")} == slugs
+    [row] = rows(superset_stack, charts, "exec_vending_revenue", "executive")
+    assert row["vending_revenue"] == pytest.approx(
+        scalar(superset_stack, "SELECT sum(vending_revenue_rub) FROM marts.mart_executive_kpis_daily")
+    )
+    with pytest.raises(SupersetError, match=r"-> 40[13]"):
+        sql_lab(superset_stack, "executive", "SELECT 1")
+
+
+def sql_lab(stack: SupersetStack, username: str, sql: str) -> Any:
+    client = stack.login(username)
+    database_id = next(d["id"] for d in client.listing("database"))
+    payload = {
+        "database_id": database_id,
+        "sql": sql,
+        "schema": "marts",
+        "runAsync": False,
+        "client_id": uuid.uuid4().hex[:10],
+    }
+    return client.post("/api/v1/sqllab/execute/", payload)
+
+
+def test_analyst_queries_the_marts_read_only(superset_stack: SupersetStack, imported: Imported) -> None:
+    result = sql_lab(superset_stack, "analyst", "SELECT count() AS n FROM marts.mart_funnel")
+    assert result["data"] == [{"n": scalar(superset_stack, "SELECT count() FROM marts.mart_funnel")}]
+    with pytest.raises(SupersetError, match="TABLE_SECURITY_ACCESS_ERROR"):
+        sql_lab(superset_stack, "analyst", "SELECT count() FROM raw.vend_transactions")
+    with pytest.raises(SupersetError, match="DML_NOT_ALLOWED_ERROR"):
+        sql_lab(superset_stack, "analyst", "INSERT INTO marts.mart_funnel (channel) VALUES ('x')")
