@@ -105,25 +105,30 @@ def column_chart(
     label: str = "",
     every: int = 1,
 ) -> Markup:
-    """One column per value (e.g. kits per day of a month), with a faint grid at a quarter of the maximum and
-    a label under every `every`-th column."""
+    """One column per value (e.g. kits per day of a month) with its value on top, a faint grid at quarters of
+    the maximum, and a label under every `every`-th column."""
     count = max(len(values), 1)
     top = max([*values, 0.0]) or 1.0
     axis = 3.2
     plot = height - axis - 0.5
+    headroom = 2.6  # for the value printed above the tallest column
     slot = width / count
     parts = []
     for quarter in (0.25, 0.5, 0.75, 1.0):
-        y = plot - quarter * (plot - 1)
+        y = plot - quarter * (plot - headroom)
         parts.append(f'<line x1="0" y1="{y:.2f}" x2="{width}" y2="{y:.2f}" stroke="{GRID}" stroke-width="0.2"/>')
     parts.append(f'<line x1="0" y1="{plot:.2f}" x2="{width}" y2="{plot:.2f}" stroke="{TEXT}" stroke-width="0.25"/>')
     for i, value in enumerate(values):
         x = i * slot
         if value > 0:
-            h = value / top * (plot - 1)
+            h = value / top * (plot - headroom)
             parts.append(
                 f'<rect x="{x + slot * 0.15:.2f}" y="{plot - h:.2f}" width="{slot * 0.7:.2f}" height="{h:.2f}" '
                 f'fill="{ACCENT}"/>'
+            )
+            parts.append(
+                f'<text x="{x + slot / 2:.2f}" y="{plot - h - 0.6:.2f}" font-size="1.9" text-anchor="middle" '
+                f'fill="{TEXT}" font-family="DejaVu Sans">{value:g}</text>'
             )
         if i < len(labels) and i % every == 0:
             parts.append(

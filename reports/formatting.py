@@ -129,7 +129,7 @@ def amount_in_words(value: Decimal, currency: str, locale: str) -> str:
         units = int(value)
         cents = int((value - units) * 100)
         name = get_currency_name(currency, count=units, locale=locale)
-        text = f"{num2words(units, lang=locale)} {name.lower()} {cents:02d}/100"
+        text = f"{num2words(units, lang=locale)} {name} {cents:02d}/100"
     if negative:
         text = ("minus " if locale == "en" else "минус ") + text
     return text[:1].upper() + text[1:]
