@@ -101,7 +101,7 @@ def _print_report(report: RunReport) -> None:
     plan = report.plan
     if plan is not None:
         extra = f", {plan.without_email} rows without an email ignored" if plan.without_email else ""
-        console.print(f"{report.subscription}: period {plan.period}: {plan.recipients} recipient rows, "
+        console.print(f"{report.subscription}: period {plan.periods}: {plan.recipients} recipient rows, "
                       f"{plan.added} new statements in the ledger{extra}")  # fmt: skip
     states = ", ".join(f"[{STATE_COLOURS.get(s, 'white')}]{n} {s}[/]" for s, n in sorted(report.states.items()))
     console.print(f"run {report.run_id}: {states or 'nothing to do'}")
@@ -181,7 +181,7 @@ def _dry_run(store: Store, sub: Subscription, period: str | None) -> None:
             verdicts[f"already in the ledger ({state})"] += 1
         else:
             verdicts["would be sent" if item.state == "pending" else f"would be {item.state}"] += 1
-    console.print(f"{sub.name}: period {result.period}: {result.recipients} rows from the recipient query"
+    console.print(f"{sub.name}: period {result.periods}: {result.recipients} rows from the recipient query"
                   + (f", {result.without_email} without an email" if result.without_email else ""))  # fmt: skip
     for verdict, n in verdicts.most_common():
         console.print(f"  {n:>7,}  {verdict}")

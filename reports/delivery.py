@@ -153,11 +153,16 @@ def run_period(sub: Subscription, *, period: str | None, fire_at: dt.datetime | 
 
 @dataclass
 class PlanResult:
-    period: str
+    period: str  # the run's period (rows may carry their own, from the query's period column)
     recipients: int  # rows the query returned
     added: int  # new ledger rows
     without_email: int
     planned: list[PlannedDelivery] = field(default_factory=list)
+
+    @property
+    def periods(self) -> str:
+        """The periods actually planned, e.g. `2026-10` (or `2026-09, 2026-10` from a period column)."""
+        return ", ".join(sorted({p.period for p in self.planned})) or self.period
 
 
 def plan_subscription(

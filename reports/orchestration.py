@@ -103,7 +103,7 @@ def deliver_job(job: dict[str, Any]) -> dict[str, Any]:
     report = run_job(settings, Job.from_dict(job), run_id=context["run_id"])
     if report.plan is not None:
         log.info("%s: period %s, %d recipient rows, %d new in the ledger", report.subscription,
-                 report.plan.period, report.plan.recipients, report.plan.added)  # fmt: skip
+                 report.plan.periods, report.plan.recipients, report.plan.added)  # fmt: skip
     log.info("%s: %s", report.subscription, dict(report.states))
     for email, period, error in report.failures[:SHOWN_FAILURES]:
         log.warning("%s %s: %s", email, period, error)
@@ -120,7 +120,8 @@ def deliver_job(job: dict[str, Any]) -> dict[str, Any]:
 def summarize_run(jobs: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Ledger rows this run planned or tried, by state; fails the run if a recipient or a task failed."""
     run_id = _context()["run_id"]
-    finished = {r["name"] for r in results}
+    # Only the deliver tasks that succeeded pushed a result (by index: iterating would log a miss as an error).
+    finished = {results[i]["name"] for i in range(len(results))}
     unfinished = sorted({j["name"] for j in jobs} - finished)
     store = Store(settings=reports_settings())
     try:
