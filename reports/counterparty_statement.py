@@ -129,7 +129,6 @@ LEFT JOIN staging.stg_invoices AS i ON i.invoice_id = p.invoice_id
 ASOF LEFT JOIN intermediate.int_fx_rates AS fx ON fx.currency = p.currency AND fx.rate_date <= p.paid_on
 WHERE p.counterparty_id IN {ids:Array(Int64)} AND p.paid_on >= {start:Date} AND p.paid_on < {end:Date}
 ORDER BY p.counterparty_id, p.paid_on, p.payment_id
-SETTINGS join_use_nulls = 1
 """
 
 # Balance owed before the month, per currency: invoices issued (not cancelled) minus payments received.

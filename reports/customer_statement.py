@@ -108,7 +108,6 @@ WHERE e.customer_id IN {ids:Array(Int64)}
   AND e.occurred_at >= toDateTime64({start:String}, 6, {tz:String})
   AND e.occurred_at < toDateTime64({end:String}, 6, {tz:String})
 ORDER BY e.customer_id, e.occurred_at, e.account_entry_id
-SETTINGS join_use_nulls = 1
 """
 
 

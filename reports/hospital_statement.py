@@ -126,7 +126,6 @@ LEFT JOIN marts.dim_machines AS m ON m.machine_id = d.machine_id
 WHERE d.hospital_id IN {ids:Array(Int64)} AND toStartOfMonth(d.day) = {month:Date}
 GROUP BY hospital_id, serial
 ORDER BY hospital_id, serial
-SETTINGS join_use_nulls = 1
 """
 
 DAYS_SQL = """

@@ -147,17 +147,13 @@ def _counterparty(data: CounterpartyStatement, fmt: Formatter, t: Messages) -> R
     start, end = _month_period(data.month)
     reference = data.external_id or str(data.counterparty_id)
     totals: list[tuple[str, str]] = []
-    for balance in data.balances:
-        totals.append(
-            (f"{t('counterparty.invoiced')}, {balance.currency}", fmt.money(balance.invoiced, balance.currency))
-        )
-        totals.append((f"{t('counterparty.paid')}, {balance.currency}", fmt.money(balance.paid, balance.currency)))
-        totals.append(
-            (f"{t('counterparty.closing')}, {balance.currency}", fmt.money(balance.closing, balance.currency))
-        )
+    for balance in data.balances:  # the values carry their currency
+        totals.append((t("counterparty.invoiced"), fmt.money(balance.invoiced, balance.currency)))
+        totals.append((t("counterparty.paid"), fmt.money(balance.paid, balance.currency)))
+        totals.append((t("counterparty.closing"), fmt.money(balance.closing, balance.currency)))
     totals.append(
         (
-            t("counterparty.closing_reporting", currency=data.reporting_currency),
+            f"{t('counterparty.closing')} ({t('counterparty.reporting_currency').lower()})",
             fmt.money(data.closing_reporting_total, data.reporting_currency),
         )
     )

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from pulse.settings import READER_USER
 from reports.data import load_many
 from reports.render import REPORT_KINDS, ReportDataError, render_html, render_pdf, render_report
 from tests.reports.conftest import PERIOD, ReportWarehouse
@@ -179,6 +180,21 @@ def test_bad_recipients_and_parameters_are_clear_errors(
         render_report(client, kind, params, "en")
     assert expected in str(caught.value)
     assert caught.value.hint
+
+
+def test_every_report_loads_as_the_read_only_user(report_warehouse: ReportWarehouse) -> None:
+    """Subscriptions render as pulse_reader: the loaders only read, and change no query settings."""
+    import clickhouse_connect
+
+    settings = report_warehouse.settings
+    reader = clickhouse_connect.get_client(
+        host=settings.clickhouse_host, port=settings.clickhouse_port, username=READER_USER,
+        password=settings.reader_password(),
+    )  # fmt: skip
+    for kind in REPORT_KINDS:
+        (data,) = load_many(reader, kind, [typical_params(kind, reader)], "ru")
+        assert not isinstance(data, ReportDataError), data
+        assert data.kind == kind and data.has_activity
 
 
 def test_unknown_locale_is_refused(client: Any) -> None:
