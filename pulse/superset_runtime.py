@@ -170,6 +170,17 @@ class Logins:
     admin: tuple[str, str]
     users: list[tuple[str, str, tuple[str, ...]]]  # (username, password, roles)
 
+    def lines(self) -> list[str]:
+        """The demo's panel lines: the URL, then one login per line."""
+        pulse_roles = [", ".join(r for r in roles if r not in ("Gamma", "sql_lab")) for _, _, roles in self.users]
+        return [
+            f"Superset dashboards         {self.url}   admin {self.admin[0]} / {self.admin[1]}",
+            *(
+                f"  {user:<26}{password}   ({roles})"
+                for (user, password, _), roles in zip(self.users, pulse_roles, strict=True)
+            ),
+        ]
+
 
 def set_up(settings: Settings) -> Logins:
     """Everything `pulse demo` needs from Superset, idempotent: metadata database and administrator, the
