@@ -1,9 +1,7 @@
 """Vending of sterile medical uniform kits: hospitals, machines, products, customers, ledger, vends.
 
-Report subscriptions (a later issue) are designed to hang off `report_contacts`: a
-`report_subscriptions` table would reference a report contact (who, email, locale), a report kind
-(e.g. monthly hospital statement, commission report) and a schedule (cron text + the hospital's time
-zone), with `last_sent_at`; customers' own statements use `customers.statement_email_consent`.
+`report_contacts` and `customers.statement_email_consent` reach the warehouse (dim_report_contacts,
+dim_customers), where report subscriptions' recipient queries read them (models/reporting.py).
 """
 
 from __future__ import annotations
