@@ -1,3 +1,5 @@
+-- Tag clock: depends on today's date, so the hourly build (pulse/dbt.py) rebuilds it when the date changes.
+{{ config(tags=['clock']) }}
 -- Customer account statement per month (company time zone): kits bought, spend, top-ups, refunds,
 -- adjustments, and the opening and closing balance. Every month from the customer's first ledger entry to
 -- the current month has a row, so balances carry through quiet months. Balance = running sum of the ledger.
@@ -27,10 +29,10 @@ ledger_monthly as (
 kits_monthly as (
     select
         customer_id,
-        toStartOfMonth({{ company_date('device_time') }}) as month,
-        sumIf(quantity, is_completed) as kits,
-        countIf(is_completed) as vends
-    from {{ ref('fct_vend_transactions') }}
+        company_month as month,
+        sum(kits_sold) as kits,
+        sum(completed_vends) as vends
+    from {{ ref('int_vend_daily') }}
     group by customer_id, month
 ),
 

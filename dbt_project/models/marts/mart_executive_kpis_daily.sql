@@ -1,3 +1,5 @@
+-- Tag clock: depends on today's date, so the hourly build (pulse/dbt.py) rebuilds it when the date changes.
+{{ config(tags=['clock']) }}
 -- Company-level KPIs per day, one row per day from the first day with activity to today: what the executive
 -- dashboards read. Vending days are the hospitals' local days; CRM, calls and marketing days are in the
 -- company time zone; money is in RUB.
@@ -13,8 +15,9 @@ with vending as (
 ),
 
 buyers as (
-    select local_date as day, uniqExactIf(customer_id, is_completed) as active_customers
-    from {{ ref('int_vend_sales') }}
+    select daily.local_date as day, uniqExactIf(daily.customer_id, daily.completed_vends > 0) as active_customers
+    from {{ ref('int_vend_daily') }} as daily
+    inner join {{ ref('dim_machines') }} as machines on machines.machine_id = daily.machine_id
     group by day
 ),
 

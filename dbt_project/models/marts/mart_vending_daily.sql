@@ -11,14 +11,15 @@ sales as (
     select
         machine_id,
         local_date as day,
-        count() as vends,
-        countIf(is_completed) as completed_vends,
-        countIf(status = 'failed') as failed_vends,
-        countIf(status = 'refunded') as refunded_vends,
-        sumIf(quantity, is_completed) as kits_sold,
-        sumIf(amount_rub, is_completed) as revenue_rub,
-        countIf(is_offline) as offline_vends
-    from {{ ref('int_vend_sales') }}
+        sum(vends) as vends,
+        sum(completed_vends) as completed_vends,
+        sum(failed_vends) as failed_vends,
+        sum(refunded_vends) as refunded_vends,
+        sum(kits_sold) as kits_sold,
+        -- NULL when no completed vend of the day has a RUB amount (no FX rate), as summing the vends would give
+        if(sum(priced_completed_vends) = 0, NULL, sum(revenue_rub)) as revenue_rub,
+        sum(offline_vends) as offline_vends
+    from {{ ref('int_vend_daily') }}
     group by machine_id, day
 ),
 

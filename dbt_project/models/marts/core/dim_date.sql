@@ -1,3 +1,5 @@
+-- Tag clock: depends on today's date, so the hourly build (pulse/dbt.py) rebuilds it when the date changes.
+{{ config(tags=['clock']) }}
 -- One row per calendar day from var('calendar_start') to a year after today.
 with days as (
     select toDate32('{{ var("calendar_start") }}') + number as date_day

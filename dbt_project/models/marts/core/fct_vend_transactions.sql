@@ -6,11 +6,15 @@
         engine='MergeTree()',
         order_by='(machine_id, device_time, vend_transaction_id)',
         partition_by='toYYYYMM(device_time)',
-        post_hook="{{ delete_tombstones() }}",
+        indexes=[{'name': 'change_seq_minmax', 'definition': '_change_seq type minmax granularity 1'}],
+        meta={'change_log': true},
+        post_hook=["{{ delete_tombstones() }}", "{{ change_log_post_hook() }}"],
     )
 }}
 -- One row per vend reported by a machine (completed, failed or refunded), in the machine's own currency
 -- and in RUB. Incremental on raw _change_seq: updated vends (e.g. refunded later) are replaced, tombstones removed.
+-- Every change is also written to its change log (macros/change_log.sql), which int_vend_daily_versions follows;
+-- the minmax index on _change_seq lets windowed tests and the log skip the parts a batch did not touch.
 with vends as (
     {{ latest_versions(source('raw', 'vend_transactions')) }}
 ),
