@@ -1,3 +1,4 @@
+{{ config(tags=['full_scan']) }}
 -- Each customer's latest closing balance equals the sum of their ledger in raw (latest live version of every
 -- entry, read straight from raw without staging), and every customer with ledger entries has a statement.
 with raw_ledger as (

@@ -1,3 +1,4 @@
+{{ config(tags=['full_scan']) }}
 -- Every commission line equals the tier formula applied to that month's sales, recomputed from staging:
 -- kits and net sales of completed vends in the hospital's local month, the plan's highest tier reached,
 -- commission = round(net sales * rate, 2).

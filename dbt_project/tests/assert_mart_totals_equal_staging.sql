@@ -1,3 +1,4 @@
+{{ config(tags=['full_scan']) }}
 -- Mart totals equal staging totals: vending revenue and kits, ledger top-ups, leads, calls and invoices.
 with checks as (
     select 'vending revenue' as measure,
