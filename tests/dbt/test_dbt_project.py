@@ -1,6 +1,9 @@
-"""The dbt project on a simulated business: a full build passes every test; after new activity (inserts,
-updates and a tombstone written through the ORM, extracted again) an incremental build gives exactly the
-marts a full rebuild gives, and staging still reconciles with the operational store."""
+"""The dbt project on a simulated business: a full build passes every test; after new activity written through the
+ORM and extracted again (a new vend, a refund, vends that move to another day, month, machine and customer, a
+deleted vend, a deleted call), the hourly build (`DbtSession.build_changed`: only what the changed raw tables feed,
+marts following the fact's change log) gives exactly the marts a full rebuild gives, and staging still reconciles
+with the operational store. A hospital moving to another time zone (every local date of its machines moves) makes
+the vend totals rebuild themselves instead of following the log, and they still equal the fact."""
 
 from __future__ import annotations
 
@@ -14,29 +17,44 @@ from sqlalchemy import select
 from extractors.feeds import load_feeds
 from extractors.pipeline import extract
 from extractors.reconcile import reconcile
-from operational_api.models import AccountEntry, Call, VendTransaction
-from pulse.dbt import run_dbt
+from operational_api.models import AccountEntry, Call, Customer, Hospital, Machine, VendTransaction
+from pulse.dbt import DbtSession
 from tests.extractors.conftest import Platform
 
 pytestmark = pytest.mark.xdist_group("dbt_project")
 
+VEND_TOTALS = "intermediate.int_vend_daily_versions"
+
 
 def snapshot(platform: Platform) -> dict[str, list[tuple[Any, ...]]]:
+    """Every mart, and the current vend totals the vending marts are summed from."""
     client = platform.client()
     tables = [r[0] for r in client.query("SELECT name FROM system.tables WHERE database = 'marts'").result_rows]
     assert len(tables) >= 20
-    return {t: client.query(f"SELECT * FROM marts.`{t}` ORDER BY ALL").result_rows for t in sorted(tables)}
+    names = [f"marts.`{t}`" for t in sorted(tables)] + ["intermediate.int_vend_daily"]
+    return {name: client.query(f"SELECT * FROM {name} ORDER BY ALL").result_rows for name in names}
 
 
-def new_activity(platform: Platform) -> dict[str, Any]:
-    """A new vend and its debit, a vend refunded later, and a call deleted: through the ORM (change_seq stamped)."""
+def table_uuid(platform: Platform, name: str) -> str:
+    database, table = name.split(".")
+    return str(
+        platform.client()
+        .query("SELECT uuid FROM system.tables WHERE database = {d:String} AND name = {t:String}",
+               parameters={"d": database, "t": table})
+        .result_rows[0][0]
+    )  # fmt: skip
+
+
+def new_activity(platform: Platform, round_no: int) -> dict[str, Any]:
+    """Through the ORM (change_seq stamped): a new vend and its debit, a vend refunded later, a vend moved back
+    40 days (another day and month) to another machine and customer, a deleted vend, a deleted call."""
     now = dt.datetime.now(dt.UTC)
     with platform.store.write() as session:
         sold = session.scalars(
-            select(VendTransaction).where(VendTransaction.status == "completed").order_by(VendTransaction.id).limit(2)
+            select(VendTransaction).where(VendTransaction.status == "completed").order_by(VendTransaction.id).limit(4)
         ).all()
-        template, refunded = sold[0], sold[1]
-        new_id = "test-vend-after-first-build"
+        template, refunded, moved, deleted = sold
+        new_id = f"test-vend-{round_no}"
         session.add(
             VendTransaction(
                 id=new_id, machine_id=template.machine_id, customer_id=template.customer_id,
@@ -58,31 +76,61 @@ def new_activity(platform: Platform) -> dict[str, Any]:
                 currency="RUB", occurred_at=now, vend_transaction_id=refunded.id,
             )
         )  # fmt: skip
+        other_machine = session.scalars(
+            select(Machine).where(Machine.id != moved.machine_id).order_by(Machine.id).limit(1)
+        ).one()
+        other_customer = session.scalars(
+            select(Customer).where(Customer.id != moved.customer_id).order_by(Customer.id).limit(1)
+        ).one()
+        moved.device_time = moved.device_time - dt.timedelta(days=40)
+        moved.machine_id = other_machine.id
+        moved.customer_id = other_customer.id
+        deleted.deleted_at = now
         call = session.scalars(select(Call).order_by(Call.id).limit(1)).one()
         call.deleted_at = now
-        return {"new_vend": new_id, "refunded_vend": refunded.id, "deleted_call": call.id}
+        return {"new_vend": new_id, "refunded_vend": refunded.id, "moved_vend": moved.id,
+                "deleted_vend": deleted.id, "deleted_call": call.id}  # fmt: skip
+
+
+def move_a_hospital_to_another_time_zone(platform: Platform) -> None:
+    with platform.store.write() as session:
+        hospital = session.scalars(
+            select(Hospital).where(Hospital.id.in_(select(Machine.hospital_id))).order_by(Hospital.id).limit(1)
+        ).one()
+        hospital.time_zone = "Asia/Kamchatka" if hospital.time_zone != "Asia/Kamchatka" else "Europe/Kaliningrad"
 
 
 def test_incremental_build_equals_full_rebuild(platform: Platform) -> None:
     settings = platform.settings
+    dbt = DbtSession(settings)
     extract(settings)
     load_feeds(platform.client(), settings.resolved_landing_url)
-    assert run_dbt(["build"], settings) == 0
+    first = dbt.build_changed()
+    assert first.success, first.failures
+    assert first.plan.select is None  # no marks yet: the whole project, every test
+    totals_table = table_uuid(platform, VEND_TOTALS)
 
-    changed = new_activity(platform)
+    changed = new_activity(platform, 1)
     extract(settings)
-    assert run_dbt(["build"], settings) == 0
+    hourly = dbt.build_changed()
+    assert hourly.success, hourly.failures
+    assert hourly.plan.select is not None and "source:raw.vend_transactions+" in hourly.plan.select
+    assert "source:raw.hospitals+" not in hourly.plan.select  # untouched inputs are not rebuilt
+    assert table_uuid(platform, VEND_TOTALS) == totals_table  # the totals followed the change log
     client = platform.client()
     facts = client.query(
         "SELECT (SELECT status FROM marts.fct_vend_transactions WHERE vend_transaction_id = {r:String}),"
-        " (SELECT count() FROM marts.fct_vend_transactions WHERE vend_transaction_id = {n:String}),"
+        " (SELECT count() FROM marts.fct_vend_transactions WHERE vend_transaction_id IN ({n:String}, {m:String})),"
+        " (SELECT count() FROM marts.fct_vend_transactions WHERE vend_transaction_id = {d:String}),"
         " (SELECT count() FROM marts.fct_calls WHERE call_id = {c:Int64})",
-        parameters={"r": changed["refunded_vend"], "n": changed["new_vend"], "c": changed["deleted_call"]},
-    ).result_rows[0]
-    assert facts == ("refunded", 1, 0)  # updated, inserted and tombstoned rows all reached the facts
+        parameters={"r": changed["refunded_vend"], "n": changed["new_vend"], "m": changed["moved_vend"],
+                    "d": changed["deleted_vend"], "c": changed["deleted_call"]},
+    ).result_rows[0]  # fmt: skip
+    assert facts == ("refunded", 2, 0, 0)  # updated, inserted, moved and tombstoned rows all reached the facts
     incremental = snapshot(platform)
 
-    assert run_dbt(["build", "--full-refresh"], settings) == 0
+    rebuild = dbt.build("--full-refresh")
+    assert rebuild.success, rebuild.failures
     rebuilt = snapshot(platform)
     assert incremental.keys() == rebuilt.keys()
     for table in incremental:
@@ -90,3 +138,14 @@ def test_incremental_build_equals_full_rebuild(platform: Platform) -> None:
 
     checks = reconcile(settings)  # staging keeps exactly the live rows of every operational table
     assert sum(1 for c in checks if c.layer == "staging") >= 30
+
+    # Every local date of a hospital's machines moves: the totals cannot follow that row by row and rebuild.
+    totals_table = table_uuid(platform, VEND_TOTALS)
+    move_a_hospital_to_another_time_zone(platform)
+    new_activity(platform, 2)
+    extract(settings)
+    hourly = dbt.build_changed()
+    assert hourly.success, hourly.failures
+    assert table_uuid(platform, VEND_TOTALS) != totals_table
+    reconciled = dbt.invoke(["test", "--select", "tag:full_scan"])  # totals == fact, marts == staging
+    assert reconciled.success and len(reconciled.result.results) >= 4
