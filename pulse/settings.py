@@ -159,6 +159,9 @@ class Settings(BaseSettings):
         description="Schedule of the `pulse_elt` DAG (cron or preset). `pulse demo` runs it every 10 minutes "
         "unless this is set.",
     )
+    dbt_docs_port: int = Field(
+        default=8081, description="Port of the dbt docs site (`pulse dbt-docs start`; `pulse demo` serves it)."
+    )
 
     # Superset (dashboards): runs in .venv-superset; `pulse superset init|import|serve|start|stop`.
     superset_port: int = Field(
