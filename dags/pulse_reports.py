@@ -24,7 +24,8 @@ from reports import orchestration as reports
 def pulse_reports() -> None:
     jobs = task(task_id="find_due")(reports.find_due_jobs)()
     delivered = task(task_id="deliver", map_index_template="{{ job_label }}")(reports.deliver_job).expand(job=jobs)
-    task(task_id="summary", trigger_rule="all_done", retries=0)(reports.summarize_run)(jobs, delivered)
+    summary = task(task_id="summary", trigger_rule="all_done", retries=0)(reports.summarize_run)
+    summary(jobs, delivered)  # type: ignore[arg-type]  # XComArgs: resolved to the lists when the task runs
 
 
 pulse_reports()
