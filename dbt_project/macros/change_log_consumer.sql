@@ -41,8 +41,14 @@
 
     {%- set hashes = [] -%}
     {%- for input in spec.get('rebuild_if_changed', []) -%}
-        {%- do hashes.append('(select groupBitXor(cityHash64(' ~ input['columns'] | join(', ') ~ ')) from '
-                             ~ ref(input['model']) ~ ')') -%}
+        {%- set relation = ref(input['model']) -%}
+        {%- if load_relation(relation) is none -%}
+            {#- not built yet (e.g. `dbt docs generate` on an empty warehouse compiles every model) -#}
+            {%- do hashes.append("'missing'") -%}
+        {%- else -%}
+            {%- do hashes.append('(select groupBitXor(cityHash64(' ~ input['columns'] | join(', ') ~ ')) from '
+                                 ~ relation ~ ')') -%}
+        {%- endif -%}
     {%- endfor -%}
     {%- set current = run_query(
         "select (select toString(uuid) from system.tables where database = '" ~ fact.schema ~ "' and name = '"

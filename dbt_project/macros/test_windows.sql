@@ -69,8 +69,13 @@
 {%- endmacro %}
 
 {#- on-run-start: the marks tables, and the max _change_seq of each raw table a selected windowed test reads. -#}
+{#- Only commands that run tests keep marks (not compile, docs generate, run-operation). -#}
+{% macro runs_tests() -%}
+    {{ return(execute and flags.WHICH in ('build', 'test', 'retry')) }}
+{%- endmacro %}
+
 {% macro record_test_window_start() -%}
-    {%- if execute -%}
+    {%- if runs_tests() -%}
         {%- set sources = [] -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'test' and node.unique_id in selected_resources -%}
             {%- set source_name = test_window_source(node) -%}
@@ -99,7 +104,7 @@
 
 {#- on-run-end: every windowed test that passed is checked through its raw table's mark of this run. -#}
 {% macro record_test_window_passes(results) -%}
-    {%- if execute -%}
+    {%- if runs_tests() -%}
         {%- set passed = [] -%}
         {%- for result in results if result.node.resource_type == 'test' and result.status == 'pass' -%}
             {%- set source_name = test_window_source(result.node) -%}

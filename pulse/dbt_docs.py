@@ -1,0 +1,97 @@
+"""The dbt documentation site (models, columns, tests, lineage) as a background service: `pulse dbt-docs`.
+
+`dbt docs generate` writes the site into PULSE_HOME/dbt/target (it reads the warehouse's catalog, so run it after a
+build to see column types and row counts); `dbt docs serve` serves that directory on 127.0.0.1:PULSE_DBT_DOCS_PORT.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from pulse import services
+from pulse.console import PulseError, console
+from pulse.dbt import dbt_env, dbt_executable, run_dbt
+from pulse.services import Service
+from pulse.settings import Settings, get_settings
+
+# What `dbt docs generate` writes and `dbt docs serve` needs.
+SITE_FILES = ("index.html", "manifest.json", "catalog.json")
+
+app = typer.Typer(help="The dbt documentation site (generated, then served in the background).", no_args_is_help=True)
+
+
+def url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.dbt_docs_port}/"
+
+
+def generate(settings: Settings, *, only_if_missing: bool = False) -> None:
+    """`dbt docs generate`; with only_if_missing, nothing when a generated site is already there."""
+    target = settings.home / "dbt" / "target"
+    if only_if_missing and all((target / name).exists() for name in SITE_FILES):
+        return
+    if run_dbt(["--quiet", "docs", "generate"], settings) != 0:
+        raise PulseError(
+            "dbt docs generate failed",
+            "is the warehouse up (`pulse warehouse start`)? `pulse dbt docs generate` shows the error",
+        )
+
+
+def service(settings: Settings) -> Service:
+    return Service(
+        name="dbt-docs",
+        command=[
+            dbt_executable(),
+            "--quiet",
+            "docs",
+            "serve",
+            "--no-browser",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(settings.dbt_docs_port),
+        ],
+        health_url=url(settings),
+        env=dbt_env(settings),
+        healthy_if=lambda r: r.status_code == 200 and "dbt" in r.text,
+    )
+
+
+def start(settings: Settings, *, regenerate: bool = False) -> int:
+    """Generate the site if it is missing (or `regenerate`), then serve it in the background; returns the pid.
+    What `pulse demo` calls once the marts are built."""
+    generate(settings, only_if_missing=not regenerate)
+    return services.start(service(settings), settings)
+
+
+def stop(settings: Settings) -> bool:
+    return services.stop(service(settings), settings)
+
+
+@app.command("start")
+def start_command(
+    regenerate: bool = typer.Option(False, help="Run `dbt docs generate` even if a site was generated before."),
+) -> None:
+    """Generate the docs if needed and serve them in the background."""
+    settings = get_settings()
+    with console.status("generating and starting the dbt docs"):
+        pid = start(settings, regenerate=regenerate)
+    console.print(f"dbt docs: {url(settings)} (pid {pid})")
+
+
+@app.command("stop")
+def stop_command() -> None:
+    """Stop the docs server."""
+    console.print("dbt docs stopped" if stop(get_settings()) else "dbt docs were not running")
+
+
+@app.command("serve")
+def serve_command(
+    regenerate: bool = typer.Option(False, help="Run `dbt docs generate` even if a site was generated before."),
+) -> None:
+    """Generate the docs if needed and serve them in the foreground (Ctrl-C stops)."""
+    import subprocess
+
+    settings = get_settings()
+    generate(settings, only_if_missing=not regenerate)
+    console.print(f"dbt docs: {url(settings)}")
+    raise typer.Exit(subprocess.call(service(settings).command, env=dbt_env(settings)))
