@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from pulse import services, superset_runtime
+from pulse import dbt_docs, services, superset_runtime
 from pulse.airflow_runtime import airflow_env
 from pulse.services import Service, pulse_command, pulse_env
 from pulse.settings import Settings
@@ -52,6 +52,7 @@ def all_services(settings: Settings) -> list[Service]:
         *sink,
         airflow_service(settings),
         superset_runtime.service(settings),  # dashboards: healthy when its login page renders
+        dbt_docs.service(settings),  # models, columns, tests and lineage (started once the marts are built)
     ]
 
 
