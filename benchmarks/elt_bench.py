@@ -4,12 +4,15 @@ In one run, on one operational SQLite file (a simulated CRM/vending business plu
 `--vend-rows`, 10M by default):
 - Pulse: a full `extract()` into a fresh embedded warehouse, then 10,000 new vends and an incremental
   `extract()`, timed end to end (the whole call);
-- ceiling: the same Arrow batches (read once with `extractors.source.Source` + `with_load_columns`) inserted
-  in-process with chdb into tables created with the same DDL;
+- ceiling: the same Arrow batches (read once through the SQLite reader process, which the tests prove yields
+  the same batches as the in-process reader), inserted in-process with chdb into tables created with the same
+  DDL, in batches of PULSE_EXTRACT_BATCH_ROWS rows with the same insert settings as Pulse;
 - peer: dlt's `sql_database` source (backend `pyarrow` by default) with its ClickHouse destination pointed at the
   same warehouse (database `dlt_<backend>`), full load, then incremental on `change_seq` after the same new rows.
   It runs in `.venv-bench` (`make bench-env`) as `benchmarks/elt_dlt_peer.py`.
-Row counts in the warehouse are checked against the store after every run, for Pulse and dlt.
+Row counts in the warehouse are checked against the store after every run, for Pulse and dlt. For Pulse's full
+load the CPU seconds of its three processes are reported (this one, the SQLite reader process, the warehouse
+server): where the time goes.
 
 Goal: at least 3x dlt's throughput, at least 0.5 of the ceiling, the incremental run under 5 s end to end.
 
@@ -25,6 +28,8 @@ import argparse
 import datetime as dt
 import gc
 import json
+import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -41,10 +46,10 @@ from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.table import Table
 
-from extractors.load import TableLoad, operational_tables
+from extractors.load import INSERT_SETTINGS, TableLoad, operational_tables
 from extractors.pipeline import extract
-from extractors.raw_schema import CHANGE_SEQ, RAW_DATABASE, RawTable
-from extractors.source import Source, with_load_columns
+from extractors.raw_schema import RAW_DATABASE, RawTable
+from extractors.source import Source
 from pulse.settings import Settings
 from warehouse import server
 
@@ -199,12 +204,28 @@ class Run:
         return self.big_rows / self.big_seconds if self.big_seconds else 0.0
 
 
-def pulse_run(label: str, settings: Settings) -> Run:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pulse_run(label: str, settings: Settings, server_pid: int) -> Run:
+    server_before, children_before, own_before = cpu_seconds(server_pid), children_cpu_seconds(), time.process_time()
     started = time.perf_counter()
     results: list[TableLoad] = extract(settings)
     seconds = time.perf_counter() - started
+    cpu = (  # the reader process has ended (and been waited for) when extract() returns
+        f"CPU s: loader {time.process_time() - own_before:.1f}, reader process "
+        f"{children_cpu_seconds() - children_before:.1f}, warehouse {cpu_seconds(server_pid) - server_before:.1f}"
+    )
     big = next(r for r in results if r.table == BIG_TABLE)
-    return Run(label, sum(r.rows for r in results), seconds, big.rows, big.seconds)
+    return Run(label, sum(r.rows for r in results), seconds, big.rows, big.seconds, cpu)
 
 
 def raw_counts(client: Client, database: str, prefix: str, tables: list[str], final: bool) -> dict[str, int]:
@@ -234,24 +255,26 @@ def check_counts(what: str, expected: dict[str, int], actual: dict[str, int]) ->
     return f"ok ({sum(expected.values()):,} rows, {len(expected)} tables)"
 
 
-def read_batches(url: str, tables: list[RawTable], batch_rows: int) -> tuple[dict[str, list[pa.Table]], float]:
-    """Every table as Pulse reads it (batches in change_seq order, load columns added), and the read time."""
-    source = Source(url)
-    loaded_at = pa.scalar(dt.datetime.now(dt.UTC), pa.timestamp("ms", tz="UTC"))
+def read_batches(
+    url: str, tables: list[RawTable], batch_rows: int, reader_process_rows: int | None
+) -> tuple[dict[str, list[pa.Table]], float]:
+    """Every table as Pulse reads it (in change_seq order, load columns added, grouped into batches of
+    `batch_rows`), and the read time alone."""
+    source = Source(url, reader_process_rows=reader_process_rows)
     batches: dict[str, list[pa.Table]] = {}
     started = time.perf_counter()
     try:
         with source.snapshot():
             for table in tables:
-                after, parts = 0, []
-                while True:
-                    batch = source.read_batch(table, after, batch_rows)
-                    if batch.num_rows == 0:
-                        break
-                    after = int(batch.column(CHANGE_SEQ)[-1].as_py())
-                    parts.append(with_load_columns(batch, loaded_at))
-                    if batch.num_rows < batch_rows:
-                        break
+                parts: list[pa.Table] = []
+                pending: list[pa.RecordBatch] = []
+                for block in source.stream(table, 0, batch_rows):
+                    pending.append(block)
+                    if sum(b.num_rows for b in pending) >= batch_rows:
+                        parts.append(pa.Table.from_batches(pending))
+                        pending = []
+                if pending:
+                    parts.append(pa.Table.from_batches(pending))
                 batches[table.name] = parts
     finally:
         source.close()
@@ -261,6 +284,8 @@ def read_batches(url: str, tables: list[RawTable], batch_rows: int) -> tuple[dic
 def ceiling_run(batches: dict[str, list[pa.Table]], tables: list[RawTable], data_dir: Path) -> Run:
     """The same Arrow batches inserted in-process with chdb (no HTTP, no other process): the ceiling."""
     conn = chdb.connect(str(data_dir))
+    settings = ", ".join(f"{name} = {value}" for name, value in INSERT_SETTINGS.items())
+    own_before = time.process_time()
     try:
         conn.query(f"CREATE DATABASE IF NOT EXISTS {RAW_DATABASE}")
         for table in tables:
@@ -273,7 +298,7 @@ def ceiling_run(batches: dict[str, list[pa.Table]], tables: list[RawTable], data
                 sink = pa.BufferOutputStream()
                 with pa.ipc.new_stream(sink, batch.schema) as writer:
                     writer.write_table(batch)
-                inserter = conn.send_insert(f"INSERT INTO {table.qualified}", "ArrowStream")
+                inserter = conn.send_insert(f"INSERT INTO {table.qualified} SETTINGS {settings}", "ArrowStream")
                 inserter.append(sink.getvalue().to_pybytes())
                 inserter.finish()
             if table.name == BIG_TABLE:
@@ -285,9 +310,12 @@ def ceiling_run(batches: dict[str, list[pa.Table]], tables: list[RawTable], data
             for t in tables
         }
         status = "ok" if counted == rows else "[red]MISMATCH"
+        cpu = f"CPU s: {time.process_time() - own_before:.1f} (chdb's threads included)"
     finally:
         conn.close()
-    return Run("ceiling: in-process chdb insert", sum(rows.values()), seconds, rows[BIG_TABLE], big_seconds, status)
+    run = Run("ceiling: in-process chdb insert", sum(rows.values()), seconds, rows[BIG_TABLE], big_seconds, cpu)
+    run.extra["status"] = status
+    return run
 
 
 def dlt_run(
@@ -345,7 +373,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--vend-rows", type=int, default=10_000_000, help="vend transactions in the store")
     parser.add_argument("--new-rows", type=int, default=10_000, help="new vends before the incremental runs")
-    parser.add_argument("--port", type=int, default=18800, help="warehouse port (18800-18899)")
+    parser.add_argument("--port", type=int, default=18800, help="warehouse port")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / ".pulse" / "bench-cache" / "elt")
     parser.add_argument(
         "--dlt-backend",
@@ -355,6 +383,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--skip-ceiling", action="store_true")
+    parser.add_argument("--in-process-read", action="store_true", help="also time reading everything in-process (slow)")
     args = parser.parse_args()
     backends = [] if args.skip_dlt else (args.dlt_backend or ["pyarrow"])
     if backends and not BENCH_PYTHON.exists():
@@ -380,14 +409,23 @@ def main() -> None:
         checks: list[tuple[str, str]] = []
 
         ceiling: Run | None = None
+        reads: list[Run] = []
+        total = sum(before.values())
+        if args.in_process_read:
+            with console.status("reading everything in-process (stdlib sqlite3), for comparison"):
+                _, read_seconds = read_batches(url, tables, settings.extract_batch_rows, None)
+            reads.append(Run("read alone: in-process (stdlib sqlite3)", total, read_seconds))
+            gc.collect()
         if not args.skip_ceiling:
-            with console.status("ceiling: reading the Arrow batches once"):
-                batches, read_seconds = read_batches(url, tables, settings.extract_batch_rows)
-            total = sum(before.values())
-            source_run = Run("source read alone (Source.read_batch + load columns)", total, read_seconds)
+            with console.status("ceiling: reading the Arrow batches once (SQLite reader process)"):
+                own_before, children_before = time.process_time(), children_cpu_seconds()
+                batches, read_seconds = read_batches(url, tables, settings.extract_batch_rows, 0)
+                cpu = f"CPU s: reader process {children_cpu_seconds() - children_before:.1f}, "
+                cpu += f"this process {time.process_time() - own_before:.1f}"
+            reads.append(Run("read alone: SQLite reader process (connectorx)", total, read_seconds, notes=cpu))
             with console.status("ceiling: inserting them in-process with chdb"):
                 ceiling = ceiling_run(batches, tables, home / "chdb")
-            checks.append(("ceiling counts", ceiling.notes))
+            checks.append(("ceiling counts", ceiling.extra["status"]))
             del batches
             gc.collect()
 
@@ -396,7 +434,7 @@ def main() -> None:
         try:
             client = clickhouse_connect.get_client(host="127.0.0.1", port=args.port)
             with console.status("Pulse: full extract"):
-                full = pulse_run("Pulse full extract()", settings)
+                full = pulse_run("Pulse full extract()", settings, pid)
             runs.append(full)
             checks.append(
                 (
@@ -426,7 +464,7 @@ def main() -> None:
             add_vends(db, args.new_rows)
             after = count_rows(db, names)
             with console.status("Pulse: incremental extract"):
-                incremental = pulse_run(f"Pulse incremental extract() (+{args.new_rows:,})", settings)
+                incremental = pulse_run(f"Pulse incremental extract() (+{args.new_rows:,})", settings, pid)
             runs.append(incremental)
             checks.append(
                 (
@@ -457,7 +495,7 @@ def main() -> None:
     )
     for column in ("run", "rows", "seconds", "rows/s", f"{BIG_TABLE} rows/s", "notes"):
         figures.add_column(column, justify="left" if column in ("run", "notes") else "right")
-    shown = [*([source_run, ceiling] if ceiling else []), *runs]
+    shown = [*reads, *([ceiling] if ceiling else []), *runs]
     for run in shown:
         big = f"{run.big_rate:,.0f}" if run.big_seconds else "-"
         figures.add_row(run.label, f"{run.rows:,}", f"{run.seconds:.2f}", f"{run.rate:,.0f}", big, run.notes)

@@ -1,44 +1,41 @@
 """Incremental extract-load of the operational store into `raw`.
 
 For each table: make sure `raw.<table>` exists with every current column (a new operational column is
-added and the table reloaded so that old rows get its values), then read rows with
-`change_seq > watermark` in bounded batches, insert each batch as Arrow, and only then record the batch's
-last change_seq as the new watermark. A crash anywhere leaves a watermark that is at most one batch
-behind what was loaded; the next run re-sends that batch and the ReplacingMergeTree keeps one copy.
+added and the table reloaded so that old rows get its values), then stream the rows with
+`change_seq > watermark` into the warehouse in bounded batches, and only once a batch's inserts are
+acknowledged record its last change_seq as the new watermark. A crash anywhere leaves a watermark that is
+at most one batch behind what was loaded; the next run re-sends that batch and the ReplacingMergeTree keeps
+one copy.
+
+Each insert is one streamed `INSERT ... FORMAT ArrowStream`: record batches go into the request body as
+they come from the source, so reading, sending and the warehouse's parsing overlap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import os
-import signal
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
+from extractors.faults import crash_point
 from extractors.raw_schema import CHANGE_SEQ, RAW_DATABASE, RawTable, extracted_tables
-from extractors.source import Source, with_load_columns
+from extractors.source import Source
 from operational_api.models import Base
 
-DEFAULT_BATCH_ROWS = 200_000
-DEFAULT_INSERT_ROWS = 100_000  # rows per HTTP insert inside a batch
+DEFAULT_BATCH_ROWS = 1_000_000  # rows per watermark step (PULSE_EXTRACT_BATCH_ROWS)
+DEFAULT_INSERT_ROWS = 1_000_000  # rows per streamed HTTP insert inside a batch (PULSE_EXTRACT_INSERT_ROWS)
 WATERMARKS = f"{RAW_DATABASE}._pulse_watermarks"
-
-
-_fault_hits: dict[str, int] = {}
-
-
-def crash_point(name: str) -> None:
-    """Fault injection for the crash tests: PULSE_FAULT=<name>[:n] kills the process here (the n-th time)."""
-    wanted, _, nth = os.environ.get("PULSE_FAULT", "").partition(":")
-    if wanted == name:
-        _fault_hits[name] = _fault_hits.get(name, 0) + 1
-        if _fault_hits[name] >= int(nth or 1):
-            os.kill(os.getpid(), signal.SIGKILL)
+# A batch never holds two versions of one key (it comes from one statement), so the replacing merge that
+# ClickHouse otherwise runs over every inserted block has nothing to remove; it is skipped (background
+# merges and FINAL still keep one version per key across batches).
+INSERT_SETTINGS = {"optimize_on_insert": 0}
+_END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"  # Arrow IPC end-of-stream marker
 
 
 @dataclass
@@ -115,20 +112,68 @@ def ensure_raw_table(client: Client, table: RawTable) -> list[str]:
     return added
 
 
-def insert_batch(client: Client, target: str, batch: pa.Table, block_rows: int = DEFAULT_INSERT_ROWS) -> int:
-    """Insert one batch as Arrow, in blocks of `block_rows`; returns the Arrow bytes sent."""
-    sent = 0
-    for start in range(0, batch.num_rows, block_rows):
-        block = batch.slice(start, block_rows)
-        client.insert_arrow(target, block)
-        sent += block.nbytes
-        if start == 0 and batch.num_rows > block_rows:
-            crash_point("mid-batch")
+class InsertNotConfirmedError(RuntimeError):
+    """The warehouse acknowledged an insert with fewer rows than were sent."""
+
+
+@dataclass
+class Sent:
+    rows: int = 0
+    bytes: int = 0
+    last_change_seq: int = 0
+
+
+def insert_stream(client: Client, target: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Sent:
+    """Send the record batches as one streamed `INSERT ... FORMAT ArrowStream`; returns what was sent, once
+    the warehouse has acknowledged it. No batches: no request."""
+    batches = iter(batches)
+    first = next(batches, None)
+    sent = Sent()
+    if first is None:
+        return sent
+
+    def body() -> Generator[bytes, None, None]:  # Arrow buffers, sent without a copy into bytes
+        yield schema.serialize()
+        for batch in _chain(first, batches):
+            if batch.num_rows == 0:
+                continue
+            message = batch.serialize()
+            sent.rows += batch.num_rows
+            sent.bytes += message.size
+            sent.last_change_seq = int(batch.column(CHANGE_SEQ)[-1].as_py())
+            yield message
+        yield _END_OF_STREAM
+
+    summary = client.raw_insert(target, schema.names, body(), settings=INSERT_SETTINGS, fmt="ArrowStream")
+    if summary.written_rows < sent.rows:
+        # A request replayed with an already consumed body, or cut short, must never move a watermark.
+        raise InsertNotConfirmedError(f"{target}: sent {sent.rows} rows, the warehouse wrote {summary.written_rows}")
     return sent
 
 
-def _now() -> pa.Scalar:
-    return pa.scalar(dt.datetime.now(dt.UTC), pa.timestamp("ms", tz="UTC"))
+def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield first
+    yield from rest
+
+
+class RowStream:
+    """Record batches handed out by row counts: a batch is split where a count ends (slices, no copy)."""
+
+    def __init__(self, batches: Iterable[pa.RecordBatch]) -> None:
+        self._batches = iter(batches)
+        self._held: pa.RecordBatch | None = None
+
+    def take(self, rows: int) -> Iterator[pa.RecordBatch]:
+        """The next `rows` rows (fewer at the end of the stream)."""
+        while rows > 0:
+            if self._held is None:
+                self._held = next(self._batches, None)
+                if self._held is None:
+                    return
+            block, rest = self._held.slice(0, rows), self._held.slice(rows)
+            self._held = rest if rest.num_rows else None
+            rows -= block.num_rows
+            yield block
 
 
 def _copy_batches(
@@ -143,24 +188,48 @@ def _copy_batches(
     progress: Progress | None,
     acknowledge: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Copy rows with change_seq > after into `target`, batch by batch; `acknowledge(last, rows)` runs
-    after each batch is in the warehouse. Returns the last change_seq copied."""
+    """Copy rows with change_seq > after into `target`, batch by batch (each batch sent as inserts of up to
+    `insert_rows` rows); `acknowledge(last, rows)` runs after each batch is in the warehouse. Returns the
+    last change_seq copied."""
+    with contextlib.closing(source.stream(table, after, batch_rows)) as batches:
+        return _copy_stream(RowStream(batches), client, table, target, after, result, batch_rows, insert_rows,
+                            progress, acknowledge)  # fmt: skip
+
+
+def _copy_stream(
+    rows: RowStream,
+    client: Client,
+    table: RawTable,
+    target: str,
+    after: int,
+    result: TableLoad,
+    batch_rows: int,
+    insert_rows: int,
+    progress: Progress | None,
+    acknowledge: Callable[[int, int], None] | None,
+) -> int:
+    schema = table.arrow_schema
     while True:
-        batch = source.read_batch(table, after, batch_rows)
-        if batch.num_rows == 0:
+        in_batch = 0
+        while in_batch < batch_rows:
+            limit = min(insert_rows, batch_rows - in_batch)
+            sent = insert_stream(client, target, schema, rows.take(limit))
+            if not sent.rows:
+                break
+            in_batch += sent.rows
+            result.bytes += sent.bytes
+            after = sent.last_change_seq
+            if progress:
+                progress(table.name, sent.rows)
+            if sent.rows == limit and in_batch < batch_rows:
+                crash_point("mid-batch")  # inserted, more of this batch to come, watermark not yet moved
+        if not in_batch:
             return after
-        last = int(batch.column(CHANGE_SEQ)[-1].as_py())
-        result.bytes += insert_batch(client, target, with_load_columns(batch, _now()), insert_rows)
         crash_point("after-load")
         if acknowledge is not None:
-            acknowledge(last, batch.num_rows)
-        result.rows += batch.num_rows
+            acknowledge(after, in_batch)
+        result.rows += in_batch
         result.batches += 1
-        after = last
-        if progress:
-            progress(table.name, batch.num_rows)
-        if batch.num_rows < batch_rows:
-            return after
 
 
 def load_incremental(
@@ -223,10 +292,9 @@ def load_window(
         bounds: tuple[object, object] = (_naive_utc_text(start), _naive_utc_text(end))
     else:
         bounds = (start, end)
-    batch = source.read_window(table, column, *bounds)
-    if batch.num_rows:
-        result.bytes = insert_batch(client, table.qualified, with_load_columns(batch, _now()))
-    result.rows = batch.num_rows
+    with contextlib.closing(source.stream_window(table, column, *bounds)) as batches:
+        sent = insert_stream(client, table.qualified, table.arrow_schema, batches)
+    result.rows, result.bytes = sent.rows, sent.bytes
     result.seconds = time.perf_counter() - started
     return result
 

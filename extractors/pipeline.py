@@ -51,7 +51,7 @@ def extract(
     batch_rows = batch_rows or settings.extract_batch_rows
     chosen = select_tables(tables)
     client = connect(settings, compress=settings.extract_compression or False)
-    source = Source(database_url(settings))
+    source = Source(database_url(settings), reader_process_rows=settings.extract_reader_process_rows)
     watermarks = Watermarks(client, new_run_id())
     watermarks.ensure()
     results: list[TableLoad] = []

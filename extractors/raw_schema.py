@@ -11,9 +11,7 @@ Columns that hold secrets (PIN hashes, payment tokens, key hashes) never leave t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-import pyarrow as pa
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -31,81 +29,31 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-RAW_DATABASE = "raw"
-# Never extracted, whatever a model says: the warehouse is read by dashboards and analysts.
-SENSITIVE = re.compile(r"(^|_)(pin_hash|password|secret|payment_token|key_hash|token_hash)($|_)", re.I)
-CHANGE_SEQ = "change_seq"
-DELETED_AT = "deleted_at"
-
-
-# kind -> (ClickHouse type, Arrow type); decimals carry their own precision and scale.
-TYPES: dict[str, tuple[str, pa.DataType]] = {
-    "int16": ("Int16", pa.int16()),
-    "int32": ("Int32", pa.int32()),
-    "int64": ("Int64", pa.int64()),
-    "float": ("Float64", pa.float64()),
-    "bool": ("Bool", pa.bool_()),
-    "date": ("Date32", pa.date32()),
-    "timestamp": ("DateTime64(6, 'UTC')", pa.timestamp("us", tz="UTC")),
-    "string": ("String", pa.string()),
-    "json": ("String", pa.string()),
-}
-
-
-@dataclass(frozen=True)
-class RawColumn:
-    name: str
-    kind: str  # a key of TYPES, or "decimal"
-    nullable: bool
-    precision: int = 0
-    scale: int = 0
-
-    @property
-    def clickhouse_type(self) -> str:
-        base = TYPES[self.kind][0] if self.kind in TYPES else f"Decimal({self.precision}, {self.scale})"
-        return f"Nullable({base})" if self.nullable else base
-
-    @property
-    def arrow_type(self) -> pa.DataType:
-        return TYPES[self.kind][1] if self.kind in TYPES else pa.decimal128(self.precision, self.scale)
-
-
-LOAD_COLUMNS = (
-    ("_change_seq", "UInt64", pa.uint64()),
-    ("_is_deleted", "UInt8", pa.uint8()),
-    ("_loaded_at", "DateTime64(3, 'UTC')", pa.timestamp("ms", tz="UTC")),
+from extractors.raw_types import (
+    CHANGE_SEQ,
+    DELETED_AT,
+    LOAD_COLUMNS,
+    RAW_DATABASE,
+    TYPES,
+    RawColumn,
+    RawTable,
 )
 
+__all__ = [
+    "CHANGE_SEQ",
+    "DELETED_AT",
+    "LOAD_COLUMNS",
+    "RAW_DATABASE",
+    "SENSITIVE",
+    "TYPES",
+    "RawColumn",
+    "RawTable",
+    "extracted_tables",
+    "raw_table",
+]
 
-@dataclass(frozen=True)
-class RawTable:
-    name: str
-    columns: tuple[RawColumn, ...]
-    key: tuple[str, ...]
-    comment: str = ""
-
-    @property
-    def qualified(self) -> str:
-        return f"{RAW_DATABASE}.`{self.name}`"
-
-    @property
-    def arrow_schema(self) -> pa.Schema:
-        fields = [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns]
-        fields += [pa.field(name, arrow, nullable=False) for name, _, arrow in LOAD_COLUMNS]
-        return pa.schema(fields)
-
-    def create_sql(self, name: str | None = None) -> str:
-        columns = [f"`{c.name}` {c.clickhouse_type}" for c in self.columns]
-        columns += [f"`{name}` {ch}" for name, ch, _ in LOAD_COLUMNS]
-        key = ", ".join(f"`{k}`" for k in self.key)
-        comment = self.comment.replace("\\", "\\\\").replace("'", "\\'")
-        target = f"{RAW_DATABASE}.`{name}`" if name else self.qualified
-        return (
-            f"CREATE TABLE IF NOT EXISTS {target} (\n  " + ",\n  ".join(columns) + "\n)\n"
-            "ENGINE = ReplacingMergeTree(_change_seq)\n"
-            f"ORDER BY ({key})\n"
-            f"COMMENT '{comment}'"
-        )
+# Never extracted, whatever a model says: the warehouse is read by dashboards and analysts.
+SENSITIVE = re.compile(r"(^|_)(pin_hash|password|secret|payment_token|key_hash|token_hash)($|_)", re.I)
 
 
 def _kind(sql_type: TypeEngine[object]) -> tuple[str, int, int]:

@@ -1,39 +1,65 @@
-"""Reading the operational store as Arrow, in change-sequence order, from one consistent snapshot.
+"""Reading the operational store as Arrow, in change-sequence order.
 
-PostgreSQL is read with the ADBC driver, which hands rows over as Arrow without a Python object per value.
-SQLite is read with the standard library's `sqlite3`, deliberately: the ADBC SQLite driver bundles its own
-copy of SQLite, and two copies of SQLite in one process break each other's POSIX locks (stale WAL
-snapshots, "disk I/O error", even corruption) whenever the same process also writes through SQLAlchemy.
+PostgreSQL is read with the ADBC driver, which hands rows over as Arrow without a Python object per value,
+inside one REPEATABLE READ snapshot per run.
 
-Values are then conformed to the raw table's Arrow schema: SQLite keeps timestamps as text and numerics as
-REAL/INTEGER (they are read as text and cast exactly); PostgreSQL's types map directly.
+SQLite is read two ways, and neither ever shares a process with a second SQLite library (the ADBC and
+connectorx drivers bundle their own copy of SQLite, and two copies in one process break each other's POSIX
+locks: stale WAL snapshots, "disk I/O error", even corruption, whenever the process also writes through
+SQLAlchemy):
+- in this process with the standard library's `sqlite3`, inside one snapshot per run: small backlogs
+  (an hourly run) and everything reconciliation reads, where being inside its snapshot is the point;
+- large backlogs (a first load, a full refresh, a backfill window) by the SQLite reader process
+  (`extractors.sqlite_reader`, connectorx), which streams Arrow through a pipe at about three times the
+  speed, while this process sends the previous batches to the warehouse. Each table is then read by one
+  statement, i.e. from one snapshot of that table, taken when its read starts.
+
+Values are conformed to the raw table's Arrow schema in `extractors.conform`, the same for every reader.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as adbc_postgresql
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy.engine import make_url
 
-from extractors.raw_schema import CHANGE_SEQ, DELETED_AT, RawColumn, RawTable
+from extractors.conform import conform, with_load_columns
+from extractors.raw_types import CHANGE_SEQ, RawTable
+from extractors.reader_process import SQLiteReaderProcess
+
+READER_BLOCK_ROWS = 65_536  # rows per record batch from the reader process
+IN_PROCESS_PAGE_ROWS = 100_000  # rows per in-process read (SQLite makes a Python object of every value)
+
+
+def now_utc() -> pa.Scalar:
+    return pa.scalar(dt.datetime.now(dt.UTC), pa.timestamp("ms", tz="UTC"))
 
 
 class Source:
-    """One operational database, read inside a single snapshot per extraction run."""
+    """One operational database. In-process reads inside `snapshot()` all see one committed state."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, reader_process_rows: int | None = None) -> None:
+        """`reader_process_rows`: read a SQLite table with the reader process once this many rows are
+        pending (extract-load; below it, starting the process costs more than it saves). None: never
+        (reconciliation, which must read inside its own snapshot)."""
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         self._conn: Any
+        self._reader: SQLiteReaderProcess | None = None
+        self._reader_min_rows = 0
         if self.dialect == "sqlite":
-            self._conn = sqlite3.connect(parsed.database or ":memory:", isolation_level=None, check_same_thread=False)
+            database = parsed.database or ":memory:"
+            self._conn = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA busy_timeout = 30000")
+            if reader_process_rows is not None and database != ":memory:":
+                self._reader = SQLiteReaderProcess(database)
+                self._reader_min_rows = reader_process_rows
         elif self.dialect == "postgresql":
             uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
             self._conn = adbc_postgresql.connect(uri, autocommit=True)
@@ -53,6 +79,8 @@ class Source:
         return conform(pa.table({n: pa.array(columns[i]) for i, n in enumerate(names)}), table)
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
         with contextlib.suppress(Exception):
             self._cursor.close()
             self._conn.close()
@@ -97,6 +125,42 @@ class Source:
         )
         return self._fetch_arrow(sql, (start, end), table)
 
+    def stream(self, table: RawTable, after: int, batch_rows: int) -> Generator[pa.RecordBatch, None, None]:
+        """Every row with change_seq > after, in change_seq order, with the load columns, as record batches
+        of at most `batch_rows` rows. In-process reads are pages of one statement each (all inside the
+        snapshot, when one is open); the reader process reads the table with one statement."""
+        if self._reader is not None and self._backlog_reaches(table, after, self._reader_min_rows):
+            yield from self._reader.stream(table, after=after, block_rows=min(batch_rows, READER_BLOCK_ROWS))
+            return
+        page_rows = min(batch_rows, IN_PROCESS_PAGE_ROWS)
+        while True:
+            batch = self.read_batch(table, after, page_rows)
+            if batch.num_rows == 0:
+                return
+            after = int(batch.column(CHANGE_SEQ)[-1].as_py())
+            yield from with_load_columns(batch, now_utc()).combine_chunks().to_batches()
+            if batch.num_rows < page_rows:
+                return
+
+    def stream_window(
+        self, table: RawTable, column: str, start: Any, end: Any
+    ) -> Generator[pa.RecordBatch, None, None]:
+        """Rows whose `column` is in [start, end), with the load columns (a backfill window)."""
+        if self._reader is not None:
+            yield from self._reader.stream(table, window=(column, str(start), str(end)), block_rows=READER_BLOCK_ROWS)
+            return
+        yield from (
+            with_load_columns(self.read_window(table, column, start, end), now_utc()).combine_chunks().to_batches()
+        )
+
+    def _backlog_reaches(self, table: RawTable, after: int, rows: int) -> bool:
+        if rows <= 0:
+            return True
+        pending = self.scalar(
+            f'SELECT count(*) FROM (SELECT 1 FROM "{table.name}" WHERE "{CHANGE_SEQ}" > {int(after)} LIMIT {int(rows)})'
+        )
+        return int(pending or 0) >= rows
+
     def query_row(self, sql: str) -> tuple[int, ...]:
         self._cursor.execute(sql)
         row = self._cursor.fetchone()
@@ -110,42 +174,3 @@ class Source:
     def columns_of(self, table: str) -> set[str]:
         self._cursor.execute(f'SELECT * FROM "{table}" LIMIT 0')
         return {d[0] for d in self._cursor.description or ()}
-
-
-def _conform_column(array: pa.ChunkedArray, column: RawColumn) -> pa.ChunkedArray:
-    target = column.arrow_type
-    if array.type == target:
-        return array
-    if array.null_count == len(array):
-        # SQLite has no column types: an all-NULL column comes back typed as whatever the driver guessed.
-        return pa.chunked_array([pa.nulls(len(array), target)])
-    if column.kind == "timestamp":
-        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            # SQLite: naive UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]".
-            return array.cast(pa.timestamp("us")).cast(target)
-        if pa.types.is_timestamp(array.type) and array.type.tz is None:
-            return array.cast(pa.timestamp("us")).cast(target)
-    if column.kind == "decimal" and pa.types.is_floating(array.type):
-        array = pc.round(array, column.scale)
-    if column.kind == "date" and pa.types.is_timestamp(array.type):
-        return array.cast(pa.date32())
-    return array.cast(target)
-
-
-def conform(batch: pa.Table, table: RawTable) -> pa.Table:
-    """The batch in exactly the raw table's column types (no load columns yet)."""
-    arrays = [_conform_column(batch.column(c.name), c) for c in table.columns]
-    schema = pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in table.columns])
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def with_load_columns(batch: pa.Table, loaded_at: pa.Scalar) -> pa.Table:
-    """Add `_change_seq`, `_is_deleted` and `_loaded_at`."""
-    change_seq = batch.column(CHANGE_SEQ).cast(pa.uint64())
-    deleted = pc.is_valid(batch.column(DELETED_AT)).cast(pa.uint8())
-    loaded = pa.repeat(loaded_at, batch.num_rows)
-    return (
-        batch.append_column(pa.field("_change_seq", pa.uint64(), nullable=False), change_seq)
-        .append_column(pa.field("_is_deleted", pa.uint8(), nullable=False), deleted)
-        .append_column(pa.field("_loaded_at", pa.timestamp("ms", tz="UTC"), nullable=False), loaded)
-    )

@@ -1,6 +1,7 @@
 """Simulate, extract: every operational table equals its raw counterpart row by row (after dedupe),
 including updated and tombstoned rows; extracting again changes nothing; crashes converge; new columns
-arrive; full refresh and backfill keep the layer exact."""
+arrive; full refresh and backfill keep the layer exact. Big loads go through the SQLite reader process,
+small ones are read in-process: the tests force one or the other (the simulated store is small)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from extractors.pipeline import extract
 from extractors.raw_schema import RawTable
 from extractors.reconcile import ReconciliationError, reconcile
 from operational_api.models import Base, Hospital, Lead
+from pulse.settings import Settings
 from tests.platform import Platform
 
 
@@ -75,8 +77,15 @@ def raw_row_counts(platform: Platform) -> dict[str, int]:
     return {t.name: client.query(f"SELECT count() FROM raw.`{t.name}`").result_rows[0][0] for t in operational_tables()}
 
 
-def test_raw_equals_operational_with_updates_and_tombstones(platform: Platform) -> None:
-    first = extract(platform.settings)
+def with_reader_process(platform: Platform) -> Settings:
+    """The platform's settings, with every SQLite table read by the reader process (the test data is small)."""
+    return platform.settings.model_copy(update={"extract_reader_process_rows": 0})
+
+
+@pytest.mark.parametrize("reader", ["in-process", "reader process"])
+def test_raw_equals_operational_with_updates_and_tombstones(platform: Platform, reader: str) -> None:
+    settings = with_reader_process(platform) if reader == "reader process" else platform.settings
+    first = extract(settings)
     assert sum(r.rows for r in first) > 10_000
     assert_raw_equals_operational(platform)
 
@@ -86,7 +95,7 @@ def test_raw_equals_operational_with_updates_and_tombstones(platform: Platform) 
         lead = session.scalars(select(Lead).order_by(Lead.id).limit(1)).one()
         lead.deleted_at = dt.datetime.now(dt.UTC)
         tombstoned = lead.id
-    second = extract(platform.settings)
+    second = extract(settings)
     moved = {r.table: r.rows for r in second if r.rows}
     assert moved == {"hospitals": 2, "leads": 1}
     assert_raw_equals_operational(platform)
@@ -94,7 +103,7 @@ def test_raw_equals_operational_with_updates_and_tombstones(platform: Platform) 
     assert deleted == [(1,)]
 
     before = raw_row_counts(platform)
-    third = extract(platform.settings)
+    third = extract(settings)
     assert sum(r.rows for r in third) == 0
     assert raw_row_counts(platform) == before  # a rerun sends nothing at all
 
@@ -105,6 +114,7 @@ def _extract_in_subprocess(platform: Platform, **env: str) -> subprocess.Complet
         "PULSE_HOME": str(platform.settings.home),
         "PULSE_OPS_DATABASE_URL": str(platform.settings.ops_database_url),
         "PULSE_CLICKHOUSE_URL": platform.settings.clickhouse_url,
+        "PULSE_EXTRACT_READER_PROCESS_ROWS": "0",  # crashes matter most for big loads: read as they are
         **env,
     }
     return subprocess.run(
@@ -153,6 +163,7 @@ def test_schema_evolution_adds_the_column_with_values(platform: Platform) -> Non
     home = platform.settings.home
     run = subprocess.run(
         [sys.executable, "-c", script, str(home / "ops.db"), str(home), platform.settings.clickhouse_url],
+        env={**os.environ, "PULSE_EXTRACT_READER_PROCESS_ROWS": "0"},  # the reload is a big backlog
         capture_output=True,
         text=True,
         timeout=300,
@@ -165,9 +176,10 @@ def test_schema_evolution_adds_the_column_with_values(platform: Platform) -> Non
 
 
 def test_full_refresh_and_backfill_keep_the_layer_exact(platform: Platform) -> None:
-    extract(platform.settings)
+    settings = with_reader_process(platform)
+    extract(settings)
     watermarks = Watermarks(platform.client(), "check").all()
-    refreshed = extract(platform.settings, ["vend_transactions", "customers"], full_refresh=True)
+    refreshed = extract(settings, ["vend_transactions", "customers"], full_refresh=True)
     assert all(r.mode == "full refresh" for r in refreshed)
     counts = raw_row_counts(platform)
     with platform.store.read() as session:
@@ -176,7 +188,7 @@ def test_full_refresh_and_backfill_keep_the_layer_exact(platform: Platform) -> N
     assert_raw_equals_operational(platform)
 
     start = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
-    window = extract(platform.settings, ["account_entries"], since=start, until=start + dt.timedelta(days=3))
+    window = extract(settings, ["account_entries"], since=start, until=start + dt.timedelta(days=3))
     assert window[0].rows > 0
     assert Watermarks(platform.client(), "check").all()["account_entries"] == watermarks["account_entries"]
     assert_raw_equals_operational(platform)
