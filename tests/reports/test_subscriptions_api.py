@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from operational_api.app import create_app
+from operational_api.db import Store
 from operational_api.models import SCOPES, ReportUnsubscribe
 from operational_api.services.keys import create_api_key
+from pulse.settings import Settings
 from reports.unsubscribe import make_token, signing_key
 from tests.reports.delivery_env import CUSTOMERS_QUERY, ReportsEnv
 
@@ -32,11 +35,19 @@ class Api:
         return {"Authorization": f"Bearer {self.keys[scope]}"}
 
 
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """One app for the module (building one costs a while); each test points it at its own store."""
+    home = tmp_path_factory.mktemp("api-app")
+    url = f"sqlite:///{home / 'unused.db'}"
+    return create_app(store=Store(url), settings=Settings(home=home, ops_database_url=url))
+
+
 @pytest.fixture
-def api(reports_env: ReportsEnv) -> Iterator[Api]:
+def api(app: FastAPI, reports_env: ReportsEnv) -> Iterator[Api]:
     with reports_env.store.write() as session:
         keys = {scope: create_api_key(session, name=f"test {scope}", scope=scope) for scope in SCOPES}
-    app = create_app(store=reports_env.store, settings=reports_env.settings)
+    app.state.store = reports_env.store  # routes read the store's settings: the test's warehouse and keys
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, keys)
 
