@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -114,10 +114,17 @@ def _print_report(report: RunReport) -> None:
             console.print(f"... and {len(report.failures) - 20} more: pulse reports deliveries --state failed")
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    )
+def _with_progress(name: str, run: Callable[..., RunReport], *args: Any, **kwargs: Any) -> RunReport:
+    """Call a run with a progress bar: indeterminate while planning, then statements sent of all."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"{name}: planning", total=None)
+        return run(
+            *args,
+            **kwargs,
+            on_start=lambda n: progress.update(task, total=n, description=f"{name}: sending"),
+            on_progress=lambda n: progress.advance(task, n),
+        )
 
 
 @app.command("run")
@@ -135,30 +142,20 @@ def run(
     with _store() as store:
         sub = find_subscription(store, subscription)
         try:
+            if period is not None:
+                sub.spec.check_period(period)
             if dry_run:
                 _dry_run(store, sub, period)
                 return
-        except (RecipientQueryError, WarehouseUnavailable, ValueError) as err:
-            raise PulseError(f"{sub.name}: {err}", hint="fix the subscription's recipient query") from None
-        with _progress() as progress:
-            task = progress.add_task(f"{sub.name}: planning", total=None)
-            try:
-                report = run_subscription(
-                    settings,
-                    sub,
-                    period=period,
-                    run_id=new_run_id(),
-                    workers=workers,
-                    on_start=lambda n: progress.update(task, total=n, description=f"{sub.name}: sending"),
-                    on_progress=lambda n: progress.advance(task, n),
-                )
-            except RecipientQueryError as err:
-                raise PulseError(f"the recipient query of {sub.name} {err}", hint="fix it: PATCH "
-                                 f"/v1/report-subscriptions/{sub.id}") from None  # fmt: skip
-            except WarehouseUnavailable as err:
-                raise PulseError(str(err), hint="start it: pulse warehouse start (or pulse up)") from None
-            except ValueError as err:
-                raise PulseError(str(err)) from None
+            report = _with_progress(sub.name, run_subscription, settings, sub, period=period, run_id=new_run_id(),
+                                    workers=workers)  # fmt: skip
+        except RecipientQueryError as err:
+            raise PulseError(f"the recipient query of {sub.name} {err}",
+                             hint=f"fix it: PATCH /v1/report-subscriptions/{sub.id}") from None  # fmt: skip
+        except WarehouseUnavailable as err:
+            raise PulseError(str(err), hint="start it: pulse warehouse start (or pulse up)") from None
+        except ValueError as err:  # a period that is not one of this report's
+            raise PulseError(str(err)) from None
     _print_report(report)
     if not report.ok:
         raise typer.Exit(1)
@@ -211,22 +208,12 @@ def run_due(
         return
     failed = False
     for job in jobs:
-        with _progress() as progress:
-            task = progress.add_task(f"{job.name}: planning", total=None)
-            try:
-                report = run_job(
-                    settings,
-                    job,
-                    run_id=run_id,
-                    now=now,
-                    workers=workers,
-                    on_start=lambda n, t=task, j=job: progress.update(t, total=n, description=f"{j.name}: sending"),  # type: ignore[misc]
-                    on_progress=lambda n, t=task: progress.advance(t, n),  # type: ignore[misc]
-                )
-            except (PulseError, ValueError, RuntimeError) as err:
-                console.print(f"[red]{job.name}: {err}[/red]")
-                failed = True
-                continue
+        try:
+            report = _with_progress(job.name, run_job, settings, job, run_id=run_id, now=now, workers=workers)
+        except (PulseError, ValueError, RuntimeError) as err:
+            console.print(f"[red]{job.name}: {err}[/red]")
+            failed = True
+            continue
         _print_report(report)
         failed = failed or not report.ok
     if failed:

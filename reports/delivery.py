@@ -22,7 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -136,9 +136,9 @@ def resolve(
             email=email[:254], period=row_period[:16], params=params, locale=(row.locale or "")[:8], name=row.name
         )
         if problems:
-            item = PlannedDelivery(**{**item.__dict__, "state": "failed", "error": "; ".join(problems)})
+            item = replace(item, state="failed", error="; ".join(problems))
         elif email in unsubscribed:
-            item = PlannedDelivery(**{**item.__dict__, "state": "skipped", "error": "unsubscribed"})
+            item = replace(item, state="skipped", error="unsubscribed")
         planned.append(item)
     return planned, without_email
 
