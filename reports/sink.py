@@ -22,6 +22,7 @@ from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from typing import Any
 
+from pulse.console import PulseError
 from pulse.services import Service, pulse_command, pulse_env
 from pulse.settings import Settings
 
@@ -78,7 +79,14 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    controller = start_sink(outbox_dir(settings), host or settings.smtp_host, port or settings.smtp_port)
+    host, port = host or settings.smtp_host, port or settings.smtp_port
+    try:
+        controller = start_sink(outbox_dir(settings), host, port)
+    except (OSError, RuntimeError) as err:
+        raise PulseError(
+            f"the SMTP sink cannot listen on {host}:{port}: {err}",
+            hint="free the port, or set PULSE_SMTP_SINK=false when PULSE_SMTP_HOST is a real relay",
+        ) from None
     try:
         stop.wait()
     finally:
