@@ -1,8 +1,10 @@
 """`pulse demo`: the platform on embedded defaults, with simulated data flowing end to end.
 
-Steps: start the warehouse and the operational API; migrate the store and simulate history (once); run
-the `pulse_elt` DAG end to end (extract, feeds, dbt per model, freshness, reconciliation); start Airflow's
-scheduler and UI; print every URL and login. `pulse down` stops it all.
+Steps: start the warehouse, the operational API and the SMTP sink; migrate the store and simulate a year of
+history (once); run the `pulse_elt` DAG end to end (extract, feeds, dbt per model, freshness,
+reconciliation); serve the dbt docs; send every default subscription's statements; set up Superset with the
+dashboards; start Airflow's scheduler and UI; print every URL and login; then post live traffic through the
+API until Ctrl-C, which stops every service (`--no-live` leaves them running for `pulse down`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import uuid
 from rich.panel import Panel
 from sqlalchemy import func, select
 
-from pulse import airflow_runtime, platform, services
+from pulse import airflow_runtime, dbt_docs, platform, services, superset_runtime
 from pulse.console import PulseError, console
 from pulse.services import pulse_command, pulse_env
 from pulse.settings import READER_USER, Settings, get_settings
+from reports import sink as mail_sink
+from reports.defaults import DEFAULT_SUBSCRIPTIONS
 from warehouse import server as warehouse_server
 from warehouse.client import connect
 
@@ -57,7 +61,8 @@ def store_is_empty(settings: Settings) -> bool:
 
 
 def bring_up(settings: Settings, *, airflow: bool) -> None:
-    """Start the services (idempotent): warehouse, API (after migrating the store), optionally Airflow."""
+    """Start the services (idempotent): warehouse, API (after migrating the store), the SMTP sink on embedded
+    defaults, optionally Airflow. Superset and the dbt docs need built marts: `pulse demo` starts them."""
     with console.status("starting the warehouse (ClickHouse over HTTP)..."):
         pid = warehouse_server.start(settings)
     console.print(f"[green]✓[/green] warehouse (pid {pid}): {warehouse_round_trip(settings)}")
@@ -65,12 +70,20 @@ def bring_up(settings: Settings, *, airflow: bool) -> None:
     with console.status("starting the operational API..."):
         pid = services.start(platform.api_service(settings), settings)
     console.print(f"[green]✓[/green] operational API (pid {pid})")
+    if settings.smtp_sink:
+        with console.status("starting the SMTP sink..."):
+            pid = services.start(mail_sink.service(settings), settings)
+        console.print(f"[green]✓[/green] SMTP sink (pid {pid}): mail lands in {mail_sink.outbox_dir(settings)}")
     if airflow:
-        with console.status("preparing Airflow (metadata database, dbt manifest)..."):
-            airflow_runtime.init(settings)
-        with console.status("starting Airflow (scheduler, DAG processor, triggerer, UI)..."):
-            pid = services.start(platform.airflow_service(settings), settings)
-        console.print(f"[green]✓[/green] Airflow (pid {pid})")
+        start_airflow(settings, demo=False)
+
+
+def start_airflow(settings: Settings, *, demo: bool) -> None:
+    with console.status("preparing Airflow (metadata database, dbt manifest)..."):
+        airflow_runtime.init(settings)
+    with console.status("starting Airflow (scheduler, DAG processor, triggerer, UI)..."):
+        pid = services.start(platform.airflow_service(settings, demo=demo), settings)
+    console.print(f"[green]✓[/green] Airflow (pid {pid})")
 
 
 def run(*, live_seconds: float | None = None, live: bool = True) -> None:
@@ -96,14 +109,23 @@ def set_up(settings: Settings) -> None:
         _run(pulse_command("simulate", "--history", "--days", str(days), "--scale", str(scale)), settings, "simulation")
     else:
         console.print("the operational store already has data: keeping it")
-    _step("3. the pulse_elt DAG, end to end")
+    _step("3. the pulse_elt DAG, end to end (extract-load, dbt build per model, freshness, reconciliation)")
     airflow_runtime.init(settings)
     airflow_runtime.airflow(["dags", "test", "pulse_elt"], settings)
     _run(pulse_command("extract", "reconcile"), settings, "reconciliation")
-    _step("4. Airflow scheduler and UI")
-    with console.status("starting Airflow..."):
-        services.start(platform.airflow_service(settings, demo=True), settings)
-    print_urls(settings)
+    _step("4. dbt docs")
+    with console.status("generating and serving the dbt docs..."):
+        dbt_docs.start(settings, regenerate=True)
+    _step("5. statements: every hospital, customer, counterparty and the executives get their own PDF")
+    _run(pulse_command("reports", "seed-defaults"), settings, "creating the default subscriptions")
+    for subscription in DEFAULT_SUBSCRIPTIONS:
+        _run(pulse_command("reports", "run", subscription["name"]), settings, f"report run {subscription['name']}")
+    _step("6. Superset: dashboards, roles and row-level security as code")
+    with console.status("initialising Superset, starting it and importing superset_assets/..."):
+        logins = superset_runtime.set_up(settings)
+    _step("7. Airflow scheduler and UI")
+    start_airflow(settings, demo=True)
+    print_urls(settings, logins)
 
 
 def keep_traffic_flowing(settings: Settings, *, seconds: float | None, minute: float = 60.0) -> None:
@@ -144,7 +166,7 @@ def stop_all(settings: Settings) -> None:
         console.print(f"{service.name}: {'stopped' if was else 'was not running'}")
 
 
-def print_urls(settings: Settings) -> None:
+def print_urls(settings: Settings, superset: superset_runtime.Logins | None = None) -> None:
     host, port = settings.clickhouse_host, settings.clickhouse_port
     lines = [
         f"warehouse (ClickHouse HTTP)  http://{host}:{port}   user default, empty password",
@@ -153,8 +175,12 @@ def print_urls(settings: Settings) -> None:
         f"operational API              http://{settings.api_host}:{settings.api_port}/docs   (keys: pulse api create-key)",
     ]
     lines.append(f"Airflow                      http://127.0.0.1:{settings.airflow_port}   (local demo: no login)")
+    if superset is not None:
+        lines += superset.lines()
     lines += [
-        "dbt                          pulse dbt build | pulse dbt docs generate",
+        f"dbt docs                     {dbt_docs.url(settings)}",
+        f"statements (SMTP outbox)     pulse reports outbox   ({mail_sink.outbox_dir(settings)})",
+        "reports                      pulse reports list | pulse reports deliveries",
         "status / stop                pulse status | pulse down",
     ]
     console.print(Panel("\n".join(lines), title="Pulse is running"))
