@@ -294,7 +294,8 @@ def record_failure(
 
 
 def requeue(store: Store, subscription_id: int, *, states: Sequence[str], period: str | None, email: str | None) -> int:
-    """An operator's decision to send again rows that are in doubt or failed for good: back to pending."""
+    """An operator's decision to send again rows that are in doubt or failed for good: back to pending, with
+    a fresh budget of attempts (the Message-ID stays the same, so a resend is recognisable)."""
     with store.write() as session:
         query = select(deliveries.c.id).where(
             deliveries.c.subscription_id == subscription_id, deliveries.c.state.in_(list(states))
@@ -307,7 +308,7 @@ def requeue(store: Store, subscription_id: int, *, states: Sequence[str], period
             query = query.where(deliveries.c.email == email.lower())
         ids: list[int] = list(session.scalars(query))
         for delivery_id in ids:
-            _set(session, delivery_id, state="pending", next_attempt_at=None)
+            _set(session, delivery_id, state="pending", next_attempt_at=None, attempts=0)
     return len(ids)
 
 
