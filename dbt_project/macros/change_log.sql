@@ -88,10 +88,13 @@
     {% endcall %}
 
     {%- do ensure_change_log(existing_relation, unique_key) -%}
-    {%- set columns = adapter.get_columns_in_relation(existing_relation) | map(attribute='quoted') | list -%}
+    {%- set names = adapter.get_columns_in_relation(existing_relation) | map(attribute='name') | list -%}
+    {%- set columns = [] -%}
     {%- set old_columns = [] -%}
-    {%- for column in columns -%}
-        {%- do old_columns.append('new._change_seq' if column in ('_change_seq', '`_change_seq`') else 'old.' ~ column) -%}
+    {%- for name in names -%}
+        {%- do columns.append(adapter.quote(name)) -%}
+        {#- a -1 row carries the version that replaces it, so it is read together with it -#}
+        {%- do old_columns.append('new._change_seq' if name == '_change_seq' else 'old.' ~ adapter.quote(name)) -%}
     {%- endfor -%}
     {% call statement('write_change_log') %}
         insert into {{ changes }} ({{ columns | join(', ') }}, _sign, _old_change_seq, _logged_at)
