@@ -209,7 +209,6 @@ class Chunk:
 @dataclass
 class ChunkResult:
     outcomes: Counter[str] = field(default_factory=Counter)
-    attempted: int = 0
 
 
 class Courier:
@@ -231,8 +230,7 @@ class Courier:
 
     def close(self) -> None:
         self.sender.close()
-        if self._client is not None:
-            self._client.close()
+        self._drop_client()
         self.store.dispose()
 
     def _fail(self, row: Delivery, error: str, chunk: Chunk, result: ChunkResult, *, claimed: bool) -> None:
@@ -244,64 +242,67 @@ class Courier:
         result.outcomes["failed"] += 1
 
     def deliver(self, chunk: Chunk) -> ChunkResult:
-        from reports.render import ReportDataError, load_many, render_pdf
+        """Load the batch's data in a few queries, then render, claim, send and record each row in turn."""
+        from reports.render import load_many
 
         result = ChunkResult()
         rows = ledger.load(self.store, chunk.ids, chunk.now)
         result.outcomes["not claimable"] += len(chunk.ids) - len(rows)
         if not rows:
             return result
-        result.attempted = len(rows)
         try:
             loaded: list[Any] = list(load_many(self.client, chunk.kind, [row.params for row in rows]))
         except Exception as err:  # the warehouse or the loader failed: every row of the batch fails
-            self._client = None
+            self._drop_client()
             loaded = [err] * len(rows)
         self.sender.down = None  # each batch gives an unreachable server a new chance
         for row, data in zip(rows, loaded, strict=True):
-            if self.sender.down is not None:
-                self._fail(row, self.sender.down, chunk, result, claimed=False)
-                continue
-            if isinstance(data, Exception):
-                message = str(data) if isinstance(data, ReportDataError) else f"{type(data).__name__}: {data}"
-                self._fail(row, f"report data: {message}", chunk, result, claimed=False)
-                continue
-            link = unsubscribe_url(self.settings, self.key, row.subscription_id, row.email)
-            msg_id = message_id(row.subscription_id, row.email, row.period, row.params_sha256, self.settings.smtp_from)
-            try:
-                report = render_pdf(chunk.kind, data, row.locale, unsubscribe_url=link)
-                payload = build_message(
-                    smtp_from=self.settings.smtp_from,
-                    to_email=row.email,
-                    to_name=row.name,
-                    report=report,
-                    msg_id=msg_id,
-                    unsubscribe_url=link,
-                    delivery_id=row.id,
-                    now=utcnow(),
-                )
-            except Exception as err:  # one recipient's failure must not stop the others
-                self._fail(row, f"rendering failed: {type(err).__name__}: {err}", chunk, result, claimed=False)
-                continue
-            down = self.sender.connect()
-            if down is not None:
-                self._fail(row, down, chunk, result, claimed=False)
-                continue
-            if not ledger.claim(self.store, row.id, message_id=msg_id, run_id=chunk.run_id, now=chunk.now):
-                result.outcomes["not claimable"] += 1  # another run took it meanwhile, or they unsubscribed
-                continue
-            sent = self.sender.send(self.from_address, row.email, payload)
-            if sent.outcome is Outcome.SENT:
-                ledger.record_sent(self.store, row.id)
-                result.outcomes["sent"] += 1
-            elif sent.outcome is Outcome.RETRY:
-                self._fail(row, sent.detail, chunk, result, claimed=True)
-            else:
-                in_doubt = sent.outcome is Outcome.IN_DOUBT
-                ledger.record_failure(self.store, row.id, sent.detail, next_attempt_at=None, claimed=True,
-                                      in_doubt=in_doubt, run_id=chunk.run_id)  # fmt: skip
-                result.outcomes["in_doubt" if in_doubt else "failed"] += 1
+            self._deliver_row(row, data, chunk, result)
         return result
+
+    def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _deliver_row(self, row: Delivery, data: Any, chunk: Chunk, result: ChunkResult) -> None:
+        from reports.render import ReportDataError, render_pdf
+
+        if self.sender.down is not None:  # the server was unreachable a moment ago: fail fast, retry later
+            self._fail(row, self.sender.down, chunk, result, claimed=False)
+            return
+        if isinstance(data, Exception):
+            message = str(data) if isinstance(data, ReportDataError) else f"{type(data).__name__}: {data}"
+            self._fail(row, f"report data: {message}", chunk, result, claimed=False)
+            return
+        link = unsubscribe_url(self.settings, self.key, row.subscription_id, row.email)
+        msg_id = message_id(row.subscription_id, row.email, row.period, row.params_sha256, self.settings.smtp_from)
+        try:
+            report = render_pdf(chunk.kind, data, row.locale, unsubscribe_url=link)
+            payload = build_message(smtp_from=self.settings.smtp_from, to_email=row.email, to_name=row.name,
+                                    report=report, msg_id=msg_id, unsubscribe_url=link, delivery_id=row.id,
+                                    now=utcnow())  # fmt: skip
+        except Exception as err:  # one recipient's failure must not stop the others
+            self._fail(row, f"rendering failed: {type(err).__name__}: {err}", chunk, result, claimed=False)
+            return
+        down = self.sender.connect()  # connect before the claim: an unreachable server sends nothing
+        if down is not None:
+            self._fail(row, down, chunk, result, claimed=False)
+            return
+        if not ledger.claim(self.store, row.id, message_id=msg_id, run_id=chunk.run_id, now=chunk.now):
+            result.outcomes["not claimable"] += 1  # another run took it meanwhile, or they unsubscribed
+            return
+        sent = self.sender.send(self.from_address, row.email, payload)
+        if sent.outcome is Outcome.SENT:
+            ledger.record_sent(self.store, row.id)
+            result.outcomes["sent"] += 1
+        elif sent.outcome is Outcome.RETRY:
+            self._fail(row, sent.detail, chunk, result, claimed=True)
+        else:  # refused for good, or in doubt: never retried automatically
+            in_doubt = sent.outcome is Outcome.IN_DOUBT
+            ledger.record_failure(self.store, row.id, sent.detail, next_attempt_at=None, claimed=True,
+                                  in_doubt=in_doubt, run_id=chunk.run_id)  # fmt: skip
+            result.outcomes["in_doubt" if in_doubt else "failed"] += 1
 
 
 _courier: Courier | None = None
