@@ -36,8 +36,10 @@ def extract(
     """Extract the operational tables incrementally (default), fully, or for a backfill window."""
     if ctx.invoked_subcommand is not None:
         return
+    from extractors.load import InsertNotConfirmedError
     from extractors.pipeline import extract as run_extract
     from extractors.pipeline import summary_table
+    from extractors.reader_process import ReaderProcessError
 
     settings = get_settings()
     try:
@@ -52,6 +54,12 @@ def extract(
         )
     except KeyError as exc:
         raise PulseError(str(exc.args[0]), "see the table names with `pulse extract tables`") from None
+    except (ReaderProcessError, InsertNotConfirmedError) as exc:
+        raise PulseError(
+            str(exc),
+            "fix the cause and run `pulse extract` again: it resumes after the last acknowledged batch "
+            "(only batches confirmed by the warehouse moved a watermark)",
+        ) from None
     console.print(summary_table(results))
 
 

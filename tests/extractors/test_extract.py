@@ -108,7 +108,7 @@ def test_raw_equals_operational_with_updates_and_tombstones(platform: Platform, 
     assert raw_row_counts(platform) == before  # a rerun sends nothing at all
 
 
-def _extract_in_subprocess(platform: Platform, **env: str) -> subprocess.CompletedProcess[str]:
+def extract_in_subprocess(platform: Platform, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
         "PULSE_HOME": str(platform.settings.home),
@@ -125,7 +125,7 @@ def _extract_in_subprocess(platform: Platform, **env: str) -> subprocess.Complet
 @pytest.mark.parametrize("fault", ["after-load", "mid-batch"])
 def test_crash_then_rerun_converges(platform: Platform, fault: str) -> None:
     small = {"PULSE_EXTRACT_BATCH_ROWS": "2000", "PULSE_EXTRACT_INSERT_ROWS": "700"}
-    crashed = _extract_in_subprocess(platform, PULSE_FAULT=f"{fault}:4", **small)
+    crashed = extract_in_subprocess(platform, PULSE_FAULT=f"{fault}:4", **small)
     assert crashed.returncode == -9, crashed.stderr[-2000:]  # killed at the fault point, not a clean exit
     client = platform.client()
     acknowledged = client.query("SELECT sum(rows) FROM raw._pulse_watermarks").result_rows[0][0]
@@ -134,7 +134,7 @@ def test_crash_then_rerun_converges(platform: Platform, fault: str) -> None:
     ).result_rows[0][0]
     assert acknowledged > 0
     assert loaded > acknowledged  # rows were sent whose watermark was never recorded
-    finished = _extract_in_subprocess(platform, **small)
+    finished = extract_in_subprocess(platform, **small)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert_raw_equals_operational(platform)
     reconcile(platform.settings, staging=False)

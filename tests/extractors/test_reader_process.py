@@ -31,13 +31,12 @@ from sqlalchemy import (
     insert,
 )
 
-from extractors.load import Watermarks, load_incremental, operational_tables
-from extractors.pipeline import extract
+from extractors.load import Watermarks, operational_tables
 from extractors.raw_schema import RawColumn, RawTable, raw_table
 from extractors.reader_process import ReaderProcessError, SQLiteReaderProcess
 from extractors.source import Source
 from operational_api.models.base import UTCDateTime
-from tests.extractors.test_extract import assert_raw_equals_operational
+from tests.extractors.test_extract import assert_raw_equals_operational, extract_in_subprocess
 from tests.platform import Platform
 
 LOAD_TIME = "_loaded_at"  # differs between two reads by construction
@@ -201,30 +200,26 @@ def test_the_reader_never_loads_the_stdlib_sqlite3() -> None:
     assert guarded.returncode == 2 and "must not load the stdlib sqlite3" in guarded.stderr
 
 
-def test_a_reader_killed_mid_stream_fails_the_run_and_acknowledges_only_what_was_inserted(
-    platform: Platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    table = next(t for t in operational_tables() if t.name == "vend_transactions")
+def test_a_reader_killed_mid_stream_fails_the_run_and_acknowledges_only_what_was_inserted(platform: Platform) -> None:
+    small = {"PULSE_EXTRACT_BATCH_ROWS": "100", "PULSE_EXTRACT_INSERT_ROWS": "100"}
+    # The child kills itself after its 5th record batch, at a batch boundary: only the missing trailer tells.
+    crashed = extract_in_subprocess(platform, PULSE_FAULT="reader-mid-stream:5", **small)
+    assert crashed.returncode == 1, crashed.stderr[-2000:]
+    said = " ".join((crashed.stdout + crashed.stderr).split())
+    assert (
+        "SQLite reader process failed" in said and "exit status -9" in said and "without the reader's trailer" in said
+    )
+    assert "run `pulse extract` again" in said
     client = platform.client()
-    watermarks = Watermarks(client, "test")
-    watermarks.ensure()
-    monkeypatch.setenv("PULSE_FAULT", "reader-mid-stream:3")  # the child kills itself after 3 record batches
-    source = Source(str(platform.settings.ops_database_url), reader_process_rows=0)
-    try:
-        with pytest.raises(ReaderProcessError, match=r"exit status -9\).*without the reader's trailer"):
-            load_incremental(source, client, table, watermarks, batch_rows=100, insert_rows=100)
-    finally:
-        source.close()
-    acknowledged = watermarks.get(table.name)
-    assert acknowledged > 0  # the complete batches before the failure were acknowledged ...
-    loaded = client.query(
-        f"SELECT count(), max(_change_seq) FROM raw.vend_transactions WHERE _change_seq <= {acknowledged}"
-    ).result_rows[0]
+    acknowledged = Watermarks(client, "check").all()
+    assert acknowledged  # the batches before the failure were acknowledged ...
     with platform.store.read() as session:
-        expected = session.connection().exec_driver_sql(
-            f"SELECT count(*) FROM vend_transactions WHERE change_seq <= {acknowledged}"
-        )
-        assert loaded == (expected.scalar(), acknowledged)  # ... and every acknowledged row is in raw
-    monkeypatch.delenv("PULSE_FAULT")
-    extract(platform.settings.model_copy(update={"extract_reader_process_rows": 0}))
+        for table, mark in acknowledged.items():
+            loaded = client.query(f"SELECT count() FROM raw.`{table}` FINAL WHERE _change_seq <= {mark}")
+            operational = session.connection().exec_driver_sql(
+                f'SELECT count(*) FROM "{table}" WHERE change_seq <= {mark}'
+            )
+            assert loaded.result_rows[0][0] == operational.scalar(), table  # ... and all of them are in raw
+    finished = extract_in_subprocess(platform, **small)
+    assert finished.returncode == 0, finished.stderr[-2000:]
     assert_raw_equals_operational(platform)
