@@ -43,6 +43,7 @@ if SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
             cursor.close()
 
 
+# Native filters and row-level security are always on in Superset 6 (their flags are gone).
 FEATURE_FLAGS = {
     # Dashboards carry roles: executives see every dashboard, hospital managers only theirs.
     "DASHBOARD_RBAC": True,
