@@ -144,8 +144,8 @@ def keep_traffic_flowing(settings: Settings, *, seconds: float | None, minute: f
     sent = stored = 0
     console.print("[bold]live traffic[/bold] is flowing through the API; [bold]Ctrl-C[/bold] stops everything")
     try:
-        while seconds is None or time.monotonic() - started < seconds:
-            chunk = minute if seconds is None else min(minute, max(seconds - (time.monotonic() - started), 1.0))
+        while seconds is None or seconds - (time.monotonic() - started) >= 1.0:
+            chunk = minute if seconds is None else min(minute, seconds - (time.monotonic() - started))
             report = asyncio.run(drive(world, LiveConfig(duration=chunk, rate=5.0, machines=6, customers=200)))
             sent, stored = sent + report.total, stored + report.vends_created
             console.print(f"{time.strftime('%H:%M:%S')}  {report.total} requests, {report.vends_created} vends "

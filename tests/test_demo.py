@@ -1,0 +1,62 @@
+"""`pulse demo` end to end on a tiny business, the way a user runs it: every service comes up healthy, the
+pipeline, statements and dashboards are there, live traffic flows, and Ctrl-C (SIGINT to the terminal's
+process group) stops every service cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pulse import platform, services
+from pulse.settings import Settings
+from tests.conftest import free_port
+
+pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.timeout(2400)]
+
+
+def wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        assert process.poll() is None, f"the demo exited ({process.returncode}):\n{log.read_text()[-6000:]}"
+        assert time.monotonic() < deadline, f"no {text!r} in time:\n{log.read_text()[-6000:]}"
+        time.sleep(1)
+
+
+def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ports = {name: str(free_port()) for name in ("API", "SMTP", "AIRFLOW", "SUPERSET", "DBT_DOCS")}
+    env = {**os.environ, "PULSE_HOME": str(home), "PULSE_DEMO_DAYS": "20", "PULSE_DEMO_SCALE": "0.01",
+           "PULSE_CLICKHOUSE_URL": f"http://default:@127.0.0.1:{free_port()}",
+           **{f"PULSE_{name}_PORT": port for name, port in ports.items()}}  # fmt: skip
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        demo = subprocess.Popen([sys.executable, "-m", "pulse", "demo"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    settings = Settings(_env_file=None, **{k.removeprefix("PULSE_").lower(): v for k, v in env.items()
+                                           if k.startswith("PULSE_")})  # type: ignore[call-arg]  # fmt: skip
+    try:
+        wait_for(log, "vends stored", demo, timeout=2000)  # set up done, a first minute of live traffic posted
+        for name, pid, ok, url in platform.status(settings):
+            assert pid is not None and ok, f"{name} is not healthy at {url}"
+        assert any((home / "outbox").iterdir()), "no statement reached the SMTP sink"
+        login = httpx.get(f"http://127.0.0.1:{ports['SUPERSET']}/login/", timeout=30)
+        assert login.status_code == 200 and "Superset" in login.text
+        text = log.read_text(errors="replace")
+        for expected in ("Pulse is running", "manager_h001", "reconcile", "sent"):
+            assert expected in text, expected
+        os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        assert demo.wait(timeout=300) == 0, log.read_text()[-4000:]
+        for service in platform.all_services(settings):
+            assert services.running_pid(service, settings) is None, f"{service.name} still running"
+            assert not services.healthy(service), f"{service.name} still answers"
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+        subprocess.run([sys.executable, "-m", "pulse", "down"], env=env, capture_output=True, timeout=300)
