@@ -36,13 +36,12 @@ from extractors.conform import conform, with_load_columns
 from extractors.faults import crash_point
 from extractors.raw_types import CHANGE_SEQ, RawColumn, RawTable
 
-# Where connectorx takes a column's type from its declared type (its rules, in order); any other declared
-# type, and every expression, is typed from the first row's value, which fails on NULL.
 _INT_KINDS = {"int16", "int32", "int64"}
 
 
 def connectorx_type(decltype: str) -> str | None:
-    """What connectorx makes of a declared SQLite column type, or None when it guesses from a value."""
+    """What connectorx makes of a declared SQLite column type (its rules, in its order), or None: then it
+    types the column from the first row's value, and fails if that is NULL (so does every expression)."""
     s = decltype.lower()
     if s in ("int4", "int2"):
         return "int"

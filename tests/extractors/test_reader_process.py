@@ -136,13 +136,23 @@ def edge_db(tmp_path: Path) -> Path:
         "INSERT INTO edge_cases (id, at, price, created_at, change_seq) "
         "VALUES (4, '2026-03-01 10:00:00.123', 5, '2026-03-01 10:00:00', 4)"
     )
+    # Columns added by hand, of declared types connectorx does not know (none at all, "NUMBER").
+    raw.execute("ALTER TABLE edge_cases ADD COLUMN note")
+    raw.execute("ALTER TABLE edge_cases ADD COLUMN units NUMBER")
+    raw.execute("UPDATE edge_cases SET note = 'n' || id, units = id * 1000 WHERE id > 2")
     raw.commit()
     raw.close()
     return db
 
 
-def test_edge_values_arrive_exactly_and_alike(edge_db: Path) -> None:
+def edge_table() -> RawTable:
     table = raw_table(EDGE)
+    added = (RawColumn("note", "string", True), RawColumn("units", "int64", True))
+    return RawTable(table.name, (*table.columns, *added), table.key)
+
+
+def test_edge_values_arrive_exactly_and_alike(edge_db: Path) -> None:
+    table = edge_table()
     assert "pin_hash" not in [c.name for c in table.columns]
     reader = SQLiteReaderProcess(edge_db)
     try:
@@ -164,11 +174,17 @@ def test_edge_values_arrive_exactly_and_alike(edge_db: Path) -> None:
     assert (rows[2]["flag"], rows[3]["flag"], rows[2]["status"]) == (True, False, "done")
     assert rows[2]["day"] == dt.date(2026, 2, 28) and rows[2]["big"] == 2**40 and rows[2]["small"] == -7
     assert [r["_is_deleted"] for r in got.to_pylist()] == [0, 1, 0, 0]
+    assert [(r["note"], r["units"]) for r in got.to_pylist()] == [
+        (None, None),
+        (None, None),
+        ("n3", 3000),
+        ("n4", 4000),
+    ]
     assert window.column("id").to_pylist() == [2, 3]
 
 
 def test_a_failing_request_reports_the_childs_error(edge_db: Path) -> None:
-    table = raw_table(EDGE)
+    table = edge_table()
     bogus = RawTable(table.name, (*table.columns, RawColumn("no_such_column", "int64", True)), table.key)
     reader = SQLiteReaderProcess(edge_db)
     try:
