@@ -84,16 +84,18 @@ def simulate(settings: Settings) -> None:
 def add_vends(client: Client, rows: int, *, refunds: int = 0) -> None:
     """`rows` new vends (and `refunds` later versions of existing ones), shaped like the simulated vends."""
     top = client.query("SELECT max(_change_seq) FROM raw.vend_transactions").result_rows[0][0]
-    existing = client.query("SELECT count() FROM raw.vend_transactions WHERE id LIKE 'bench-%'").result_rows[0][0]
+    existing = client.query("SELECT count() FROM raw.vend_transactions WHERE id LIKE '%-B%'").result_rows[0][0]
+    # Ids follow the machines' scheme (serial, then a zero-padded counter: VM-H001-1-00000042), so a machine's new
+    # vends sort after its earlier ones, as the simulated and real ones do.
     client.command(
         f"""
         INSERT INTO raw.vend_transactions
-        WITH (SELECT groupArray(id) FROM raw.machines FINAL WHERE _is_deleted = 0) AS machines,
+        WITH (SELECT groupArray((id, serial)) FROM raw.machines FINAL WHERE _is_deleted = 0) AS machines,
              (SELECT groupArray(id) FROM raw.customers FINAL WHERE _is_deleted = 0) AS customers,
              (SELECT groupArray(id) FROM raw.products FINAL WHERE _is_deleted = 0) AS products
         SELECT
-            concat('bench-', toString({existing} + number)) AS id,
-            machines[1 + (cityHash64(number, 1) % length(machines))],
+            concat(machines[machine].2, '-B', leftPad(toString({existing} + number), 10, '0')) AS id,
+            machines[machine].1,
             customers[1 + (cityHash64(number, 2) % length(customers))],
             products[1 + (cityHash64(number, 3) % length(products))],
             if(cityHash64(number, 4) % 100 < 7, NULL, toInt64(number)),
@@ -107,7 +109,7 @@ def add_vends(client: Client, rows: int, *, refunds: int = 0) -> None:
             cityHash64(number, 4) % 100 < 7,
             now64(6, 'UTC'), now64(6, 'UTC'), NULL,
             toInt64({top} + 1 + number), toUInt64({top} + 1 + number), 0, now64(3, 'UTC')
-        FROM numbers({rows})
+        FROM (SELECT number, 1 + (cityHash64(number, 1) % length(machines)) AS machine FROM numbers({rows}))
         """,
         settings={"max_insert_threads": 2},
     )

@@ -5,7 +5,8 @@ this process, parsing the project once and reusing the parsed manifest for every
 build pays neither interpreter and dbt start-up nor parsing. `DbtSession.build_changed()` is the hourly build:
 only the nodes downstream of raw tables that received rows since the last successful build (and the models that
 depend on the date, when it changed), with windowed tests (macros/test_windows.sql), without unit tests and the
-tests that rescan whole tables (tag `full_scan`: full builds and the nightly `pulse_maintenance` run them).
+tests that rescan whole tables (tag `full_scan`) or that a fact repeats on the same rows (tag `checked_on_fact`):
+full builds and the nightly `pulse_maintenance` run run them.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ BUILD_MARKS_TABLE = "analytics.pulse_build_marks"
 CLOCK_KEY = "~clock"
 PROJECT_KEY = "~project"
 # What the hourly build leaves out: views (a view is a stored query: its data needs no build, and a project change
-# makes the next build a whole-project one, which re-creates changed views), unit tests and whole-table tests (full
-# builds and the nightly test run have them). `--indirect-selection empty` keeps the tests of the views left out:
-# they are selected as descendants of the changed raw tables like every other test.
+# makes the next build a whole-project one, which re-creates changed views), unit tests, whole-table tests and
+# staging tests a fact repeats on the same rows (tag checked_on_fact); full builds and the nightly test run have
+# them all. `--indirect-selection empty` keeps the tests of the views left out: they are selected as descendants of
+# the changed raw tables like every other test.
 HOURLY_EXCLUSIONS = [
-    "--exclude", "config.materialized:view", "tag:full_scan",
+    "--exclude", "config.materialized:view", "tag:full_scan", "tag:checked_on_fact",
     "--exclude-resource-type", "unit_test",
     "--indirect-selection", "empty",
 ]  # fmt: skip

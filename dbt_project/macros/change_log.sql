@@ -58,11 +58,12 @@
 {%- endmacro %}
 
 {#- dbt-clickhouse's delete+insert step for a fact with a change log, in five statements:
-      1. the batch (the model's SQL) into a new-data table, as the adapter does;
+      1. the batch (the model's SQL) into a new-data table;
       2. the rows the batch replaces (the fact's rows with its keys) into an old-data table: the one scan of the fact;
       3. the change log, in one INSERT (-1 old versions, +1 new ones);
       4. DELETE of exactly the old rows, by the fact's sorting key within their partitions (the primary index finds
-         them), skipped when the batch only brought new keys;
+         them; a patch part when the table has block number and offset columns), skipped when the batch only
+         brought new keys;
       5. INSERT of the batch's live rows (a tombstone only deletes, so delete_tombstones() finds nothing to do).
     Facts without a change log (and distributed tables) use the adapter's own macro unchanged. -#}
 {% macro clickhouse__incremental_delete_insert(existing_relation, unique_key, incremental_predicates, is_distributed=False) %}
@@ -79,7 +80,8 @@
     {{ drop_relation_if_exists(new_data) }}
     {{ drop_relation_if_exists(old_data) }}
     {% call statement('main') %}
-        {{ get_create_table_as_sql(False, new_data, sql) }}
+        {#- a plain work table: none of the fact's indexes, projections or settings are needed for one batch #}
+        create table {{ new_data }} engine = MergeTree order by tuple() as {{ sql }}
     {% endcall %}
     {% call statement('find_replaced_rows') %}
         create table {{ old_data }} engine = MergeTree order by tuple() as
@@ -112,6 +114,7 @@
     {% endcall %}
 
     {%- if run_query('select count() from ' ~ old_data).rows[0][0] > 0 %}
+    {%- set table_settings = config.get('settings', {}) %}
     {% call statement('delete_existing_data') %}
         delete from {{ existing_relation }}
         where {{ sorting_key }} in (select {{ sorting_key }} from {{ old_data }})
@@ -119,7 +122,10 @@
         {%- if partition_key %}
             and {{ partition_key }} in (select {{ partition_key }} from {{ old_data }})
         {%- endif %}
-        {{ adapter.get_model_query_settings(model) }}
+        {%- if table_settings.get('enable_block_number_column') and table_settings.get('enable_block_offset_column') %}
+        {#- a patch part marking the rows deleted, found through the primary index (no mutation of every part) #}
+        settings lightweight_delete_mode = 'lightweight_update_force'
+        {%- endif %}
     {% endcall %}
     {%- endif %}
     {% call statement('insert_new_data') %}

@@ -4,17 +4,21 @@
         incremental_strategy='delete_insert',
         unique_key='vend_transaction_id',
         engine='MergeTree()',
-        order_by='(machine_id, device_time, vend_transaction_id)',
+        order_by='(vend_transaction_id)',
         partition_by='toYYYYMM(device_time)',
         indexes=[{'name': 'change_seq_minmax', 'definition': '_change_seq type minmax granularity 1'}],
+        settings={'enable_block_number_column': 1, 'enable_block_offset_column': 1},
         meta={'change_log': true},
         post_hook=["{{ delete_tombstones() }}", "{{ change_log_post_hook() }}"],
     )
 }}
 -- One row per vend reported by a machine (completed, failed or refunded), in the machine's own currency
 -- and in RUB. Incremental on raw _change_seq: updated vends (e.g. refunded later) are replaced, tombstones removed.
--- Every change is also written to its change log (macros/change_log.sql), which int_vend_daily_versions follows;
--- the minmax index on _change_seq lets windowed tests and the log skip the parts a batch did not touch.
+-- Every change is also written to its change log (macros/change_log.sql), which int_vend_daily_versions follows.
+-- Sorted by its key: each hourly merge looks up the rows it replaces by key, and so do the windowed unique tests
+-- (ids are machine serial + counter, so a machine's vends stay together and new ones sort last). The minmax index
+-- on _change_seq lets windowed tests skip the parts a batch did not touch; block number and offset columns let a
+-- batch delete the rows it replaces as a small patch part (lightweight update) instead of a mutation of every part.
 with vends as (
     {{ latest_versions(source('raw', 'vend_transactions')) }}
 ),
