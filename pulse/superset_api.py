@@ -71,7 +71,13 @@ class SupersetClient:
         self.http.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response = self.http.request(method, path, **kwargs)
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            if method != "GET":
+                raise
+            # A kept-alive connection the server had just closed: a read is safe to send again, once.
+            response = self.http.request(method, path, **kwargs)
         if response.status_code >= 400:
             raise SupersetError(
                 f"Superset: {method} {path} -> {response.status_code}: {response.text[:2000]}",

@@ -119,6 +119,10 @@ def gunicorn_command(settings: Settings) -> list[str]:
         "8",
         "--timeout",
         "120",
+        # Idle connections stay open longer than the 2 s default, so a client (or a proxy) reusing one does
+        # not race the server closing it.
+        "--keep-alive",
+        "65",
         "--limit-request-line",
         "0",
         "--limit-request-field_size",
