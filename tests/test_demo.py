@@ -30,9 +30,10 @@ def wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout: fl
 
 
 def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    # 45 days: every source has rows younger than its freshness threshold (monthly invoices included).
     home = tmp_path / "home"
     ports = {name: str(free_port()) for name in ("API", "SMTP", "AIRFLOW", "SUPERSET", "DBT_DOCS")}
-    env = {**os.environ, "PULSE_HOME": str(home), "PULSE_DEMO_DAYS": "20", "PULSE_DEMO_SCALE": "0.01",
+    env = {**os.environ, "PULSE_HOME": str(home), "PULSE_DEMO_DAYS": "45", "PULSE_DEMO_SCALE": "0.02",
            "PULSE_CLICKHOUSE_URL": f"http://default:@127.0.0.1:{free_port()}",
            **{f"PULSE_{name}_PORT": port for name, port in ports.items()}}  # fmt: skip
     log = tmp_path / "demo.log"
