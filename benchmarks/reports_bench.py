@@ -215,6 +215,11 @@ class QuietFiles(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a browser closing its connection early (e.g. after /favicon.ico) is not news
+
+
 def statement_pages(settings: Settings, sample: int, folder: Path) -> list[str]:
     """The sample's statements as standalone HTML files (what a browser would print)."""
     from reports.recipients import reader_client
@@ -231,6 +236,7 @@ def statement_pages(settings: Settings, sample: int, folder: Path) -> list[str]:
         name = f"statement-{customer_id}.html"
         (folder / name).write_text(render_html("customer_statement", data, locale), encoding="utf-8")
         names.append(name)
+    (folder / "favicon.ico").write_bytes(b"")  # browsers ask for it; an answer keeps the log quiet
     return names
 
 
@@ -352,7 +358,7 @@ def main() -> None:
 
         console.rule(f"Chromium page.pdf(): samples of {args.sample} (warm) and {args.per_report_sample} (per report)")
         handler = functools.partial(QuietFiles, directory=str(pages))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", http_port), handler)
+        server = QuietServer(("127.0.0.1", http_port), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         names = statement_pages(settings, max(args.sample, args.per_report_sample), pages)
         urls = [f"http://127.0.0.1:{http_port}/{name}" for name in names]
