@@ -20,7 +20,7 @@ A last row shows `dbt build` of the whole project without the plan (every node, 
 
 Goal: the full build at 10M within 2 minutes on 2 cores; incremental at most 0.1 of the full rebuild.
 
-Run: `.venv/bin/python benchmarks/dbt_bench.py [--rows 1000000 --rows 10000000]`
+Run: `.venv/bin/python benchmarks/dbt_bench.py [--rows 1000000 --rows 10000000] [--port N]`
 """
 
 from __future__ import annotations
@@ -148,11 +148,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, action="append", help="vend rows per step (default 1M and 10M)")
     parser.add_argument("--new-rows", type=int, default=10_000)
     parser.add_argument("--refunds", type=int, default=100)
+    parser.add_argument("--port", type=int, help="port of the warehouse the benchmark starts (default: a free one)")
     args = parser.parse_args()
     sizes = sorted(args.rows or [1_000_000, 10_000_000])
     with tempfile.TemporaryDirectory(prefix="dbt-bench-") as tmp:
         home = Path(tmp)
-        port = free_port()
+        port = args.port or free_port()
         server = start_warehouse(home, port)
         settings = Settings(
             home=home,
