@@ -65,7 +65,7 @@ class Watermarks:
         self.client.command(
             f"CREATE TABLE IF NOT EXISTS {WATERMARKS} (table_name String, watermark UInt64, rows UInt64, "
             "run_id String, updated_at DateTime64(6, 'UTC')) ENGINE = MergeTree ORDER BY (table_name, updated_at) "
-            "COMMENT 'Extraction log: one row per acknowledged batch; the latest row per table is its watermark.'"
+            "COMMENT 'Extraction log: one row per acknowledged batch (or per run that found nothing new); the latest row per table is its watermark.'"
         )
 
     def get(self, table: str) -> int:
@@ -82,9 +82,15 @@ class Watermarks:
         return {name: int(value) for name, value in rows}
 
     def set(self, table: str, watermark: int, rows: int) -> None:
+        self.checked({table: watermark}, rows)
+
+    def checked(self, watermarks: dict[str, int], rows: int = 0) -> None:
+        """Log that these tables are loaded up to their watermarks as of now (rows=0: nothing was new). Source
+        freshness reads this log, so a quiet table (no payment over a weekend) is fresh while loads run."""
+        now = dt.datetime.now(dt.UTC)
         self.client.insert(
             WATERMARKS,
-            [[table, watermark, rows, self.run_id, dt.datetime.now(dt.UTC)]],
+            [[table, watermark, rows, self.run_id, now] for table, watermark in watermarks.items()],
             column_names=["table_name", "watermark", "rows", "run_id", "updated_at"],
         )
 

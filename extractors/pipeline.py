@@ -88,6 +88,10 @@ def extract(
                     )
                 if progress is not None:
                     progress.update(task_of[table.name], completed=progress.tasks[task_of[table.name]].total)
+            if since is None and until is None and not full_refresh:
+                unchanged = {r.table: r.watermark for r in results if r.rows == 0}
+                if unchanged:
+                    watermarks.checked(unchanged)
     finally:
         source.close()
         client.close()
