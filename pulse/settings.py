@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -43,10 +44,10 @@ class Settings(BaseSettings):
         default="http://default:@127.0.0.1:8123",
         description="ClickHouse HTTP endpoint, with user and password, used by every Pulse client.",
     )
-    dbt_cluster: str | None = Field(
+    clickhouse_cluster: str | None = Field(
         default=None,
-        description="ClickHouse cluster on which dbt creates databases, tables and views (ON CLUSTER); none for "
-        "one server. Replicated tables need more: docs/production.md.",
+        description="ClickHouse cluster (a `remote_servers` name) on which Pulse and dbt create every database and "
+        "table: ON CLUSTER, with Replicated* engines. None for one server (the embedded one): docs/production.md.",
     )
     warehouse_users: dict[str, WarehouseUser] | None = Field(
         default=None,
@@ -198,6 +199,16 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @field_validator("clickhouse_cluster")
+    @classmethod
+    def _cluster_name(cls, value: str | None) -> str | None:
+        # It is spliced into DDL (ON CLUSTER '...') and dbt's profile: a name or a {macro}, nothing to escape.
+        if value is None or not value.strip():
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_.{}-]+", value.strip()):
+            raise ValueError(f"{value!r} is not a cluster name: letters, digits, _ . - and {{macros}} only")
+        return value.strip()
 
     @property
     def clickhouse_host(self) -> str:
