@@ -2,7 +2,9 @@
 {{ config(tags=['clock']) }}
 -- Company-level KPIs per day, one row per day from the first day with activity to today: what the executive
 -- dashboards read. Vending days are the hospitals' local days; CRM, calls and marketing days are in the
--- company time zone; money is in RUB.
+-- company time zone; money is in RUB. An amount in a foreign currency is converted at the most recent rate on or
+-- before its date (int_fx_rates); when no rate that old exists, the day's RUB total is NULL rather than a total
+-- silently missing that amount, and the not_null tests on those columns fail the build (add the rate).
 with vending as (
     select
         day,
@@ -25,7 +27,8 @@ ledger as (
     select
         {{ company_date('occurred_at') }} as day,
         sumIf(amount_rub, kind = 'topup') as topups_rub,
-        sumIf(amount_rub, kind = 'refund') as refunds_rub
+        sumIf(amount_rub, kind = 'refund') as refunds_rub,
+        countIf(kind = 'topup' and amount_rub is null) as unpriced_topups
     from {{ ref('fct_account_entries') }}
     group by day
 ),
@@ -49,7 +52,8 @@ leads as (
 spend as (
     select
         ad_spend.day as day,
-        sum({{ to_rub('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_rub', 'fx.has_rate') }}) as ad_spend_rub
+        sum({{ to_rub('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_rub', 'fx.has_rate') }}) as ad_spend_rub,
+        countIf(ad_spend.currency != '{{ var("reporting_currency") }}' and fx.has_rate = 0) as unpriced_spend
     from {{ ref('stg_ad_spend') }} as ad_spend
     asof left join {{ ref('int_fx_rates') }} as fx on fx.currency = ad_spend.currency and fx.rate_date <= ad_spend.day
     group by day
@@ -71,7 +75,7 @@ messages as (
 ),
 
 invoicing as (
-    select issued_on as day, sum(amount_rub) as invoiced_rub
+    select issued_on as day, sum(amount_rub) as invoiced_rub, countIf(amount_rub is null) as unpriced_invoices
     from {{ ref('mart_receivables') }}
     where status != 'cancelled'
     group by day
@@ -104,7 +108,7 @@ select
     toUInt64(vending.active_machines) as active_machines,
     toUInt64(buyers.active_customers) as active_customers,
     toUInt64(new_customers.new_customers) as new_customers,
-    toDecimal128(ledger.topups_rub, 2) as topups_rub,
+    if(ledger.unpriced_topups > 0, NULL, toDecimal128(coalesce(ledger.topups_rub, 0), 2)) as topups_rub,
     toUInt64(vending.declines) as authorisation_declines,
     toFloat64(if(vending.authorisations = 0, 0, vending.declines / vending.authorisations)) as decline_rate,
     toUInt64(vending.pin_lockouts) as pin_lockouts,
@@ -117,9 +121,10 @@ select
     toFloat64(if(leads.leads - leads.insurance_visits = 0, 0, leads.paid / (leads.leads - leads.insurance_visits)))
         as lead_to_paid_rate,
     toDecimal128(leads.paid_revenue_rub, 2) as clinic_paid_revenue_rub,
-    toDecimal128(coalesce(spend.ad_spend_rub, 0), 2) as ad_spend_rub,
-    if(leads.leads = 0, NULL, toDecimal128(round(coalesce(spend.ad_spend_rub, 0) / leads.leads, 2), 2))
-        as cost_per_lead_rub,
+    -- A left join's unmatched row has 0 in the unpriced counts (a day without spend or invoices: 0 RUB).
+    if(spend.unpriced_spend > 0, NULL, toDecimal128(coalesce(spend.ad_spend_rub, 0), 2)) as ad_spend_rub,
+    if(leads.leads = 0 or spend.unpriced_spend > 0, NULL,
+       toDecimal128(round(coalesce(spend.ad_spend_rub, 0) / leads.leads, 2), 2)) as cost_per_lead_rub,
     toUInt64(calls.inbound_calls) as inbound_calls,
     toUInt64(calls.outbound_calls) as outbound_calls,
     toFloat64(if(calls.inbound_calls + calls.outbound_calls = 0, 0,
@@ -128,7 +133,7 @@ select
     toUInt64(messages.messages_sent) as messages_sent,
     toFloat64(if(messages.messages_sent = 0, 0, messages.messages_delivered / messages.messages_sent))
         as message_delivery_rate,
-    toDecimal128(coalesce(invoicing.invoiced_rub, 0), 2) as invoiced_rub
+    if(invoicing.unpriced_invoices > 0, NULL, toDecimal128(coalesce(invoicing.invoiced_rub, 0), 2)) as invoiced_rub
 from days
 left join vending on vending.day = days.day
 left join buyers on buyers.day = days.day

@@ -17,7 +17,8 @@ payments as (
         payments.invoice_id as invoice_id,
         sum(payments.amount) as paid_amount,
         sum({{ to_rub('payments.amount', 'payments.currency', 'fx.rate_to_rub', 'fx.has_rate') }}) as paid_rub,
-        max(payments.paid_on) as last_paid_on
+        max(payments.paid_on) as last_paid_on,
+        count() as payment_count
     from {{ ref('stg_payments') }} as payments
     asof left join fx on fx.currency = payments.currency and fx.rate_date <= payments.paid_on
     where payments.invoice_id is not null
@@ -41,7 +42,9 @@ valued as (
         {{ to_rub('invoices.amount', 'invoices.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as amount_rub,
         coalesce(payments.paid_amount, 0) as paid_amount,
         coalesce(payments.paid_rub, 0) as paid_rub,
-        if(payments.invoice_id = 0, NULL, payments.last_paid_on) as last_paid_on,
+        -- Never paid: NULL. An unmatched LEFT JOIN row holds defaults (1970-01-01 here); its invoice_id is NULL
+        -- (a Nullable key), never 0, so the count is what tells a paid invoice from an unpaid one.
+        if(payments.payment_count = 0, NULL, payments.last_paid_on) as last_paid_on,
         if(invoices.status = 'cancelled', toDecimal128(0, 2),
            toDecimal128(greatest(invoices.amount - coalesce(payments.paid_amount, 0), 0), 2)) as outstanding_amount
     from invoices
