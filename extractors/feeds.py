@@ -30,6 +30,7 @@ from clickhouse_connect.driver.client import Client
 
 from extractors.raw_schema import RAW_DATABASE
 from operational_api.models.crm import CALL_DIRECTIONS, CALL_OUTCOMES, MESSAGE_CHANNELS, MESSAGE_STATUSES
+from warehouse.ddl import WarehouseDDL
 
 QUARANTINE = f"{RAW_DATABASE}._quarantine"
 MANIFEST = f"{RAW_DATABASE}._feed_manifest"
@@ -140,12 +141,13 @@ class Feed:
     def table(self) -> str:
         return f"{RAW_DATABASE}.feed_{self.name}"
 
-    def create_sql(self) -> str:
+    def create_sql(self, ddl: WarehouseDDL | None = None) -> str:
+        ddl = ddl or WarehouseDDL.from_settings()
         columns = [f"`{f.name}` {f.clickhouse_type}" for f in self.fields]
         columns += ["_file String", "_file_sha256 String", "_line UInt32", "_loaded_at DateTime64(3, 'UTC')"]
         return (
-            f"CREATE TABLE IF NOT EXISTS {self.table} (" + ", ".join(columns) + ") "
-            "ENGINE = ReplacingMergeTree(_loaded_at) ORDER BY (_file_sha256, _line) "
+            f"CREATE TABLE IF NOT EXISTS {self.table}{ddl.on_cluster} (" + ", ".join(columns) + ") "
+            f"ENGINE = {ddl.engine('ReplacingMergeTree(_loaded_at)')} ORDER BY (_file_sha256, _line) "
             f"COMMENT '{self.description}'"
         )
 
@@ -249,21 +251,26 @@ def parse(feed: Feed, text: str) -> _Parsed:
     return parsed
 
 
-def ensure_tables(client: Client) -> None:
-    client.command(f"CREATE DATABASE IF NOT EXISTS {RAW_DATABASE}")
-    for feed in FEEDS:
-        client.command(feed.create_sql())
-    client.command(
-        f"CREATE TABLE IF NOT EXISTS {QUARANTINE} (feed String, file String, file_sha256 String, line UInt32, "
-        "reason String, raw String, quarantined_at DateTime64(3, 'UTC')) "
-        "ENGINE = ReplacingMergeTree(quarantined_at) ORDER BY (feed, file_sha256, line) "
-        "COMMENT 'Feed rows that failed validation: file, line and reason. Never dropped silently.'"
-    )
-    client.command(
-        f"CREATE TABLE IF NOT EXISTS {MANIFEST} (feed String, file String, sha256 String, rows UInt64, "
-        "quarantined UInt64, loaded_at DateTime64(3, 'UTC')) ENGINE = ReplacingMergeTree(loaded_at) "
-        "ORDER BY (feed, sha256) COMMENT 'Every feed file loaded, by content hash: a file is loaded once.'"
-    )
+def tables_ddl(ddl: WarehouseDDL | None = None) -> list[str]:
+    """The statements that create `raw`, every feed's table, the quarantine and the manifest."""
+    ddl = ddl or WarehouseDDL.from_settings()
+    return [
+        ddl.create_database(RAW_DATABASE),
+        *(feed.create_sql(ddl) for feed in FEEDS),
+        f"CREATE TABLE IF NOT EXISTS {QUARANTINE}{ddl.on_cluster} (feed String, file String, file_sha256 String, "
+        "line UInt32, reason String, raw String, quarantined_at DateTime64(3, 'UTC')) "
+        f"ENGINE = {ddl.engine('ReplacingMergeTree(quarantined_at)')} ORDER BY (feed, file_sha256, line) "
+        "COMMENT 'Feed rows that failed validation: file, line and reason. Never dropped silently.'",
+        f"CREATE TABLE IF NOT EXISTS {MANIFEST}{ddl.on_cluster} (feed String, file String, sha256 String, "
+        "rows UInt64, quarantined UInt64, loaded_at DateTime64(3, 'UTC')) "
+        f"ENGINE = {ddl.engine('ReplacingMergeTree(loaded_at)')} "
+        "ORDER BY (feed, sha256) COMMENT 'Every feed file loaded, by content hash: a file is loaded once.'",
+    ]
+
+
+def ensure_tables(client: Client, ddl: WarehouseDDL | None = None) -> None:
+    for statement in tables_ddl(ddl):
+        client.command(statement)
 
 
 def _loaded_hashes(client: Client, feed: str) -> set[str]:
@@ -304,9 +311,11 @@ def load_file(client: Client, feed: Feed, name: str, content: bytes) -> FileLoad
     return result
 
 
-def load_feeds(client: Client, landing_url: str, feeds: tuple[Feed, ...] = FEEDS) -> list[FileLoad]:
+def load_feeds(
+    client: Client, landing_url: str, feeds: tuple[Feed, ...] = FEEDS, ddl: WarehouseDDL | None = None
+) -> list[FileLoad]:
     """Load every new file of every feed from the landing location (a folder or any fsspec URL)."""
-    ensure_tables(client)
+    ensure_tables(client, ddl)
     fs, root = fsspec.core.url_to_fs(landing_url)
     results = []
     for feed in feeds:

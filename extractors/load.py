@@ -27,6 +27,7 @@ from extractors.faults import crash_point
 from extractors.raw_schema import CHANGE_SEQ, RAW_DATABASE, RawTable, extracted_tables
 from extractors.source import Source
 from operational_api.models import Base
+from warehouse.ddl import WarehouseDDL
 
 DEFAULT_BATCH_ROWS = 1_000_000  # rows per watermark step (PULSE_EXTRACT_BATCH_ROWS)
 DEFAULT_INSERT_ROWS = 1_000_000  # rows per streamed HTTP insert inside a batch (PULSE_EXTRACT_INSERT_ROWS)
@@ -56,17 +57,24 @@ Progress = Callable[[str, int], None]
 class Watermarks:
     """The last change_seq loaded per table, kept in the warehouse next to the data it describes."""
 
-    def __init__(self, client: Client, run_id: str) -> None:
+    def __init__(self, client: Client, run_id: str, ddl: WarehouseDDL | None = None) -> None:
         self.client = client
         self.run_id = run_id
+        self.ddl = ddl or WarehouseDDL.from_settings()
+
+    @staticmethod
+    def tables_ddl(ddl: WarehouseDDL) -> list[str]:
+        return [
+            ddl.create_database(RAW_DATABASE),
+            f"CREATE TABLE IF NOT EXISTS {WATERMARKS}{ddl.on_cluster} (table_name String, watermark UInt64, "
+            f"rows UInt64, run_id String, updated_at DateTime64(6, 'UTC')) ENGINE = {ddl.engine('MergeTree')} "
+            "ORDER BY (table_name, updated_at) "
+            "COMMENT 'Extraction log: one row per acknowledged batch (or per run that found nothing new); the latest row per table is its watermark.'",
+        ]
 
     def ensure(self) -> None:
-        self.client.command(f"CREATE DATABASE IF NOT EXISTS {RAW_DATABASE}")
-        self.client.command(
-            f"CREATE TABLE IF NOT EXISTS {WATERMARKS} (table_name String, watermark UInt64, rows UInt64, "
-            "run_id String, updated_at DateTime64(6, 'UTC')) ENGINE = MergeTree ORDER BY (table_name, updated_at) "
-            "COMMENT 'Extraction log: one row per acknowledged batch (or per run that found nothing new); the latest row per table is its watermark.'"
-        )
+        for statement in self.tables_ddl(self.ddl):
+            self.client.command(statement)
 
     def get(self, table: str) -> int:
         result = self.client.query(
@@ -95,9 +103,10 @@ class Watermarks:
         )
 
 
-def ensure_raw_table(client: Client, table: RawTable) -> list[str]:
+def ensure_raw_table(client: Client, table: RawTable, ddl: WarehouseDDL | None = None) -> list[str]:
     """Create `raw.<table>`, or add the columns the operational schema gained; returns those added."""
-    client.command(table.create_sql())
+    ddl = ddl or WarehouseDDL.from_settings()
+    client.command(table.create_sql(ddl=ddl))
     existing = {
         row[0]
         for row in client.query(
@@ -111,7 +120,9 @@ def ensure_raw_table(client: Client, table: RawTable) -> list[str]:
         if column.name not in existing:
             after = f" AFTER `{previous}`" if previous else " FIRST"
             client.command(
-                f"ALTER TABLE {table.qualified} ADD COLUMN IF NOT EXISTS `{column.name}` {column.clickhouse_type}{after}"
+                ddl.alter_table(
+                    table.qualified, f"ADD COLUMN IF NOT EXISTS `{column.name}` {column.clickhouse_type}{after}"
+                )
             )
             added.append(column.name)
         previous = column.name
@@ -249,7 +260,7 @@ def load_incremental(
 ) -> TableLoad:
     started = time.perf_counter()
     result = TableLoad(table.name)
-    result.added_columns = ensure_raw_table(client, table)
+    result.added_columns = ensure_raw_table(client, table, watermarks.ddl)
     after = watermarks.get(table.name)
     if result.added_columns and after:
         # Old rows are in raw without the new column: send them again, the reload replaces them.
@@ -273,14 +284,15 @@ def load_full_refresh(
     """Reload a table from scratch into a side table, then swap it in atomically (readers never see a gap)."""
     started = time.perf_counter()
     result = TableLoad(table.name, mode="full refresh")
-    ensure_raw_table(client, table)
+    ddl = watermarks.ddl
+    ensure_raw_table(client, table, ddl)
     side = f"{table.name}__refresh"
-    client.command(f"DROP TABLE IF EXISTS {RAW_DATABASE}.`{side}`")
-    client.command(table.create_sql(side))
     target = f"{RAW_DATABASE}.`{side}`"
+    client.command(ddl.drop_table(target, if_exists=True))
+    client.command(table.create_sql(side, ddl))
     after = _copy_batches(source, client, table, target, 0, result, batch_rows, insert_rows, progress)
-    client.command(f"EXCHANGE TABLES {table.qualified} AND {RAW_DATABASE}.`{side}`")
-    client.command(f"DROP TABLE {RAW_DATABASE}.`{side}`")
+    client.command(ddl.exchange_tables(table.qualified, target))
+    client.command(ddl.drop_table(target))
     watermarks.set(table.name, after, result.rows)
     result.watermark = after
     result.seconds = time.perf_counter() - started
@@ -288,12 +300,18 @@ def load_full_refresh(
 
 
 def load_window(
-    source: Source, client: Client, table: RawTable, start: dt.datetime, end: dt.datetime, column: str = "updated_at"
+    source: Source,
+    client: Client,
+    table: RawTable,
+    start: dt.datetime,
+    end: dt.datetime,
+    column: str = "updated_at",
+    ddl: WarehouseDDL | None = None,
 ) -> TableLoad:
     """Backfill: send again the rows whose `column` falls in [start, end); the watermark does not move."""
     started = time.perf_counter()
     result = TableLoad(table.name, mode=f"backfill {start:%Y-%m-%d %H:%M}..{end:%Y-%m-%d %H:%M}")
-    ensure_raw_table(client, table)
+    ensure_raw_table(client, table, ddl)
     if source.dialect == "sqlite":  # SQLite compares the stored naive-UTC text
         bounds: tuple[object, object] = (_naive_utc_text(start), _naive_utc_text(end))
     else:

@@ -24,6 +24,7 @@ from operational_api.db import database_url
 from pulse.console import console
 from pulse.settings import Settings, get_settings
 from warehouse.client import connect
+from warehouse.ddl import WarehouseDDL
 
 
 @contextlib.contextmanager
@@ -52,7 +53,7 @@ def extract(
     chosen = select_tables(tables)
     client = connect(settings, compress=settings.extract_compression or False)
     source = Source(database_url(settings), reader_process_rows=settings.extract_reader_process_rows)
-    watermarks = Watermarks(client, new_run_id())
+    watermarks = Watermarks(client, new_run_id(), WarehouseDDL.from_settings(settings))
     watermarks.ensure()
     results: list[TableLoad] = []
     try:
@@ -73,7 +74,7 @@ def extract(
                 if since is not None or until is not None:
                     start = since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
                     end = until or dt.datetime.now(dt.UTC)
-                    results.append(load_window(source, client, table, start, end))
+                    results.append(load_window(source, client, table, start, end, ddl=watermarks.ddl))
                 elif full_refresh:
                     results.append(
                         load_full_refresh(

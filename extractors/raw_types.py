@@ -11,6 +11,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from warehouse.ddl import WarehouseDDL
+
 RAW_DATABASE = "raw"
 CHANGE_SEQ = "change_seq"
 DELETED_AT = "deleted_at"
@@ -76,15 +78,16 @@ class RawTable:
         fields += [pa.field(name, arrow, nullable=False) for name, _, arrow in LOAD_COLUMNS]
         return pa.schema(fields)
 
-    def create_sql(self, name: str | None = None) -> str:
+    def create_sql(self, name: str | None = None, ddl: WarehouseDDL | None = None) -> str:
+        ddl = ddl or WarehouseDDL.from_settings()
         columns = [f"`{c.name}` {c.clickhouse_type}" for c in self.columns]
         columns += [f"`{name}` {ch}" for name, ch, _ in LOAD_COLUMNS]
         key = ", ".join(f"`{k}`" for k in self.key)
         comment = self.comment.replace("\\", "\\\\").replace("'", "\\'")
         target = f"{RAW_DATABASE}.`{name}`" if name else self.qualified
         return (
-            f"CREATE TABLE IF NOT EXISTS {target} (\n  " + ",\n  ".join(columns) + "\n)\n"
-            "ENGINE = ReplacingMergeTree(_change_seq)\n"
+            f"CREATE TABLE IF NOT EXISTS {target}{ddl.on_cluster} (\n  " + ",\n  ".join(columns) + "\n)\n"
+            f"ENGINE = {ddl.engine('ReplacingMergeTree(_change_seq)')}\n"
             f"ORDER BY ({key})\n"
             f"COMMENT '{comment}'"
         )

@@ -21,6 +21,7 @@ from extractors.source import Source
 from operational_api.db import database_url
 from pulse.settings import Settings, get_settings
 from warehouse.client import connect
+from warehouse.ddl import WarehouseDDL
 
 STAGING_DATABASE = "staging"
 
@@ -57,7 +58,7 @@ def reconcile(
     source = Source(database_url(settings))
     checks: list[Check] = []
     try:
-        watermarks = Watermarks(client, new_run_id())
+        watermarks = Watermarks(client, new_run_id(), WarehouseDDL.from_settings(settings))
         watermarks.ensure()
         staged = set()
         if staging:

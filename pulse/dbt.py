@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulse.console import PulseError
 from pulse.settings import Settings, get_settings
+from warehouse.ddl import WarehouseDDL
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -58,6 +59,9 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "PULSE_DBT_USER": settings.clickhouse_user,
         "PULSE_DBT_PASSWORD": settings.clickhouse_password,
         "PULSE_DBT_SECURE": str(settings.clickhouse_url.startswith("https")),
+        # profiles.yml and macros/cluster.sql read the setting itself (so does dbt under cosmos, from the
+        # environment); set here too, in case it came from a .env file only pydantic reads.
+        "PULSE_CLICKHOUSE_CLUSTER": settings.clickhouse_cluster or "",
         "DBT_PROFILES_DIR": str(PROJECT_DIR),
         "DBT_PROJECT_DIR": str(PROJECT_DIR),
         "DBT_TARGET_PATH": str(settings.home / "dbt" / "target"),
@@ -163,7 +167,7 @@ class DbtSession:
     def plan(self) -> BuildPlan:
         tokens = self._read_tokens()
         with self._client() as client:
-            _create_marks_table(client)
+            _create_marks_table(client, self.settings)
             rows = client.query(f"SELECT key, token FROM {BUILD_MARKS_TABLE} FINAL").result_rows
         marks = {str(key): str(token) for key, token in rows}
         if marks.get(PROJECT_KEY) != tokens[PROJECT_KEY]:
@@ -187,7 +191,7 @@ class DbtSession:
         failures = [r.node.unique_id for r in results if str(r.status) in {"error", "fail", "runtime error"}]
         if outcome.success:
             with self._client() as client:
-                _create_marks_table(client)
+                _create_marks_table(client, self.settings)
                 client.insert(BUILD_MARKS_TABLE, list(plan.marks.items()), column_names=["key", "token"])
         return BuildOutcome(plan, outcome.success, time.perf_counter() - started, len(results), failures)
 
@@ -221,12 +225,18 @@ class DbtSession:
             client.close()
 
 
-def _create_marks_table(client: Client) -> None:
-    client.command("CREATE DATABASE IF NOT EXISTS analytics")
-    client.command(
-        f"CREATE TABLE IF NOT EXISTS {BUILD_MARKS_TABLE} (key String, token String,"
-        " recorded_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = ReplacingMergeTree(recorded_at) ORDER BY key"
-    )
+def marks_table_ddl(ddl: WarehouseDDL) -> list[str]:
+    return [
+        ddl.create_database("analytics"),
+        f"CREATE TABLE IF NOT EXISTS {BUILD_MARKS_TABLE}{ddl.on_cluster} (key String, token String,"
+        f" recorded_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = {ddl.engine('ReplacingMergeTree(recorded_at)')}"
+        " ORDER BY key",
+    ]
+
+
+def _create_marks_table(client: Client, settings: Settings) -> None:
+    for statement in marks_table_ddl(WarehouseDDL.from_settings(settings)):
+        client.command(statement)
 
 
 def _project_var(name: str) -> str:
