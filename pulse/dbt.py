@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ from warehouse.ddl import WarehouseDDL
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
     from dbt.contracts.graph.manifest import Manifest
+    from dbt_common.events.base_types import EventMsg
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
@@ -119,11 +120,19 @@ class BuildOutcome:
 
 class DbtSession:
     """dbt in this process: the project is parsed once (partial parsing reuses target/partial_parse.msgpack),
-    then every invocation reuses the parsed manifest. One invocation at a time (dbt is not re-entrant)."""
+    then every invocation reuses the parsed manifest. One invocation at a time (dbt is not re-entrant).
+    `callbacks` receive every dbt event of every invocation, whatever `quiet` keeps off the terminal (the Airflow
+    task logs each model's and test's result from them)."""
 
-    def __init__(self, settings: Settings | None = None, quiet: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        quiet: bool = True,
+        callbacks: Sequence[Callable[[EventMsg], None]] = (),
+    ) -> None:
         self.settings = settings or get_settings()
         self.quiet = quiet
+        self.callbacks = list(callbacks)
         self._manifest: Manifest | None = None
         self._project_fingerprint = ""
 
@@ -137,7 +146,7 @@ class DbtSession:
             from dbt.contracts.graph.manifest import Manifest
 
             with _environment(dbt_env(self.settings)):
-                parsed = dbtRunner().invoke(["parse", *self._flags()])
+                parsed = dbtRunner(callbacks=self.callbacks).invoke(["parse", *self._flags()])
             if not parsed.success or not isinstance(parsed.result, Manifest):
                 raise PulseError(f"dbt could not parse {PROJECT_DIR}: {parsed.exception}", "run `pulse dbt parse`")
             self._manifest = parsed.result
@@ -151,7 +160,9 @@ class DbtSession:
         manifest = self.manifest
         with _environment(dbt_env(self.settings)):
             # --no-write-json: the results come back in memory; rewriting manifest.json costs more than a small build.
-            outcome = dbtRunner(manifest=manifest).invoke([*args[:1], *self._flags(), "--no-write-json", *args[1:]])
+            outcome = dbtRunner(manifest=manifest, callbacks=self.callbacks).invoke(
+                [*args[:1], *self._flags(), "--no-write-json", *args[1:]]
+            )
         if outcome.exception is not None:
             raise PulseError(f"dbt {' '.join(args)} failed: {outcome.exception}", "see PULSE_HOME/dbt/logs/dbt.log")
         return outcome
