@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        engine='ReplacingMergeTree(_applied_through)',
+        engine=replicated_engine('ReplacingMergeTree(_applied_through)'),
         order_by='(local_date, machine_id, customer_id, company_month)',
         meta={
             'change_log_consumer': {

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete_insert',
         unique_key='account_entry_id',
-        engine='MergeTree()',
+        engine=replicated_engine('MergeTree()'),
         order_by='(customer_id, occurred_at, account_entry_id)',
         partition_by='toYYYYMM(occurred_at)',
         post_hook="{{ delete_tombstones() }}",

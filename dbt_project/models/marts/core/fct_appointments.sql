@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete_insert',
         unique_key='appointment_id',
-        engine='MergeTree()',
+        engine=replicated_engine('MergeTree()'),
         order_by='(scheduled_at, appointment_id)',
         partition_by='toYYYYMM(scheduled_at)',
         post_hook="{{ delete_tombstones() }}",

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete_insert',
         unique_key='call_id',
-        engine='MergeTree()',
+        engine=replicated_engine('MergeTree()'),
         order_by='(started_at, call_id)',
         partition_by='toYYYYMM(started_at)',
         post_hook="{{ delete_tombstones() }}",

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete_insert',
         unique_key='deal_stage_change_id',
-        engine='MergeTree()',
+        engine=replicated_engine('MergeTree()'),
         order_by='(deal_id, changed_at, deal_stage_change_id)',
         partition_by='toYYYYMM(changed_at)',
         post_hook="{{ delete_tombstones() }}",

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete_insert',
         unique_key='message_id',
-        engine='MergeTree()',
+        engine=replicated_engine('MergeTree()'),
         order_by='(contact_id, message_id)',
         partition_by='toYYYYMM(created_at)',
         post_hook="{{ delete_tombstones() }}",

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete_insert',
         unique_key='vend_authorisation_id',
-        engine='MergeTree()',
+        engine=replicated_engine('MergeTree()'),
         order_by='(requested_at, vend_authorisation_id)',
         partition_by='toYYYYMM(requested_at)',
         post_hook="{{ delete_tombstones() }}",

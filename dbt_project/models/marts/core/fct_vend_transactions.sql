@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete_insert',
         unique_key='vend_transaction_id',
-        engine='MergeTree()',
+        engine=replicated_engine('MergeTree()'),
         order_by='(vend_transaction_id)',
         partition_by='toYYYYMM(device_time)',
         indexes=[{'name': 'change_seq_minmax', 'definition': '_change_seq type minmax granularity 1'}],
