@@ -1,4 +1,5 @@
-"""pulse_elt (hourly; PULSE_ELT_SCHEDULE): extract source groups in parallel -> dbt build per model -> source freshness -> reconcile."""
+"""pulse_elt (hourly; PULSE_ELT_SCHEDULE): extract source groups and feeds in parallel -> dbt build of what changed
+(`DbtSession.build_changed`, one log line per model and test) -> source freshness -> reconcile."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def pulse_elt() -> None:
         task(task_id=f"extract_{group}")(orchestration.extract_group)(group) for group in sorted(source_groups())
     ]
     feeds = task(task_id="load_feeds")(orchestration.load_landing_feeds)()
-    dbt = orchestration.dbt_task_group()
+    dbt = task(task_id="dbt_build")(orchestration.dbt_build)()
     freshness = task(task_id="dbt_source_freshness")(orchestration.dbt_source_freshness)()
     reconcile = task(task_id="reconcile")(orchestration.reconcile_layers)()
     [*extracts, feeds] >> dbt >> freshness >> reconcile

@@ -10,12 +10,17 @@ import datetime as dt
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pulse.dbt import PROJECT_DIR, run_dbt
+from pulse.console import PulseError
+from pulse.dbt import DbtSession, run_dbt
 from pulse.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from dbt_common.events.base_types import EventMsg
 
 log = logging.getLogger("pulse.orchestration")
 
@@ -86,6 +91,24 @@ def load_landing_feeds() -> dict[str, int]:
     }
 
 
+def dbt_build() -> dict[str, Any]:
+    """The hourly build, `DbtSession.build_changed()`, in this task's process (what benchmarks/dbt_bench.py
+    measures): only what changed raw tables, the date or the project feed, with windowed tests."""
+    return build_changed(settings_from_connections())
+
+
+def build_changed(settings: Settings) -> dict[str, Any]:
+    """Run the planned build, one log line per model, seed and test; a failed node fails the task, named."""
+    try:
+        outcome = DbtSession(settings, callbacks=[log_node_result]).build_changed()
+    except PulseError as error:  # dbt itself failed (cannot parse, cannot connect), not a node
+        raise DbtFailed(f"{error}; dbt log: {dbt_log_file(settings)}") from error
+    log.info("dbt build (%s): %d nodes in %.1fs", outcome.plan.reason, outcome.nodes, outcome.seconds)
+    if not outcome.success:
+        raise DbtFailed(failure_message("dbt build", outcome.failures, settings))
+    return {"plan": outcome.plan.reason, "nodes": outcome.nodes, "seconds": round(outcome.seconds, 1)}
+
+
 def dbt_source_freshness() -> None:
     code = run_dbt(["source", "freshness"], settings_from_connections())
     if code != 0:
@@ -100,31 +123,38 @@ def reconcile_layers() -> int:
     return len(checks)
 
 
-def dbt_task_group(group_id: str = "dbt") -> Any:
-    """The dbt project as one Airflow task per model/seed/test (cosmos), each running `dbt build` on it."""
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+class DbtFailed(RuntimeError):
+    """A dbt model, seed or test failed (or dbt could not run): the message names them and the dbt log."""
 
-    manifest = get_settings().home / "dbt" / "target" / "manifest.json"
-    return DbtTaskGroup(
-        group_id=group_id,
-        project_config=ProjectConfig(
-            dbt_project_path=PROJECT_DIR, manifest_path=manifest if manifest.exists() else None
-        ),
-        profile_config=ProfileConfig(
-            profile_name="pulse", target_name="warehouse", profiles_yml_filepath=PROJECT_DIR / "profiles.yml"
-        ),
-        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
-        render_config=RenderConfig(
-            # A manifest (from `pulse dbt parse`) makes parsing the DAG instant; without one cosmos reads the files.
-            load_method=LoadMode.DBT_MANIFEST if manifest.exists() else LoadMode.CUSTOM,
-            test_behavior=TestBehavior.BUILD,
-            # A relationships test has two parents: run it in its own task once both are built.
-            should_detach_multiple_parents_tests=True,
-            emit_datasets=False,
-        ),
-        operator_args={"install_deps": False},
-    )
+
+# dbt's run-result statuses that pass (a model or seed built, a test without failing rows).
+PASSED = frozenset({"success", "pass"})
+
+
+def log_node_result(event: EventMsg) -> None:
+    """dbt event callback: one log line per node dbt finished (model, seed, test, skipped ones too) with its status
+    and time, and dbt's reason when it did not pass. Logged through `logging`, so it lands in the Airflow task log
+    whatever dbt prints (it runs quiet)."""
+    if event.info.name != "NodeFinished":
+        return
+    node, result = event.data.node_info, event.data.run_result
+    status = str(result.status)
+    line = f"{node.unique_id}: {status.upper()} in {result.execution_time:.2f}s"
+    if result.num_failures:
+        line += f", {result.num_failures} failing row(s)"
+    if status not in PASSED and result.message:
+        line += f": {result.message}"
+    level = logging.INFO if status in PASSED else logging.WARNING if status in {"skipped", "warn"} else logging.ERROR
+    log.log(level, "%s", line)
+
+
+def dbt_log_file(settings: Settings) -> Path:
+    return settings.home / "dbt" / "logs" / "dbt.log"  # DBT_LOG_PATH (pulse.dbt.dbt_env)
+
+
+def failure_message(what: str, failures: Sequence[str], settings: Settings) -> str:
+    named = ", ".join(failures) if failures else "no node reported a failure (dbt itself failed)"
+    return f"{what} failed: {len(failures)} node(s): {named}. dbt log: {dbt_log_file(settings)}"
 
 
 # -- pulse_maintenance ------------------------------------------------------------------------------
@@ -149,11 +179,21 @@ def optimize_raw() -> dict[str, float]:
     return seconds
 
 
-def dbt_full_tests() -> None:
-    """Every dbt data test over all rows (hourly runs test only the rows that changed since a test passed)."""
-    code = run_dbt(["test", "--vars", "{full_tests: true}"], settings_from_connections())
-    if code != 0:
-        raise RuntimeError(f"dbt test over all rows failed (exit {code}): see the log for the failing tests")
+def dbt_full_tests() -> dict[str, int]:
+    """Every dbt test over all rows: unit tests, whole-table tests (tag full_scan) and the ones the hourly build
+    leaves out, every data test unwindowed (hourly builds test only the rows changed since a test passed). No
+    rebuild: the hourly build keeps the models current, and a project change makes it rebuild everything."""
+    settings = settings_from_connections()
+    try:
+        outcome = DbtSession(settings, callbacks=[log_node_result]).invoke(["test", "--vars", "{full_tests: true}"])
+    except PulseError as error:
+        raise DbtFailed(f"{error}; dbt log: {dbt_log_file(settings)}") from error
+    results = list(outcome.result.results)
+    failures = [r.node.unique_id for r in results if str(r.status) in {"error", "fail", "runtime error"}]
+    log.info("dbt test over all rows: %d tests, %d failed", len(results), len(failures))
+    if not outcome.success:
+        raise DbtFailed(failure_message("dbt test over all rows", failures, settings))
+    return {"tests": len(results), "failed": 0}
 
 
 def quarantine_report(hours: int = 24) -> dict[str, int]:

@@ -1,15 +1,20 @@
-"""The DAGs import cleanly, are wired as designed, run pulse_elt end to end on simulated data, and a failing
-task fails the run (dag.test() does not raise: the DagRun's state is what is asserted)."""
+"""The DAGs import cleanly, are wired as designed, run pulse_elt end to end on simulated data (its dbt task is the
+planned build, one log line per model and test), and a failing task fails the run, a failing dbt test naming
+itself (dag.test() does not raise: the DagRun's state is what is asserted)."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from operational_api.models import AdSpend, VendTransaction
 from pulse import airflow_runtime
 from pulse.settings import Settings
 from tests.platform import Platform
@@ -18,14 +23,15 @@ pytestmark = pytest.mark.xdist_group("airflow")
 RUNNER = Path(__file__).with_name("run_dag.py")
 
 
-def run_dag(settings: Settings, dag_id: str, **env: str) -> dict[str, object]:
+def run_dag(settings: Settings, dag_id: str, **env: str) -> dict[str, Any]:
+    """The run's state, each task's state, and `output`: what the run printed (dag.test() logs tasks there)."""
     environment = {**airflow_runtime.airflow_env(settings), "PULSE_AIRFLOW_RETRIES": "0", **env}
     done = subprocess.run(
         [sys.executable, str(RUNNER), dag_id], env=environment, capture_output=True, text=True, timeout=900
     )
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     assert lines, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return json.loads(lines[-1].removeprefix("RESULT "))  # type: ignore[no-any-return]
+    return {**json.loads(lines[-1].removeprefix("RESULT ")), "output": done.stdout + done.stderr}
 
 
 @pytest.fixture
@@ -48,9 +54,8 @@ def test_dags_import_and_are_wired(airflow_platform: Platform) -> None:
     assert report["errors"] == {}
     elt = report["dags"]["pulse_elt"]
     assert {"extract_crm", "extract_vending", "load_feeds", "dbt_source_freshness", "reconcile"} <= set(elt)
-    dbt_tasks = [t for t in elt if t.startswith("dbt.")]
-    assert dbt_tasks, "the dbt project is rendered as tasks"
-    assert all(any(d.startswith("dbt.") for d in elt[e]) for e in ("extract_crm", "extract_vending", "load_feeds"))
+    assert all(elt[e] == ["dbt_build"] for e in elt if e.startswith("extract_") or e == "load_feeds")
+    assert elt["dbt_build"] == ["dbt_source_freshness"]  # one task: the planned build, not a task per model
     assert elt["dbt_source_freshness"] == ["reconcile"]
     assert report["dags"]["pulse_maintenance"] == {
         "optimize_raw": ["dbt_full_tests"],
@@ -62,29 +67,45 @@ def test_dags_import_and_are_wired(airflow_platform: Platform) -> None:
 
 def test_pulse_elt_end_to_end_then_maintenance(airflow_platform: Platform) -> None:
     result = run_dag(airflow_platform.settings, "pulse_elt")
-    assert result["state"] == "success", result
+    assert result["state"] == "success", result["tasks"]
     client = airflow_platform.client()
     loaded = client.query("SELECT count() FROM raw.vend_transactions FINAL").result_rows[0][0]
     with airflow_platform.store.read() as session:
-        from sqlalchemy import func, select
-
-        from operational_api.models import VendTransaction
-
         assert loaded == session.scalar(select(func.count()).select_from(VendTransaction))
     assert client.query("SELECT count() FROM staging.stg_hospitals").result_rows[0][0] > 0
+    # The first build is the whole project; each model and test got its own log line with status and time.
+    log = result["output"]
+    assert "dbt build (first build)" in log
+    assert "model.pulse.mart_executive_kpis_daily: SUCCESS in " in log
+    assert "test.pulse.assert_receivables_last_paid_on_is_the_last_payment: PASS in " in log
     maintenance = run_dag(airflow_platform.settings, "pulse_maintenance")
     assert maintenance["state"] == "success", maintenance
     parts = client.query(
         "SELECT count() FROM system.parts WHERE database = 'raw' AND table = 'vend_transactions' AND active"
     ).result_rows[0][0]
     assert parts == 1  # OPTIMIZE FINAL merged every version into one part
+    assert "dbt test over all rows: " in maintenance["output"]
+
+    # Ad spend in a currency with no FX rate: the next hourly build rebuilds only what raw.ad_spend feeds, the
+    # KPI mart's spend for that day is unknown (NULL, not a total without it), and its test fails the task.
+    with airflow_platform.store.write() as session:
+        spend = session.scalars(select(AdSpend).order_by(AdSpend.day.desc()).limit(1)).one()
+        spend.currency = "XTS"  # ISO 4217's code for testing: no rate, ever
+    broken = run_dag(airflow_platform.settings, "pulse_elt")
+    assert broken["state"] == "failed"
+    assert broken["tasks"]["dbt_build"] == "failed"
+    assert broken["tasks"]["reconcile"] in ("upstream_failed", "None")
+    log = broken["output"]
+    assert "changed input(s)" in log and "dbt build (first build)" not in log
+    failed_test = "test.pulse.not_null_mart_executive_kpis_daily_ad_spend_rub."  # then the test's hash
+    assert re.search(rf"{re.escape(failed_test)}\w+: FAIL in ", log), log[-5000:]
+    failure = next(line for line in log.splitlines() if "dbt build failed: " in line)
+    assert failed_test in failure and str(airflow_platform.settings.home / "dbt" / "logs" / "dbt.log") in failure
 
 
 def test_a_failing_task_fails_the_run(airflow_platform: Platform, tmp_path: Path) -> None:
     broken = json.dumps({"conn_type": "generic", "extra": {"url": f"sqlite:///{tmp_path / 'missing' / 'ops.db'}"}})
     result = run_dag(airflow_platform.settings, "pulse_elt", AIRFLOW_CONN_PULSE_OPS=broken)
     assert result["state"] == "failed"
-    tasks = result["tasks"]
-    assert isinstance(tasks, dict)
-    assert tasks["extract_vending"] == "failed"
-    assert tasks["reconcile"] in ("upstream_failed", "None")
+    assert result["tasks"]["extract_vending"] == "failed"
+    assert result["tasks"]["reconcile"] in ("upstream_failed", "None")
