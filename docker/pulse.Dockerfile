@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Pulse's image: the operational API, every Airflow component (DAGs, dbt through cosmos, extract-load) and the
+# Pulse's image: the operational API, every Airflow component (DAGs, dbt, extract-load) and the
 # PDF report renderer, installed from requirements/main.lock exactly as `make install` builds .venv.
 # Build from the repository root: docker build -f docker/pulse.Dockerfile .  (docker-compose.yml does this.)
 

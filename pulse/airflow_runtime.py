@@ -1,6 +1,6 @@
 """Airflow on embedded defaults: its home, metadata (SQLite) and connections under PULSE_HOME.
 
-`pulse airflow init` migrates the metadata database and parses the dbt project (cosmos reads the manifest);
+`pulse airflow init` migrates the metadata database and parses the dbt project (a broken project shows there);
 `pulse airflow test <dag>` runs a DAG once end to end (`airflow dags test`); `pulse airflow serve` starts the
 scheduler, DAG processor, triggerer and web UI (`airflow standalone`).
 """
@@ -40,7 +40,6 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__API__PORT": str(settings.airflow_port),
         # The embedded demo has one local user; production sets its own auth manager and users.
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         # The platform is meant to run: its DAGs start scheduled, not paused.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
@@ -56,7 +55,7 @@ def airflow(args: list[str], settings: Settings | None = None, check: bool = Tru
 
 
 def init(settings: Settings | None = None) -> None:
-    """Migrate Airflow's metadata database and write the dbt manifest the DAGs are built from."""
+    """Migrate Airflow's metadata database and parse the dbt project (the dbt task's own parse is then partial)."""
     settings = settings or get_settings()
     airflow_home(settings).mkdir(parents=True, exist_ok=True)
     airflow(["db", "migrate"], settings)

@@ -60,7 +60,7 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "PULSE_DBT_USER": settings.clickhouse_user,
         "PULSE_DBT_PASSWORD": settings.clickhouse_password,
         "PULSE_DBT_SECURE": str(settings.clickhouse_url.startswith("https")),
-        # profiles.yml and macros/cluster.sql read the setting itself (so does dbt under cosmos, from the
+        # profiles.yml and macros/cluster.sql read the setting itself (so does dbt in an Airflow task, from the
         # environment); set here too, in case it came from a .env file only pydantic reads.
         "PULSE_CLICKHOUSE_CLUSTER": settings.clickhouse_cluster or "",
         "DBT_PROFILES_DIR": str(PROJECT_DIR),

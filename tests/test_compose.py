@@ -305,7 +305,7 @@ def test_superset_image_has_the_driver_its_metadata_url_names(resolved: dict[str
 def pulse_setting_names() -> set[str]:
     names = {f"PULSE_{name.upper()}" for name in Settings.model_fields}
     # dbt's connection is read by dbt_project/profiles.yml from the process environment (pulse/dbt.py sets it
-    # from the settings; cosmos tasks inherit it from the container).
+    # from the settings; the Airflow dbt tasks inherit it from the container).
     profile = (REPO / "dbt_project" / "profiles.yml").read_text()
     names |= set(re.findall(r"env_var\('(PULSE_\w+)'", profile))
     # Superset's configuration file (it runs in Superset's environment) reads its part from the environment too.
