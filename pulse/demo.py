@@ -109,7 +109,7 @@ def set_up(settings: Settings) -> None:
         _run(pulse_command("simulate", "--history", "--days", str(days), "--scale", str(scale)), settings, "simulation")
     else:
         console.print("the operational store already has data: keeping it")
-    _step("3. the pulse_elt DAG, end to end (extract-load, dbt build per model, freshness, reconciliation)")
+    _step("3. the pulse_elt DAG, end to end (extract-load, dbt build of what changed, freshness, reconciliation)")
     airflow_runtime.init(settings)
     airflow_runtime.airflow(["dags", "test", "pulse_elt"], settings)
     _run(pulse_command("extract", "reconcile"), settings, "reconciliation")
