@@ -29,6 +29,33 @@
     {{ return(rows[0][0] if rows | length > 0 else '') }}
 {%- endmacro %}
 
+{#- The statements that (re)create a fact's change log (ON CLUSTER, replicated, on a cluster: macros/cluster.sql). -#}
+{% macro change_log_ddl(changes, fact, key, generation) -%}
+    {{ return([
+        'create database if not exists ' ~ changes.schema ~ on_cluster(),
+        'drop table if exists ' ~ changes ~ on_cluster(),
+        'create table ' ~ changes ~ on_cluster() ~ ' engine = ' ~ replicated_engine('ReplacingMergeTree')
+        ~ ' order by (_change_seq, ' ~ key ~ ', _sign) ttl toDateTime(_logged_at) + interval 14 day'
+        ~ " comment '" ~ generation ~ "' empty as select *, toInt8(0) as _sign,"
+        ~ " toUInt64(0) as _old_change_seq, now64(3, 'UTC') as _logged_at from " ~ fact,
+    ]) }}
+{%- endmacro %}
+
+{#- A batch's work table holding `select_sql`: on one server one CREATE ... AS SELECT into a plain MergeTree
+    (none of the fact's indexes, projections or settings are needed for one batch). On a cluster it is
+    replicated like the fact (the statements after it may reach any replica): created empty ON CLUSTER, then
+    filled by one INSERT, since a CREATE ... AS SELECT ON CLUSTER would run the SELECT on every replica. -#}
+{% macro work_table_sql(relation, select_sql) -%}
+    {%- if not target.cluster -%}
+        {{ return(['create table ' ~ relation ~ ' engine = MergeTree order by tuple() as ' ~ select_sql]) }}
+    {%- endif -%}
+    {{ return([
+        'create table ' ~ relation ~ on_cluster() ~ ' engine = ' ~ replicated_engine('MergeTree')
+        ~ ' order by tuple() empty as ' ~ select_sql,
+        'insert into ' ~ relation ~ ' ' ~ select_sql,
+    ]) }}
+{%- endmacro %}
+
 {#- (Re)create the fact's change log when it is missing or belongs to an earlier generation of the fact. -#}
 {% macro ensure_change_log(fact, key) -%}
     {%- if execute -%}
@@ -37,12 +64,9 @@
         {%- set found = run_query("select comment from system.tables where database = '" ~ changes.schema
                                   ~ "' and name = '" ~ changes.identifier ~ "'").rows -%}
         {%- if found | length == 0 or found[0][0] != generation -%}
-            {%- do run_query('create database if not exists ' ~ changes.schema) -%}
-            {%- do run_query('drop table if exists ' ~ changes) -%}
-            {%- do run_query('create table ' ~ changes ~ ' engine = ReplacingMergeTree order by (_change_seq, ' ~ key
-                             ~ ', _sign) ttl toDateTime(_logged_at) + interval 14 day'
-                             ~ " comment '" ~ generation ~ "' empty as select *, toInt8(0) as _sign,"
-                             ~ " toUInt64(0) as _old_change_seq, now64(3, 'UTC') as _logged_at from " ~ fact) -%}
+            {%- for statement in change_log_ddl(changes, fact, key, generation) -%}
+                {%- do run_query(statement) -%}
+            {%- endfor -%}
         {%- endif -%}
     {%- endif -%}
     select 1
@@ -79,15 +103,16 @@
     {%- set partition_key = config.get('partition_by') -%}
     {{ drop_relation_if_exists(new_data) }}
     {{ drop_relation_if_exists(old_data) }}
+    {%- set new_data_sql = work_table_sql(new_data, sql) -%}
     {% call statement('main') %}
-        {#- a plain work table: none of the fact's indexes, projections or settings are needed for one batch #}
-        create table {{ new_data }} engine = MergeTree order by tuple() as {{ sql }}
+        {{ new_data_sql[0] }}
     {% endcall %}
-    {% call statement('find_replaced_rows') %}
-        create table {{ old_data }} engine = MergeTree order by tuple() as
+    {%- for statement_sql in new_data_sql[1:] %}{% do run_query(statement_sql) %}{% endfor %}
+    {%- set replaced_rows -%}
         select * from {{ existing_relation }}
         where {{ unique_key }} in (select {{ unique_key }} from {{ new_data }})
-    {% endcall %}
+    {%- endset -%}
+    {%- for statement_sql in work_table_sql(old_data, replaced_rows) %}{% do run_query(statement_sql) %}{% endfor %}
 
     {%- do ensure_change_log(existing_relation, unique_key) -%}
     {%- set names = adapter.get_columns_in_relation(existing_relation) | map(attribute='name') | list -%}

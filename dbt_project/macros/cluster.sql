@@ -13,7 +13,8 @@
     {{ return(('Replicated' ~ engine) if target.cluster and not engine.startswith('Replicated') else engine) }}
 {%- endmacro %}
 
-{#- ` on cluster "<name>"` for the DDL this project writes itself (run_query), or nothing on one server. -#}
+{#- ` on cluster "<name>"` for the DDL this project writes itself (run_query), or nothing on one server; quoted
+    as dbt-clickhouse quotes it in its own ON CLUSTER. -#}
 {% macro on_cluster() -%}
-    {{ return((' on cluster ' ~ adapter.get_clickhouse_cluster_name()) if target.cluster else '') }}
+    {{ return((' on cluster "' ~ target.cluster ~ '"') if target.cluster else '') }}
 {%- endmacro %}

@@ -68,6 +68,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The statements that create the marks tables (ON CLUSTER, replicated, on a cluster: macros/cluster.sql). -#}
+{% macro test_marks_ddl() -%}
+    {{ return([
+        'create database if not exists ' ~ target.schema ~ on_cluster(),
+        'create table if not exists ' ~ test_marks_table() ~ on_cluster() ~ ' (test_id String, source String,'
+        ~ ' tested_through UInt64, recorded_at DateTime64(3, \'UTC\') default now64(3))'
+        ~ ' engine = ' ~ replicated_engine('ReplacingMergeTree(tested_through)') ~ ' order by test_id',
+        'create table if not exists ' ~ test_run_marks_table() ~ on_cluster() ~ ' (invocation_id String,'
+        ~ ' source String, mark UInt64, recorded_at DateTime64(3, \'UTC\') default now64(3))'
+        ~ ' engine = ' ~ replicated_engine('MergeTree') ~ ' order by (invocation_id, source)'
+        ~ ' ttl toDateTime(recorded_at) + interval 7 day',
+    ]) }}
+{%- endmacro %}
+
 {#- on-run-start: the marks tables, and the max _change_seq of each raw table a selected windowed test reads. -#}
 {#- Only commands that run tests keep marks (not compile, docs generate, run-operation). -#}
 {% macro runs_tests() -%}
@@ -81,14 +95,7 @@
             {%- set source_name = test_window_source(node) -%}
             {%- if source_name and source_name not in sources -%}{%- do sources.append(source_name) -%}{%- endif -%}
         {%- endfor -%}
-        {%- do run_query('create database if not exists ' ~ target.schema) -%}
-        {%- do run_query('create table if not exists ' ~ test_marks_table() ~ ' (test_id String, source String,'
-                         ~ ' tested_through UInt64, recorded_at DateTime64(3, \'UTC\') default now64(3))'
-                         ~ ' engine = ReplacingMergeTree(tested_through) order by test_id') -%}
-        {%- do run_query('create table if not exists ' ~ test_run_marks_table() ~ ' (invocation_id String,'
-                         ~ ' source String, mark UInt64, recorded_at DateTime64(3, \'UTC\') default now64(3))'
-                         ~ ' engine = MergeTree order by (invocation_id, source)'
-                         ~ ' ttl toDateTime(recorded_at) + interval 7 day') -%}
+        {%- for statement in test_marks_ddl() -%}{%- do run_query(statement) -%}{%- endfor -%}
         {%- if sources -%}
             {%- set parts = [] -%}
             {%- for s in sources -%}
