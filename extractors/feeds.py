@@ -147,7 +147,7 @@ class Feed:
         columns += ["_file String", "_file_sha256 String", "_line UInt32", "_loaded_at DateTime64(3, 'UTC')"]
         return (
             f"CREATE TABLE IF NOT EXISTS {self.table}{ddl.on_cluster} (" + ", ".join(columns) + ") "
-            f"ENGINE = {ddl.engine('ReplacingMergeTree(_loaded_at)')} ORDER BY (_file_sha256, _line) "
+            f"ENGINE = {ddl.engine('ReplacingMergeTree(_loaded_at)')} ORDER BY (_file_sha256, _line){ddl.table_settings} "
             f"COMMENT '{self.description}'"
         )
 
@@ -259,12 +259,13 @@ def tables_ddl(ddl: WarehouseDDL | None = None) -> list[str]:
         *(feed.create_sql(ddl) for feed in FEEDS),
         f"CREATE TABLE IF NOT EXISTS {QUARANTINE}{ddl.on_cluster} (feed String, file String, file_sha256 String, "
         "line UInt32, reason String, raw String, quarantined_at DateTime64(3, 'UTC')) "
-        f"ENGINE = {ddl.engine('ReplacingMergeTree(quarantined_at)')} ORDER BY (feed, file_sha256, line) "
+        f"ENGINE = {ddl.engine('ReplacingMergeTree(quarantined_at)')} ORDER BY (feed, file_sha256, line)"
+        f"{ddl.table_settings} "
         "COMMENT 'Feed rows that failed validation: file, line and reason. Never dropped silently.'",
         f"CREATE TABLE IF NOT EXISTS {MANIFEST}{ddl.on_cluster} (feed String, file String, sha256 String, "
         "rows UInt64, quarantined UInt64, loaded_at DateTime64(3, 'UTC')) "
-        f"ENGINE = {ddl.engine('ReplacingMergeTree(loaded_at)')} "
-        "ORDER BY (feed, sha256) COMMENT 'Every feed file loaded, by content hash: a file is loaded once.'",
+        f"ENGINE = {ddl.engine('ReplacingMergeTree(loaded_at)')} ORDER BY (feed, sha256){ddl.table_settings} "
+        "COMMENT 'Every feed file loaded, by content hash: a file is loaded once.'",
     ]
 
 

@@ -68,7 +68,7 @@ class Watermarks:
             ddl.create_database(RAW_DATABASE),
             f"CREATE TABLE IF NOT EXISTS {WATERMARKS}{ddl.on_cluster} (table_name String, watermark UInt64, "
             f"rows UInt64, run_id String, updated_at DateTime64(6, 'UTC')) ENGINE = {ddl.engine('MergeTree')} "
-            "ORDER BY (table_name, updated_at) "
+            f"ORDER BY (table_name, updated_at){ddl.table_settings} "
             "COMMENT 'Extraction log: one row per acknowledged batch (or per run that found nothing new); the latest row per table is its watermark.'",
         ]
 

@@ -88,7 +88,7 @@ class RawTable:
         return (
             f"CREATE TABLE IF NOT EXISTS {target}{ddl.on_cluster} (\n  " + ",\n  ".join(columns) + "\n)\n"
             f"ENGINE = {ddl.engine('ReplacingMergeTree(_change_seq)')}\n"
-            f"ORDER BY ({key})\n"
+            f"ORDER BY ({key}){ddl.table_settings}\n"
             f"COMMENT '{comment}'"
         )
 

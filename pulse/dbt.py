@@ -241,7 +241,7 @@ def marks_table_ddl(ddl: WarehouseDDL) -> list[str]:
         ddl.create_database("analytics"),
         f"CREATE TABLE IF NOT EXISTS {BUILD_MARKS_TABLE}{ddl.on_cluster} (key String, token String,"
         f" recorded_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = {ddl.engine('ReplacingMergeTree(recorded_at)')}"
-        " ORDER BY key",
+        f" ORDER BY key{ddl.table_settings}",
     ]
 
 

@@ -11,7 +11,11 @@ a single server does not:
   (`ReplacingMergeTree(_change_seq)` -> `ReplicatedReplacingMergeTree(_change_seq)`) and is given no Keeper path
   or replica name: when the first argument is not a string literal, ClickHouse fills in the server's
   `default_replica_path` (`/clickhouse/tables/{uuid}/{shard}`) and `default_replica_name` (`{replica}`), and
-  `{uuid}` is the same on every replica of an ON CLUSTER create.
+  `{uuid}` is the same on every replica of an ON CLUSTER create;
+- `replicated_deduplication_window = 0`: a replicated table silently drops an inserted block identical to a
+  recent one, which a plain MergeTree never does. Pulse's tables collapse repeated versions themselves
+  (ReplacingMergeTree), and extract-load checks that the warehouse wrote every row it sent, so a batch sent
+  again after a failure must be written, as on one server. (dbt-clickhouse sets the same for dbt's tables.)
 
 dbt's models take the same decision from the same setting in dbt_project/macros/cluster.sql.
 """
@@ -43,6 +47,11 @@ class WarehouseDDL:
     def on_cluster(self) -> str:
         """` ON CLUSTER '<name>'` (a string literal, so `{cluster}` macros work too), or nothing."""
         return f" ON CLUSTER '{self.cluster}'" if self.cluster else ""
+
+    @property
+    def table_settings(self) -> str:
+        """` SETTINGS replicated_deduplication_window = 0` after a table's ORDER BY on a cluster, or nothing."""
+        return " SETTINGS replicated_deduplication_window = 0" if self.cluster else ""
 
     def engine(self, engine: str) -> str:
         """`engine` as written for one server; its Replicated variant, same arguments, on a cluster."""

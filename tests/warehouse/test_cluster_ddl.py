@@ -72,7 +72,7 @@ def pulse_ddl(ddl: WarehouseDDL) -> list[str]:
 def test_one_server_keeps_each_statement_and_a_cluster_replicates_it() -> None:
     one, cluster = WarehouseDDL(), WarehouseDDL(CLUSTER)
     assert one.engine("ReplacingMergeTree(_change_seq)") == "ReplacingMergeTree(_change_seq)"
-    assert one.on_cluster == ""
+    assert one.on_cluster == one.table_settings == ""
     assert one.create_database("raw") == "CREATE DATABASE IF NOT EXISTS raw"
     assert one.drop_table("raw.`t`", if_exists=True) == "DROP TABLE IF EXISTS raw.`t`"
     assert one.exchange_tables("raw.a", "raw.b") == "EXCHANGE TABLES raw.a AND raw.b"
@@ -82,6 +82,7 @@ def test_one_server_keeps_each_statement_and_a_cluster_replicates_it() -> None:
     assert cluster.engine("ReplacingMergeTree(_change_seq)") == "ReplicatedReplacingMergeTree(_change_seq)"
     assert cluster.engine("MergeTree") == "ReplicatedMergeTree"
     assert cluster.engine("ReplicatedMergeTree") == "ReplicatedMergeTree"
+    assert cluster.table_settings == " SETTINGS replicated_deduplication_window = 0"
     assert cluster.create_database("raw") == "CREATE DATABASE IF NOT EXISTS raw ON CLUSTER 'pulse'"
     assert cluster.drop_table("raw.`t`") == "DROP TABLE raw.`t` ON CLUSTER 'pulse'"
     assert cluster.exchange_tables("raw.a", "raw.b") == "EXCHANGE TABLES raw.a AND raw.b ON CLUSTER 'pulse'"
@@ -110,6 +111,8 @@ def test_every_table_pulse_creates_is_replicated_on_the_cluster(client: Client) 
         assert f" ON CLUSTER {CLUSTER}" in text, text
         if text.startswith("CREATE TABLE"):
             assert re.search(r"ENGINE = Replicated\w*MergeTree\b", text), text
+            # a batch sent again after a failure is written again (and collapsed), as on one server
+            assert "SETTINGS replicated_deduplication_window = 0" in text, text
     # The raw tables keep their version column: ReplacingMergeTree's argument, not a Keeper path.
     raw = formatted(client, operational_tables()[0].create_sql(ddl=WarehouseDDL(CLUSTER)))
     assert "ENGINE = ReplicatedReplacingMergeTree(_change_seq)" in raw
