@@ -291,6 +291,8 @@ def load_full_refresh(
     client.command(ddl.drop_table(target, if_exists=True))
     client.command(table.create_sql(side, ddl))
     after = _copy_batches(source, client, table, target, 0, result, batch_rows, insert_rows, progress)
+    for statement in ddl.sync_replica(target):
+        client.command(statement)
     client.command(ddl.exchange_tables(table.qualified, target))
     client.command(ddl.drop_table(target))
     watermarks.set(table.name, after, result.rows)

@@ -70,5 +70,11 @@ class WarehouseDDL:
     def exchange_tables(self, first: str, second: str) -> str:
         return f"EXCHANGE TABLES {first} AND {second}{self.on_cluster}"
 
+    def sync_replica(self, name: str) -> list[str]:
+        """What to run before swapping a freshly filled table in: on a cluster, wait until every replica has
+        fetched all its parts (else a replica would serve a partial table after the EXCHANGE); nothing on one
+        server."""
+        return [f"SYSTEM SYNC REPLICA{self.on_cluster} {name}"] if self.cluster else []
+
     def alter_table(self, name: str, action: str) -> str:
         return f"ALTER TABLE {name}{self.on_cluster} {action}"

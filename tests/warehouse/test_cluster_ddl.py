@@ -62,6 +62,7 @@ def pulse_ddl(ddl: WarehouseDDL) -> list[str]:
             # a full refresh (extractors/load.py): side table, swap, drop; a new column
             ddl.drop_table(side, if_exists=True),
             table.create_sql(f"{table.name}__refresh", ddl),
+            *ddl.sync_replica(side),
             ddl.exchange_tables(table.qualified, side),
             ddl.drop_table(side),
             ddl.alter_table(table.qualified, f"ADD COLUMN IF NOT EXISTS `x` {table.columns[-1].clickhouse_type} FIRST"),
@@ -77,6 +78,7 @@ def test_one_server_keeps_each_statement_and_a_cluster_replicates_it() -> None:
     assert one.drop_table("raw.`t`", if_exists=True) == "DROP TABLE IF EXISTS raw.`t`"
     assert one.exchange_tables("raw.a", "raw.b") == "EXCHANGE TABLES raw.a AND raw.b"
     assert one.alter_table("raw.a", "ADD COLUMN c UInt8") == "ALTER TABLE raw.a ADD COLUMN c UInt8"
+    assert one.sync_replica("raw.b") == []
 
     # The engine keeps its own arguments and gets no Keeper path: the servers' defaults fill it in.
     assert cluster.engine("ReplacingMergeTree(_change_seq)") == "ReplicatedReplacingMergeTree(_change_seq)"
@@ -86,6 +88,7 @@ def test_one_server_keeps_each_statement_and_a_cluster_replicates_it() -> None:
     assert cluster.create_database("raw") == "CREATE DATABASE IF NOT EXISTS raw ON CLUSTER 'pulse'"
     assert cluster.drop_table("raw.`t`") == "DROP TABLE raw.`t` ON CLUSTER 'pulse'"
     assert cluster.exchange_tables("raw.a", "raw.b") == "EXCHANGE TABLES raw.a AND raw.b ON CLUSTER 'pulse'"
+    assert cluster.sync_replica("raw.b") == ["SYSTEM SYNC REPLICA ON CLUSTER 'pulse' raw.b"]
     assert (
         cluster.alter_table("raw.a", "ADD COLUMN c UInt8") == "ALTER TABLE raw.a ON CLUSTER 'pulse' ADD COLUMN c UInt8"
     )
@@ -105,7 +108,7 @@ def test_the_setting_chooses_the_ddl_and_reaches_dbt(tmp_path: Path) -> None:
 
 def test_every_table_pulse_creates_is_replicated_on_the_cluster(client: Client) -> None:
     statements = pulse_ddl(WarehouseDDL(CLUSTER))
-    assert len(statements) > 6 * len(operational_tables())
+    assert len(statements) > 7 * len(operational_tables())
     for statement in statements:
         text = formatted(client, statement)
         assert f" ON CLUSTER {CLUSTER}" in text, text
