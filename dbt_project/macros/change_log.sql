@@ -64,8 +64,8 @@
         {%- set found = run_query("select comment from system.tables where database = '" ~ changes.schema
                                   ~ "' and name = '" ~ changes.identifier ~ "'").rows -%}
         {%- if found | length == 0 or found[0][0] != generation -%}
-            {%- for statement in change_log_ddl(changes, fact, key, generation) -%}
-                {%- do run_query(statement) -%}
+            {%- for ddl_sql in change_log_ddl(changes, fact, key, generation) -%}
+                {%- do run_query(ddl_sql) -%}
             {%- endfor -%}
         {%- endif -%}
     {%- endif -%}

@@ -95,7 +95,7 @@
             {%- set source_name = test_window_source(node) -%}
             {%- if source_name and source_name not in sources -%}{%- do sources.append(source_name) -%}{%- endif -%}
         {%- endfor -%}
-        {%- for statement in test_marks_ddl() -%}{%- do run_query(statement) -%}{%- endfor -%}
+        {%- for ddl_sql in test_marks_ddl() -%}{%- do run_query(ddl_sql) -%}{%- endfor -%}
         {%- if sources -%}
             {%- set parts = [] -%}
             {%- for s in sources -%}
