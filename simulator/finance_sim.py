@@ -35,7 +35,9 @@ class FinanceSim:
         self.fx_days: list[dt.date] = []
 
     def run_day(self, day: dt.date) -> None:
-        if day.weekday() < 5:
+        # Business days only; but the window opens with the rates in force, even on a weekend, so that no amount
+        # in the history predates every rate (the marts refuse to convert an amount without one).
+        if day.weekday() < 5 or not self.fx_days:
             self._publish_rates(day)
         if day.day == 3:
             self._invoice_month(day)

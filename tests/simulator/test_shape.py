@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select, text
 
@@ -16,7 +17,7 @@ from operational_api.schemas.vending import AuthoriseIn, VendIn
 from operational_api.services import vending
 from simulator.calendar import OFFSET_HOURS
 from simulator.rng import customer_pin
-from tests.simulator.conftest import Simulated
+from tests.simulator.conftest import Simulated, simulate
 
 
 def scalar(sim: Simulated, sql: str) -> int:
@@ -190,3 +191,16 @@ def test_service_layer_accepts_the_simulated_world(business: Simulated) -> None:
                                                     device_time=dt.datetime.now(dt.UTC),
                                                     authorisation_id=decision.authorisation_id)])  # fmt: skip
     assert out.created == 1
+
+
+def test_a_history_opening_on_a_weekend_has_rates_from_its_first_day(tmp_path: Path) -> None:
+    """Amounts in foreign currency from the first day on need a rate on or before their day (the marts refuse to
+    convert without one): a window opening on a Saturday still opens with the rates in force."""
+    saturday = dt.date(2026, 3, 7)
+    sim = simulate(tmp_path, seed=5, days=3, scale=0.01, end=saturday + dt.timedelta(days=2))
+    try:
+        assert scalar(sim, "SELECT count(*) FROM fx_rates WHERE day < '2026-03-07'") == 0
+        assert scalar(sim, "SELECT count(*) FROM fx_rates WHERE day = '2026-03-07'") == 4  # USD, EUR, KZT, CNY
+        assert scalar(sim, "SELECT count(*) FROM fx_rates WHERE day = '2026-03-08'") == 0  # Sunday: none published
+    finally:
+        sim.store.dispose()
