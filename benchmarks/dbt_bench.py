@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import clickhouse_connect
 import httpx
@@ -137,6 +138,24 @@ def timed_build(settings: Settings, *args: str) -> float:
     return time.perf_counter() - started
 
 
+class NodeTimes:
+    """dbt event callback: how long each node of the builds it is recording took (where an incremental build's
+    time goes)."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, event: Any) -> None:
+        if self.recording and event.info.name == "NodeFinished":
+            result = event.data.run_result
+            self.seconds[event.data.node_info.unique_id] = float(result.execution_time)
+
+    def slowest(self, n: int = 8) -> str:
+        ranked = sorted(self.seconds.items(), key=lambda item: -item[1])[:n]
+        return ", ".join(f"{uid.split('.')[-1][:48]} {seconds:.2f}" for uid, seconds in ranked)
+
+
 def session_build(outcome: BuildOutcome, what: str) -> float:
     if not outcome.success:
         raise SystemExit(f"{what} failed: {outcome.failures}")
@@ -169,7 +188,8 @@ def main() -> None:
             results = Table(title="dbt build on the embedded warehouse (2 cores)")
             for column in ("step", "vend rows", "nodes", "seconds", "rows/s"):
                 results.add_column(column, justify="right" if column != "step" else "left")
-            dbt = DbtSession(settings)
+            node_times = NodeTimes()
+            dbt = DbtSession(settings, callbacks=[node_times])
             with console.status("parsing the project and building it on the simulated data"):
                 session_build(dbt.build(), "warm-up build")
             full_seconds = 0.0
@@ -187,8 +207,10 @@ def main() -> None:
 
             add_vends(client, args.new_rows, refunds=args.refunds)
             total = client.query("SELECT count() FROM raw.vend_transactions").result_rows[0][0]
+            node_times.recording = True
             with console.status("incremental build"):
                 hourly = dbt.build_changed()
+            node_times.recording = False
             incremental = session_build(hourly, "incremental build")
             results.add_row(f"incremental (+{args.new_rows:,} new, {args.refunds:,} refunded): "
                             f"{' '.join(hourly.plan.select or ['everything'])}", f"{total:,}", str(hourly.nodes),
@@ -210,6 +232,7 @@ def main() -> None:
                 fixed = min(timed_build(settings, "--select", "tag:pulse_bench_selects_nothing") for _ in range(3))
             results.add_row("a new dbt process: start-up, parse, hooks, no node (CLI)", "", "0", f"{fixed:.1f}", "")
             console.print(results)
+            console.print(f"incremental build, slowest nodes (s): {node_times.slowest()}")
             console.print(
                 f"incremental / full rebuild = [bold]{incremental / rebuild:.3f}[/bold] (goal <= 0.10), both in one "
                 f"dbt session; as separate `dbt` processes each would add {fixed:.1f} s "
