@@ -9,8 +9,10 @@ API until Ctrl-C, which stops every service (`--no-live` leaves them running for
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import uuid
+from types import FrameType
 
 from rich.panel import Panel
 from sqlalchemy import func, select
@@ -87,8 +89,9 @@ def start_airflow(settings: Settings, *, demo: bool) -> None:
 
 
 def run(*, live_seconds: float | None = None, live: bool = True) -> None:
-    """The whole demo; Ctrl-C at any point stops every service it started."""
+    """The whole demo; Ctrl-C (or SIGTERM) at any point stops every service it started."""
     settings = get_settings()
+    _stop_on_signals()
     try:
         set_up(settings)
     except KeyboardInterrupt:
@@ -97,6 +100,17 @@ def run(*, live_seconds: float | None = None, live: bool = True) -> None:
         return
     if live:
         keep_traffic_flowing(settings, seconds=live_seconds)
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt, which stops the platform. Set explicitly: a demo started as a
+    background job of a non-interactive shell inherits SIGINT ignored, and Python would keep ignoring it."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def set_up(settings: Settings) -> None:
