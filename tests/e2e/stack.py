@@ -69,6 +69,7 @@ class Stack:
     warehouse: WarehouseProcess
     api: ApiProcess
     store: Store
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. where the CLI's reports are mailed
 
     @property
     def settings(self) -> Settings:
@@ -82,7 +83,7 @@ class Stack:
     @property
     def env(self) -> dict[str, str]:
         return {**os.environ, "PULSE_HOME": str(self.home), "PULSE_OPS_DATABASE_URL": self.database_url,
-                "PULSE_CLICKHOUSE_URL": self.clickhouse_url}  # fmt: skip
+                "PULSE_CLICKHOUSE_URL": self.clickhouse_url, **self.extra_env}  # fmt: skip
 
     def pulse(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         """Run the CLI in its own process, as an Airflow task would."""
@@ -119,3 +120,17 @@ def store_totals(store: Store) -> VendTotals:
             )
         ).one()
     return VendTotals(int(rows), int(rows), Decimal(amount))  # the primary key makes every row distinct
+
+
+def warehouse_totals(stack: Stack) -> dict[str, VendTotals]:
+    """Completed vends in raw (latest versions, tombstones left out) and in the fact table."""
+    client = stack.warehouse.client()
+    raw = client.query(
+        "SELECT count(), uniqExact(id), sum(amount) FROM raw.vend_transactions FINAL "
+        "WHERE NOT _is_deleted AND status = 'completed'"
+    ).result_rows[0]
+    fact = client.query(
+        "SELECT count(), uniqExact(vend_transaction_id), sum(amount) FROM marts.fct_vend_transactions "
+        "WHERE is_completed"
+    ).result_rows[0]
+    return {name: VendTotals(int(r[0]), int(r[1]), Decimal(r[2])) for name, r in (("raw", raw), ("fact", fact))}
