@@ -5,3 +5,10 @@
     if({{ currency }} = '{{ var("reporting_currency") }}', toDecimal128({{ amount }}, 2),
        if({{ has_rate }} = 1, toDecimal128(round({{ amount }} * {{ rate }}, 2), 2), NULL))::Nullable(Decimal(18, 2))
 {%- endmacro %}
+
+{#- The RUB total of a group's amounts: NULL when any of them has no rate, rather than a sum that silently leaves
+    it out (sum() skips NULLs). assert_every_foreign_amount_has_an_fx_rate names the amounts. -#}
+{% macro sum_rub(amount, currency, rate, has_rate) -%}
+    if(countIf({{ currency }} != '{{ var("reporting_currency") }}' and {{ has_rate }} = 0) > 0, NULL,
+       sum({{ to_rub(amount, currency, rate, has_rate) }}))
+{%- endmacro %}

@@ -7,7 +7,7 @@ with spend as (
         toStartOfMonth(ad_spend.day) as month,
         campaigns.channel as channel,
         ad_spend.campaign_id as campaign_id,
-        sum({{ to_rub('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_rub', 'fx.has_rate') }}) as spend_rub,
+        {{ sum_rub('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as spend_rub,
         sum(coalesce(ad_spend.impressions, 0)) as impressions,
         sum(coalesce(ad_spend.clicks, 0)) as clicks
     from {{ ref('stg_ad_spend') }} as ad_spend

@@ -16,7 +16,7 @@ payments as (
     select
         payments.invoice_id as invoice_id,
         sum(payments.amount) as paid_amount,
-        sum({{ to_rub('payments.amount', 'payments.currency', 'fx.rate_to_rub', 'fx.has_rate') }}) as paid_rub,
+        {{ sum_rub('payments.amount', 'payments.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as paid_rub,
         max(payments.paid_on) as last_paid_on,
         count() as payment_count
     from {{ ref('stg_payments') }} as payments
