@@ -5,15 +5,18 @@ Runs as the `postgres` OS user when we are root (initdb refuses root). Trust aut
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
 
 PG_BIN = Path(os.environ.get("PULSE_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -91,3 +94,16 @@ class PostgresServer:
             self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A server for the length of the block; without the PostgreSQL binaries the test fails saying what to install."""
+    try:
+        server = PostgresServer().start()
+    except PostgresMissing as err:
+        pytest.fail(str(err))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -13,7 +13,7 @@ from extractors.pipeline import extract
 from operational_api.models import Hospital
 from tests.conftest import WarehouseProcess
 from tests.extractors.test_extract import assert_raw_equals_operational
-from tests.pg import PostgresMissing, PostgresServer
+from tests.pg import PostgresServer, running_postgres
 from tests.platform import Platform
 from tests.simulator.conftest import simulate
 
@@ -22,12 +22,8 @@ pytestmark = pytest.mark.xdist_group("pg")
 
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[PostgresServer]:
-    try:
-        server = PostgresServer().start()
-    except PostgresMissing as err:
-        pytest.fail(str(err))
-    yield server
-    server.stop()
+    with running_postgres() as server:
+        yield server
 
 
 def test_postgres_store_extracts_exactly(

@@ -20,7 +20,7 @@ from operational_api.migrate import upgrade
 from operational_api.models import SCOPES
 from operational_api.services.keys import create_api_key
 from pulse.settings import Settings
-from tests.pg import PostgresMissing, PostgresServer
+from tests.pg import PostgresServer, running_postgres
 
 PG_TEMPLATE = "pulse_template"
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("pg", id="pg", marks=pytest.mark.xdist_group("pg"))]
@@ -28,15 +28,9 @@ BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("pg", id="pg", mar
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
-    try:
-        server = PostgresServer().start()
-    except PostgresMissing as err:
-        pytest.fail(str(err))
-    try:
+    with running_postgres() as server:
         upgrade(server.create_database(PG_TEMPLATE))
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -18,19 +18,15 @@ from operational_api.migrate import upgrade
 from operational_api.models import ReportDelivery, ReportSubscription, ReportUnsubscribe, utcnow
 from reports import ledger
 from reports.ledger import PlannedDelivery
-from tests.pg import PostgresMissing, PostgresServer
+from tests.pg import PostgresServer, running_postgres
 
 UTC = dt.UTC
 
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[PostgresServer]:
-    try:
-        server = PostgresServer().start()
-    except PostgresMissing as err:
-        pytest.fail(str(err))
-    yield server
-    server.stop()
+    with running_postgres() as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.xdist_group("pg"))])

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from operational_api import models as m
 from operational_api.services import crud
 from operational_api.services.resources import BY_NAME
-from tests.pg import PostgresMissing, PostgresServer
+from tests.pg import PostgresServer, running_postgres
 from tests.simulator.conftest import simulate
 from tests.simulator.test_determinism import snapshot
 
@@ -21,12 +21,8 @@ pytestmark = pytest.mark.xdist_group("pg")
 
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[PostgresServer]:
-    try:
-        server = PostgresServer().start()
-    except PostgresMissing as err:
-        pytest.fail(str(err))
-    yield server
-    server.stop()
+    with running_postgres() as server:
+        yield server
 
 
 def test_history_on_postgres_matches_sqlite(pg_server: PostgresServer, tmp_path: Path) -> None:
