@@ -48,14 +48,30 @@ def browser() -> Iterator[Any]:
 
 
 def signed_in_page(browser: Any, stack: SupersetStack, username: str, password: str) -> Any:
+    """Sign in through Superset's React login form. The form can re-render while its bundle settles, dropping
+    what was typed (then the click only shows "Please enter ..." and nothing navigates): so wait for the page to
+    go quiet, check the typed values are still there before clicking, and try again, up to three times, naming
+    what the page said when a sign-in does not navigate."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page = browser.new_page(viewport=VIEWPORT)
     page.set_default_timeout(90_000)
-    page.goto(f"{stack.url}/login/")
-    page.fill('[data-test="username-input"]', username)
-    page.fill('[data-test="password-input"]', password)
-    page.click('[data-test="login-button"]')
-    page.wait_for_url("**/superset/welcome/**")
-    return page
+    said = []
+    for _attempt in range(3):
+        page.goto(f"{stack.url}/login/")
+        page.wait_for_load_state("networkidle")
+        page.fill('[data-test="username-input"]', username)
+        page.fill('[data-test="password-input"]', password)
+        if page.input_value('[data-test="username-input"]') != username:
+            said.append("the typed username was dropped by a re-render")
+            continue
+        page.click('[data-test="login-button"]')
+        try:
+            page.wait_for_url("**/superset/welcome/**", timeout=30_000)
+            return page
+        except PlaywrightTimeout:
+            said.append(page.inner_text("body")[:300])
+    raise AssertionError(f"{username} could not sign in: {said}")
 
 
 def open_dashboard(page: Any, stack: SupersetStack, slug: str, expected_charts: int) -> list[dict[str, Any]]:
