@@ -8,7 +8,10 @@ the vend totals rebuild themselves instead of following the log, and they still 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +21,7 @@ from extractors.feeds import load_feeds
 from extractors.pipeline import extract
 from extractors.reconcile import reconcile
 from operational_api.models import AccountEntry, Call, Customer, Hospital, Machine, VendTransaction
-from pulse.dbt import DbtSession
+from pulse.dbt import PROJECT_DIR, DbtSession, dbt_env, dbt_executable
 from tests.extractors.conftest import Platform
 
 pytestmark = pytest.mark.xdist_group("dbt_project")
@@ -154,3 +157,39 @@ def test_incremental_build_equals_full_rebuild(platform: Platform) -> None:
     assert table_uuid(platform, VEND_TOTALS) != totals_table
     reconciled = dbt.invoke(["test", "--select", "tag:full_scan"])  # totals == fact, marts == staging
     assert reconciled.success and len(reconciled.result.results) >= 4
+
+
+def test_a_mart_breaking_its_contract_fails_and_leaves_the_mart_as_it_was(platform: Platform, tmp_path: Path) -> None:
+    """Contracted marts are built by one CREATE TABLE ... AS SELECT and checked on what was created
+    (macros/contract_tables.sql): a column whose type differs from the YAML fails the model with dbt's contract
+    error, and the mart in place is not swapped out, nor is the rejected table left behind."""
+    settings = platform.settings
+    extract(settings)
+    load_feeds(platform.client(), settings.resolved_landing_url)
+    built = DbtSession(settings).invoke(["run", "--select", "+mart_hospital_commissions_monthly"])
+    assert built.success
+    client = platform.client()
+    mart = "marts.mart_hospital_commissions_monthly"
+    before = (table_uuid(platform, mart), client.query(f"SELECT * FROM {mart} ORDER BY ALL").result_rows)
+    assert before[1]
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    contract = project / "models" / "marts" / "mart_hospital_commissions_monthly.yml"
+    text = contract.read_text()
+    assert "  - name: kits_sold\n    description: Kits sold (completed vends).\n    data_type: UInt64\n" in text
+    contract.write_text(
+        text.replace("Kits sold (completed vends).\n    data_type: UInt64", "Kits sold.\n    data_type: Int32")
+    )
+    env = {**dbt_env(settings), "DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": str(project),
+           "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs")}  # fmt: skip
+    run = subprocess.run(
+        [dbt_executable(), "run", "--select", "mart_hospital_commissions_monthly"],
+        env=env, cwd=project, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "enforced contract that failed" in run.stdout and "kits_sold" in run.stdout, run.stdout[-3000:]
+    after = (table_uuid(platform, mart), client.query(f"SELECT * FROM {mart} ORDER BY ALL").result_rows)
+    assert after == before
+    leftovers = client.query("SELECT name FROM system.tables WHERE database = 'marts' AND name LIKE '%dbt%'")
+    assert leftovers.result_rows == []
