@@ -69,15 +69,13 @@
             {%- endfor -%}
         {%- endif -%}
     {%- endif -%}
-    select 1
+    {#- renders nothing: dbt skips an empty hook -#}
 {%- endmacro %}
 
 {#- Post-hook of a fact with a change log: a rebuilt fact (new table) starts a new, empty log. -#}
 {% macro change_log_post_hook() -%}
     {%- if model_meta('change_log') -%}
         {{ ensure_change_log(this, config.get('unique_key')) }}
-    {%- else -%}
-        select 1
     {%- endif -%}
 {%- endmacro %}
 
@@ -101,8 +99,7 @@
     {%- set changes = change_log_relation(existing_relation) -%}
     {%- set sorting_key = config.get('order_by') -%}
     {%- set partition_key = config.get('partition_by') -%}
-    {{ drop_relation_if_exists(new_data) }}
-    {{ drop_relation_if_exists(old_data) }}
+    {#- no DROP IF EXISTS first: the work tables' names carry this invocation's id -#}
     {%- set new_data_sql = work_table_sql(new_data, sql) -%}
     {% call statement('main') %}
         {{ new_data_sql[0] }}

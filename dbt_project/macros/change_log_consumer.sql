@@ -31,6 +31,17 @@
 {#- What the consumer must do now: {'incremental': bool, 'reason': str, 'mark': int, 'through': int,
     'generation': str, 'fingerprint': str}. Runs a few small queries (state row by primary key, the log's max). -#}
 {% macro change_log_consumer_state() -%}
+    {#- asked again within one node's context (the materialization asks should_full_refresh() more than once):
+        the first answer, kept on the context's `model` -#}
+    {%- if execute and model is mapping and model.get('pulse_change_log_state') -%}
+        {{ return(model['pulse_change_log_state']) }}
+    {%- endif -%}
+    {%- set state = change_log_consumer_state_from_warehouse() -%}
+    {%- if execute and model is mapping -%}{%- do model.update({'pulse_change_log_state': state}) -%}{%- endif -%}
+    {{ return(state) }}
+{%- endmacro %}
+
+{% macro change_log_consumer_state_from_warehouse() -%}
     {%- set spec = change_log_consumer_spec() -%}
     {%- set state = {'incremental': false, 'reason': 'first build', 'mark': 0, 'through': 0, 'generation': '',
                      'fingerprint': '0'} -%}

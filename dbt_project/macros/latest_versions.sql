@@ -29,23 +29,24 @@
     {%- if execute and is_incremental() and not model_meta('change_log')
           and run_query('select 1 from ' ~ this ~ ' where _is_deleted = 1 limit 1').rows | length > 0 -%}
     delete from {{ this }} where _is_deleted = 1
-    {%- else -%}
-    select 1
     {%- endif -%}
 {%- endmacro %}
 
 
 {#- The fact's max(_change_seq). A fact with a change log and a minmax index on _change_seq reads it from the few
     granules at or above the newest version its log says it inserted (always at most the fact's max, unless that
-    version was replaced since; then, as for other facts, it scans the column). -#}
+    version was replaced since, or the log is empty; then, as for other facts, it scans the column). -#}
 {% macro high_water_mark(relation) -%}
     {%- if execute and model_meta('change_log') -%}
         {%- set changes = change_log_relation(relation) -%}
         {%- if load_relation(changes) is not none -%}
             {%- set floor = run_query('select max(_change_seq) from ' ~ changes ~ ' where _sign = 1').rows[0][0] -%}
-            {%- set found = run_query('select max(_change_seq), count() from ' ~ relation ~ ' where _change_seq >= '
-                                      ~ floor).rows[0] -%}
-            {%- if found[1] > 0 -%}{{ return(found[0]) }}{%- endif -%}
+            {#- an empty log (the fact was just rebuilt) gives no floor: scan the column, as below -#}
+            {%- if floor -%}
+                {%- set found = run_query('select max(_change_seq), count() from ' ~ relation
+                                          ~ ' where _change_seq >= ' ~ floor).rows[0] -%}
+                {%- if found[1] > 0 -%}{{ return(found[0]) }}{%- endif -%}
+            {%- endif -%}
         {%- endif -%}
     {%- endif -%}
     {{ return('(select coalesce(max(_change_seq), 0) from ' ~ relation ~ ')') }}
