@@ -1,6 +1,6 @@
 -- Tag clock: depends on today's date, so the hourly build (pulse/dbt.py) rebuilds it when the date changes.
 {{ config(tags=['clock']) }}
--- Company-level KPIs per day, one row per day from the first day with activity to today: what the executive
+-- Company-level KPIs per day, one row per day from the first day with vends, leads or calls to today: what the executive
 -- dashboards read. Vending days are the hospitals' local days; CRM, calls and marketing days are in the
 -- company time zone; money is in RUB. An amount in a foreign currency is converted at the most recent rate on or
 -- before its date (int_fx_rates); when no rate that old exists, the day's RUB total is NULL rather than a total
@@ -12,7 +12,7 @@ with vending as (
         sum(refunded_vends) as refunded_vends, sum(kits_sold) as kits_sold, sum(revenue_rub) as revenue_rub,
         sum(offline_vends) as offline_vends, sum(authorisations) as authorisations, sum(declines) as declines,
         sum(pin_lockouts) as pin_lockouts, uniqExactIf(machine_days.machine_id, machine_days.vends > 0) as active_machines
-    from {{ ref('mart_vending_daily') }} as machine_days
+    from {{ ref('int_machine_days') }} as machine_days
     group by day
 ),
 
@@ -83,7 +83,8 @@ invoicing as (
 
 bounds as (
     select min(day) as first_day from (
-        select min(day) as day from vending
+        -- the vends' own days rather than `vending`'s: a CTE read twice is computed twice
+        select min(local_date) as day from {{ ref('int_vend_daily') }}
         union all select min(day) from leads
         union all select min(day) from calls
     )
