@@ -1,5 +1,6 @@
 """dbt benchmark: `dbt build` of the whole project at 1M and 10M vend transactions, and the hourly incremental build
-after 10,000 new rows against a full rebuild of the same data, in one run on one embedded warehouse.
+after 10,000 new rows against a full rebuild of the same data (three rounds, the median round's ratio reported), in
+one run on one embedded warehouse.
 
 A small simulated business provides every table (hospitals, machines, customers, CRM, finance, feeds); the bulk
 vends are generated straight into `raw.vend_transactions` with `INSERT ... SELECT FROM numbers()`, shaped like the
@@ -167,6 +168,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, action="append", help="vend rows per step (default 1M and 10M)")
     parser.add_argument("--new-rows", type=int, default=10_000)
     parser.add_argument("--refunds", type=int, default=100)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="incremental build + full rebuild pairs (median reported)"
+    )
     parser.add_argument("--port", type=int, help="port of the warehouse the benchmark starts (default: a free one)")
     args = parser.parse_args()
     sizes = sorted(args.rows or [1_000_000, 10_000_000])
@@ -205,21 +209,28 @@ def main() -> None:
                                 f"{full_seconds:.1f}", f"{total / full_seconds:,.0f}")  # fmt: skip
                 console.print(results)
 
-            add_vends(client, args.new_rows, refunds=args.refunds)
-            total = client.query("SELECT count() FROM raw.vend_transactions").result_rows[0][0]
-            node_times.recording = True
-            with console.status("incremental build"):
-                hourly = dbt.build_changed()
-            node_times.recording = False
-            incremental = session_build(hourly, "incremental build")
-            results.add_row(f"incremental (+{args.new_rows:,} new, {args.refunds:,} refunded): "
-                            f"{' '.join(hourly.plan.select or ['everything'])}", f"{total:,}", str(hourly.nodes),
-                            f"{incremental:.2f}", "")  # fmt: skip
-            with console.status("full rebuild of the same data"):
-                outcome = dbt.build("--full-refresh")
-            rebuild = session_build(outcome, "full rebuild")
-            results.add_row("full rebuild, same data (--full-refresh)", f"{total:,}", str(outcome.nodes),
-                            f"{rebuild:.1f}", f"{total / rebuild:,.0f}")  # fmt: skip
+            # Rounds of (new rows -> hourly build -> full rebuild of the same data): on a shared 2-core machine one
+            # pair of timings can be off by a fifth either way, so the ratio reported is the median round's.
+            ratios = []
+            for round_no in range(1, args.rounds + 1):
+                add_vends(client, args.new_rows, refunds=args.refunds)
+                total = client.query("SELECT count() FROM raw.vend_transactions").result_rows[0][0]
+                node_times.seconds.clear()
+                node_times.recording = True
+                with console.status(f"round {round_no}: incremental build"):
+                    hourly = dbt.build_changed()
+                node_times.recording = False
+                incremental = session_build(hourly, "incremental build")
+                results.add_row(f"round {round_no}: incremental (+{args.new_rows:,} new, {args.refunds:,} refunded): "
+                                f"{' '.join(hourly.plan.select or ['everything'])}", f"{total:,}", str(hourly.nodes),
+                                f"{incremental:.2f}", "")  # fmt: skip
+                with console.status(f"round {round_no}: full rebuild of the same data"):
+                    outcome = dbt.build("--full-refresh")
+                rebuild = session_build(outcome, "full rebuild")
+                results.add_row(f"round {round_no}: full rebuild, same data (--full-refresh)", f"{total:,}",
+                                str(outcome.nodes), f"{rebuild:.1f}", f"{total / rebuild:,.0f}")  # fmt: skip
+                ratios.append((incremental / rebuild, incremental, rebuild))
+            ratio, incremental, rebuild = sorted(ratios)[len(ratios) // 2]
 
             add_vends(client, args.new_rows, refunds=args.refunds)
             total = client.query("SELECT count() FROM raw.vend_transactions").result_rows[0][0]
@@ -232,9 +243,10 @@ def main() -> None:
                 fixed = min(timed_build(settings, "--select", "tag:pulse_bench_selects_nothing") for _ in range(3))
             results.add_row("a new dbt process: start-up, parse, hooks, no node (CLI)", "", "0", f"{fixed:.1f}", "")
             console.print(results)
-            console.print(f"incremental build, slowest nodes (s): {node_times.slowest()}")
+            console.print(f"incremental build (last round), slowest nodes (s): {node_times.slowest()}")
             console.print(
-                f"incremental / full rebuild = [bold]{incremental / rebuild:.3f}[/bold] (goal <= 0.10), both in one "
+                f"incremental / full rebuild per round: {', '.join(f'{r:.3f}' for r, _, _ in ratios)}; median round "
+                f"[bold]{ratio:.3f}[/bold] ({incremental:.2f} s / {rebuild:.1f} s, goal <= 0.10), both in one "
                 f"dbt session; as separate `dbt` processes each would add {fixed:.1f} s "
                 f"({(incremental + fixed) / (rebuild + fixed):.3f}); "
                 f"full build at {sizes[-1]:,} rows: [bold]{full_seconds:.0f} s[/bold] (goal <= 120 s)"
