@@ -21,7 +21,7 @@ A last row shows `dbt build` of the whole project without the plan (every node, 
 
 Goal: the full build at 10M within 2 minutes on 2 cores; incremental at most 0.1 of the full rebuild.
 
-Run: `.venv/bin/python benchmarks/dbt_bench.py [--rows 1000000 --rows 10000000] [--port N]`
+Run: `.venv/bin/python benchmarks/dbt_bench.py [--rows 1000000 --rows 10000000] [--rounds 3] [--port N]`
 """
 
 from __future__ import annotations
