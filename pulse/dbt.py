@@ -149,6 +149,7 @@ class DbtSession:
         self.quiet = quiet
         self.callbacks = list(callbacks)
         self._manifest: Manifest | None = None
+        self._target_ready = False
         self._project_fingerprint = ""
 
     def _flags(self) -> list[str]:
@@ -178,6 +179,7 @@ class DbtSession:
         from dbt.cli.main import dbtRunner
 
         manifest = self.manifest
+        self._ensure_target()
         env = dbt_env(self.settings)
         # dbt.log at info unless DBT_LOG_LEVEL_FILE says otherwise: at debug every SQL statement is written and
         # flushed from the node threads, which then queue for the GIL (~10% of an hourly build). The callbacks
@@ -207,8 +209,8 @@ class DbtSession:
 
     def plan(self) -> BuildPlan:
         tokens = self._read_tokens()
+        self._ensure_target()
         with self._client() as client:
-            _create_marks_table(client, self.settings)
             rows = client.query(f"SELECT key, token FROM {BUILD_MARKS_TABLE} FINAL").result_rows
         marks = {str(key): str(token) for key, token in rows}
         if marks.get(PROJECT_KEY) != tokens[PROJECT_KEY]:
@@ -232,7 +234,6 @@ class DbtSession:
         failures = [r.node.unique_id for r in results if str(r.status) in {"error", "fail", "runtime error"}]
         if outcome.success and plan.marks:
             with self._client() as client:
-                _create_marks_table(client, self.settings)
                 client.insert(BUILD_MARKS_TABLE, list(plan.marks.items()), column_names=["key", "token"])
         return BuildOutcome(plan, outcome.success, time.perf_counter() - started, len(results), failures)
 
@@ -255,6 +256,16 @@ class DbtSession:
         tokens[PROJECT_KEY] = self._project_fingerprint
         return tokens
 
+    def _ensure_target(self) -> None:
+        """dbt's target database (`analytics`) and the build marks table in it, once per session. dbt-clickhouse
+        creates the profile's database only once per process (a process-wide cache), so a later session in the same
+        process against another, new warehouse (as tests make) would otherwise find it missing."""
+        if not self._target_ready:
+            with self._client() as client:
+                for statement in marks_table_ddl(WarehouseDDL.from_settings(self.settings)):
+                    client.command(statement)
+            self._target_ready = True
+
     @contextlib.contextmanager
     def _client(self) -> Iterator[Client]:
         from warehouse.client import connect
@@ -273,11 +284,6 @@ def marks_table_ddl(ddl: WarehouseDDL) -> list[str]:
         f" recorded_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = {ddl.engine('ReplacingMergeTree(recorded_at)')}"
         f" ORDER BY key{ddl.table_settings}",
     ]
-
-
-def _create_marks_table(client: Client, settings: Settings) -> None:
-    for statement in marks_table_ddl(WarehouseDDL.from_settings(settings)):
-        client.command(statement)
 
 
 def _project_var(name: str) -> str:
