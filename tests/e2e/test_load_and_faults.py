@@ -46,11 +46,16 @@ def test_live_traffic_with_faults_reconciles(stack: Stack) -> None:
     loads = 0
     api_restarted = warehouse_killed = False
     try:
-        # One step per round while the traffic flows, in this order (not on a clock: a slow machine
-        # takes longer per round, not fewer faults): a load, the warehouse killed mid-load, the API
-        # restarted; every round then loads again.
-        while traffic.is_alive():
-            if loads >= 1 and not warehouse_killed:
+        # One step per round, in this order (not on a clock: a slow machine takes longer per round, not
+        # fewer faults): a load, the API restarted while the traffic flows, the warehouse killed mid-load;
+        # every round then loads again. The API goes first because only it needs the traffic still flowing
+        # (on a loaded machine the warehouse's kill and restart can outlast it); the loop runs on after the
+        # traffic until the warehouse has been killed.
+        while traffic.is_alive() or (api_restarted and not warehouse_killed):
+            if loads >= 1 and not api_restarted:
+                stack.api.restart()  # clients see refused connections for a moment, then carry on
+                api_restarted = True
+            elif api_restarted and not warehouse_killed:
                 # A load in flight when the warehouse dies fails and leaves nothing half-done behind.
                 load = load_in_background(stack)
                 time.sleep(2.5)
@@ -59,9 +64,6 @@ def test_live_traffic_with_faults_reconciles(stack: Stack) -> None:
                 assert load.returncode != 0, f"a load whose warehouse was killed reported success:\n{output}"
                 stack.restart_warehouse()
                 warehouse_killed = True
-            elif warehouse_killed and not api_restarted:
-                stack.api.restart()  # clients see refused connections for a moment, then carry on
-                api_restarted = True
             stack.pulse("extract")
             loads += 1
             time.sleep(2)
