@@ -96,8 +96,8 @@
             {%- if source_name and source_name not in sources -%}{%- do sources.append(source_name) -%}{%- endif -%}
         {%- endfor -%}
         {#- one lookup instead of three DDL statements on every run once the tables exist -#}
-        {%- set existing = run_query("select count() from system.tables where database = '" ~ target.schema
-                                     ~ "' and name in ('pulse_test_marks', 'pulse_test_run_marks')").rows[0][0] -%}
+        {%- set existing = run_query("select count() from system.tables where concat(database, '.', name) in ('"
+                                     ~ test_marks_table() ~ "', '" ~ test_run_marks_table() ~ "')").rows[0][0] -%}
         {%- if existing < 2 -%}
             {%- for ddl_sql in test_marks_ddl() -%}{%- do run_query(ddl_sql) -%}{%- endfor -%}
         {%- endif -%}
