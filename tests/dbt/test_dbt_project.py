@@ -193,3 +193,16 @@ def test_a_mart_breaking_its_contract_fails_and_leaves_the_mart_as_it_was(platfo
     assert after == before
     leftovers = client.query("SELECT name FROM system.tables WHERE database = 'marts' AND name LIKE '%dbt%'")
     assert leftovers.result_rows == []
+
+
+def test_a_build_of_a_selection_records_no_build_marks(platform: Platform) -> None:
+    """What a selection left out is still to be built: after `build("--select", ...)` the hourly build still plans
+    the whole project, whichever way the flag is spelt."""
+    extract(platform.settings)
+    load_feeds(platform.client(), platform.settings.resolved_landing_url)
+    dbt = DbtSession(platform.settings)
+    for args in (("--select", "stg_hospitals"), ("--select=stg_hospitals",), ("-s", "stg_hospitals")):
+        outcome = dbt.build(*args, "--indirect-selection", "cautious")  # not the tests that reach stg_machines
+        assert outcome.success and outcome.nodes >= 1, outcome.failures
+        assert outcome.plan.marks == {}
+        assert dbt.plan().reason == "first build"
