@@ -19,12 +19,28 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from warehouse.access import Grant, hospital_grant, hospital_ids, hospital_password
+
 
 class WarehouseUser(BaseModel):
-    """A user of the embedded warehouse server. Only the SHA-256 of the password is kept."""
+    """A user of the embedded warehouse server. Only the SHA-256 of the password is kept.
 
-    password_sha256_hex: str = Field(default=hashlib.sha256(b"").hexdigest(), description="hex SHA-256 of the password")
-    readonly: bool = False
+    Deny by default: a user reads only the databases and tables granted to it, through no table function;
+    `admin` (Pulse's own loaders and dbt) may do everything, table functions included.
+    """
+
+    password_sha256_hex: str = Field(description="hex SHA-256 of the password")
+    admin: bool = False
+    databases: list[str] = Field(default_factory=list, description="databases whose every table it may read")
+    tables: list[str] = Field(default_factory=list, description="single tables it may read, as db.table")
+    row_filter: str | None = Field(default=None, description="condition every row of its tables must meet")
+
+    @property
+    def readonly(self) -> bool:
+        return not self.admin
+
+    def grant(self) -> Grant:
+        return Grant(frozenset(self.databases), frozenset(self.tables), self.row_filter)
 
     def check(self, password: str) -> bool:
         candidate = hashlib.sha256(password.encode()).hexdigest()
@@ -32,6 +48,9 @@ class WarehouseUser(BaseModel):
 
 
 READER_USER = "pulse_reader"
+ADMIN_USER = "default"
+# The marts a hospital's own identity may read, each filtered to its hospitals' rows (warehouse/access.py).
+HOSPITAL_TABLES = ("marts.mart_hospital_commissions_monthly", "marts.mart_vending_daily")
 
 
 class Settings(BaseSettings):
@@ -51,8 +70,14 @@ class Settings(BaseSettings):
     )
     warehouse_users: dict[str, WarehouseUser] | None = Field(
         default=None,
-        description="Embedded server users as JSON {name: {password_sha256_hex, readonly}}. "
-        "Default: `default` with an empty password, and the read-only `pulse_reader`.",
+        description="Embedded server users as JSON {name: {password_sha256_hex, admin, databases, tables, "
+        "row_filter}}. Default: the admin `default` and the read-only `pulse_reader` (marts only), each with "
+        "a password generated into PULSE_HOME/secrets, plus one identity per hospital set (pulse_hospital_<id>).",
+    )
+    warehouse_hospital_key: SecretStr | None = Field(
+        default=None,
+        description="Key from which each hospital identity's warehouse password is derived (HMAC-SHA256). "
+        "Default: generated once and kept in PULSE_HOME/secrets.",
     )
     warehouse_reader_password: str | None = Field(
         default=None,
@@ -224,7 +249,37 @@ class Settings(BaseSettings):
 
     @property
     def clickhouse_password(self) -> str:
-        return urlsplit(self.clickhouse_url).password or ""
+        """The URL's password; for the embedded admin without one, its generated password."""
+        password = urlsplit(self.clickhouse_url).password
+        if password:
+            return password
+        return self.admin_password() if self.clickhouse_user == ADMIN_USER else ""
+
+    def admin_password(self) -> str:
+        return persistent_secret(self.secrets_dir / "warehouse_default_password")
+
+    def hospital_key(self) -> str:
+        if self.warehouse_hospital_key is not None:
+            return self.warehouse_hospital_key.get_secret_value()
+        return persistent_secret(self.secrets_dir / "warehouse_hospital_key")
+
+    def hospital_password(self, user: str) -> str:
+        return hospital_password(self.hospital_key(), user)
+
+    def warehouse_account(self, user: str) -> WarehouseUser | None:
+        """The embedded server's user by name: a configured one, or a hospital identity (the server caches it)."""
+        users = self.resolved_warehouse_users()
+        if user in users:
+            return users[user]
+        ids = hospital_ids(user)
+        if ids is None:
+            return None
+        grant = hospital_grant(ids, HOSPITAL_TABLES)
+        return WarehouseUser(
+            password_sha256_hex=hashlib.sha256(self.hospital_password(user).encode()).hexdigest(),
+            tables=sorted(grant.tables),
+            row_filter=grant.row_filter,
+        )
 
     @property
     def warehouse_dir(self) -> Path:
@@ -247,30 +302,39 @@ class Settings(BaseSettings):
         """The read-only user's password: from the environment, else generated once per PULSE_HOME."""
         if self.warehouse_reader_password:
             return self.warehouse_reader_password
-        return _persistent_secret(self.secrets_dir / "warehouse_reader_password")
+        return persistent_secret(self.secrets_dir / "warehouse_reader_password")
 
     def resolved_warehouse_users(self) -> dict[str, WarehouseUser]:
         if self.warehouse_users is not None:
             return self.warehouse_users
-        default_password = self.clickhouse_password if self.clickhouse_user == "default" else ""
+        admin_password = self.clickhouse_password if self.clickhouse_user == ADMIN_USER else self.admin_password()
         return {
-            "default": WarehouseUser(password_sha256_hex=hashlib.sha256(default_password.encode()).hexdigest()),
-            READER_USER: WarehouseUser(
-                password_sha256_hex=hashlib.sha256(self.reader_password().encode()).hexdigest(), readonly=True
-            ),
+            ADMIN_USER: WarehouseUser(password_sha256_hex=_sha256(admin_password), admin=True),
+            READER_USER: WarehouseUser(password_sha256_hex=_sha256(self.reader_password()), databases=["marts"]),
         }
 
 
-def _persistent_secret(path: Path) -> str:
-    """Read a generated secret, creating it (mode 0600) the first time."""
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def persistent_secret(path: Path) -> str:
+    """Read a generated secret, creating it (mode 0600) the first time. Safe when processes race: the
+    secret is written whole to a private file, then linked into place; the loser reads the winner's."""
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(value)
-    return value
+        handle.write(secrets.token_urlsafe(24))
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
 
 
 @lru_cache

@@ -18,7 +18,7 @@ from pathlib import Path
 from pulse import services
 from pulse.console import PulseError
 from pulse.services import Service
-from pulse.settings import Settings, _persistent_secret
+from pulse.settings import Settings, persistent_secret
 from pulse.superset_api import SupersetClient
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,13 +39,13 @@ def metadata_url(settings: Settings) -> str:
 def secret_key(settings: Settings) -> str:
     if settings.superset_secret_key:
         return settings.superset_secret_key.get_secret_value()
-    return _persistent_secret(settings.secrets_dir / "superset_secret_key")
+    return persistent_secret(settings.secrets_dir / "superset_secret_key")
 
 
 def admin_password(settings: Settings) -> str:
     if settings.superset_admin_password:
         return settings.superset_admin_password.get_secret_value()
-    return _persistent_secret(settings.secrets_dir / "superset_admin_password")
+    return persistent_secret(settings.secrets_dir / "superset_admin_password")
 
 
 def base_url(settings: Settings) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from pulse.console import PulseError
-from pulse.settings import Settings, _persistent_secret
+from pulse.settings import Settings, persistent_secret
 from pulse.superset_api import SupersetClient
 
 SECURITY_FILE = Path(__file__).resolve().parent.parent / "superset_assets" / "security.yaml"
@@ -126,7 +126,7 @@ def load_hospitals(settings: Settings, query: str) -> list[Hospital]:
 
 
 def demo_password(settings: Settings, username: str) -> str:
-    return _persistent_secret(settings.secrets_dir / f"superset_user_{username}")
+    return persistent_secret(settings.secrets_dir / f"superset_user_{username}")
 
 
 @dataclass

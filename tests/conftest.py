@@ -73,7 +73,17 @@ class WarehouseProcess:
     def client(self, **kwargs: object):  # type: ignore[no-untyped-def]
         import clickhouse_connect
 
+        kwargs.setdefault("password", self.admin_password)
         return clickhouse_connect.get_client(host="127.0.0.1", port=self.port, username="default", **kwargs)
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return ("default", self.admin_password)
+
+    @property
+    def admin_password(self) -> str:
+        """The embedded admin's generated password (the server writes it when it starts)."""
+        return (self.home / "secrets" / "warehouse_default_password").read_text().strip()
 
 
 @pytest.fixture(scope="session")

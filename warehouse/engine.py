@@ -14,11 +14,12 @@ connections run in parallel (chdb releases the GIL). So:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import chdb
 
 from pulse.settings import WarehouseUser
+from warehouse import access
 from warehouse.errors import ClickHouseError, auth_failed
 
 log = logging.getLogger("pulse.warehouse")
@@ -119,7 +121,7 @@ class Engine:
     def __init__(
         self,
         path: Path,
-        users: dict[str, WarehouseUser],
+        accounts: Callable[[str], WarehouseUser | None],
         max_concurrent_queries: int = 32,
         default_session_timeout: int = 60,
         max_session_timeout: int = 3600,
@@ -127,7 +129,7 @@ class Engine:
         session_wait_seconds: float = 30.0,
     ) -> None:
         self.path = path
-        self.users = users
+        self._accounts = functools.lru_cache(maxsize=4096)(accounts)
         self.default_session_timeout = default_session_timeout
         self.max_session_timeout = max_session_timeout
         self.queue_wait_seconds = queue_wait_seconds
@@ -163,10 +165,29 @@ class Engine:
         return conn
 
     def authenticate(self, user: str, password: str) -> WarehouseUser:
-        account = self.users.get(user)
+        account = self._accounts(user)
         if account is None or not account.check(password):
             raise auth_failed(user)
         return account
+
+    def check_access(
+        self, conn: EngineConnection, account: WarehouseUser, sql: str, params: dict[str, str] | None
+    ) -> None:
+        """Refuse what the account may not run, on the engine's own parse of the statement (warehouse/access.py)."""
+        if account.admin:
+            return
+        tree = access.parse_ast(conn.query(f"EXPLAIN AST {sql}", "TSV", params).bytes().decode())
+        database = conn.database or "default"
+
+        def exists(db: str, table: str) -> bool:
+            found = conn.query(
+                "SELECT 1 FROM system.tables WHERE database = {d:String} AND name = {t:String}",
+                "TSV",
+                {"d": db, "t": table},
+            )
+            return bool(found.bytes().strip())
+
+        access.check(tree, account.grant(), database, exists)
 
     @contextlib.contextmanager
     def connection(

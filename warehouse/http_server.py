@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
+from pulse.settings import WarehouseUser
+from warehouse.access import PROTECTED_SETTINGS, denied, read_only
 from warehouse.codecs import choose_response_encoding, decoder_for, encoder_for
 from warehouse.engine import Engine, EngineConnection, changes_session_state, quote_identifier
 from warehouse.errors import ClickHouseError
@@ -217,6 +219,7 @@ class Request:
     settings: dict[str, str] = field(default_factory=dict)
     query_params: dict[str, str] = field(default_factory=dict)
     external: list[ExternalTable] = field(default_factory=list)
+    account: WarehouseUser | None = None
 
 
 class ResponseWriter:
@@ -380,7 +383,8 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             request = self._parse_request(server, params)
             request.external = external
             writer = ResponseWriter(self, request)
-            server.engine.authenticate(request.user, request.password)
+            request.account = server.engine.authenticate(request.user, request.password)
+            self._apply_grant(request)
             with server.engine.query_id(request.query_id):
                 self._execute(server, request, body, writer)
         except ClickHouseError as err:
@@ -442,8 +446,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         # The engine's default decides when the client does not say (ClickHouse 26.9: on).
         if _truthy(params.get("enable_http_compression", server.engine.default_setting("enable_http_compression"))):
             compression = choose_response_encoding(self.headers.get("Accept-Encoding"))
-        user_account = server.engine.users.get(user)
-        readonly = (user_account is not None and user_account.readonly) or params.get("readonly", "0") not in ("", "0")
+        readonly = params.get("readonly", "0") not in ("", "0")
         return Request(
             params=params,
             user=user,
@@ -461,6 +464,21 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             settings=settings,
             query_params=query_params,
         )
+
+    @staticmethod
+    def _apply_grant(request: Request) -> None:
+        """A non-admin is read-only; a row-filtered one gets its filter and may not send a setting that lifts it."""
+        account = request.account
+        assert account is not None
+        if account.admin:
+            return
+        request.readonly = True
+        grant = account.grant()
+        if grant.row_filter is not None:
+            refused = sorted(PROTECTED_SETTINGS & set(request.settings))
+            if refused:
+                raise denied(f"this user may not change the setting {refused[0]}")
+            request.settings.update(grant.settings())
 
     def _read_statement(self, request: Request, body: BodyReader) -> tuple[Statement, bytes]:
         """Read as much of the body as it takes to find the statement; return it and the data after it."""
@@ -491,6 +509,10 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                 "READONLY", "Cannot execute query in readonly mode. GET requests are read-only: use POST"
             )
         engine = server.engine
+        account = request.account
+        assert account is not None
+        if stmt.is_insert_with_data and not account.admin:
+            raise read_only("INSERT")
         with engine.connection(
             request.user, request.readonly, request.session_id, request.session_timeout, request.session_check
         ) as conn:
@@ -501,6 +523,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             # A session keeps the database it USEd; a pooled connection starts from `default` every time.
             database = request.database if request.session_id else request.database or "default"
             conn.prepare(database, request.settings)
+            engine.check_access(conn, account, stmt.sql, request.query_params)
             with self._external_tables(conn, request.external):
                 self._run_statement(server, request, stmt, data_head, body, writer, conn)
 

@@ -22,10 +22,12 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     host = host or settings.clickhouse_host
     port = port or settings.clickhouse_port
     data_dir = settings.warehouse_dir / "data"
+    settings.resolved_warehouse_users()  # every user's password exists in PULSE_HOME/secrets before the first client
+    settings.hospital_key()
     try:
         engine = Engine(
             data_dir,
-            settings.resolved_warehouse_users(),
+            settings.warehouse_account,
             max_concurrent_queries=settings.warehouse_max_concurrent_queries,
             default_session_timeout=settings.warehouse_session_timeout,
             max_session_timeout=settings.warehouse_max_session_timeout,

@@ -50,14 +50,17 @@ def check(func: Callable[[Context], None]) -> Callable[[Context], None]:
 
 
 class Context:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, password: str) -> None:
         self.port = port
+        self.password = password
         self.db = f"ss_{uuid.uuid4().hex[:12]}"
         self.sa_db = f"{self.db}_sa"  # only the SQLAlchemy checks' tables, so listings are exact
 
     def client(self, **kwargs: Any) -> Any:
         kwargs.setdefault("tz_mode", "schema")
-        return clickhouse_connect.get_client(host="127.0.0.1", port=self.port, username="default", **kwargs)
+        return clickhouse_connect.get_client(
+            host="127.0.0.1", port=self.port, username="default", password=self.password, **kwargs
+        )
 
     @contextlib.contextmanager
     def connected(self, **kwargs: Any) -> Iterator[Any]:
@@ -291,7 +294,7 @@ def compression(ctx: Context) -> None:
 
 # -- SQLAlchemy 1.4 through clickhouse-connect's clickhousedb:// dialect (what Superset uses) --------------
 def _engine(ctx: Context) -> Any:
-    return sa.create_engine(f"clickhousedb://default:@127.0.0.1:{ctx.port}/default")
+    return sa.create_engine(f"clickhousedb://default:{ctx.password}@127.0.0.1:{ctx.port}/default")
 
 
 def _sales(ctx: Context, conn: Any) -> str:
@@ -371,8 +374,9 @@ def sqlalchemy_group_by_with_parameters(ctx: Context) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--password-file", type=Path, required=True)
     args = parser.parse_args()
-    ctx = Context(args.port)
+    ctx = Context(args.port, args.password_file.read_text().strip())
     report: dict[str, Any] = {
         "versions": {"clickhouse_connect": CC_VERSION, "sqlalchemy": sa.__version__},
         "checks": {},

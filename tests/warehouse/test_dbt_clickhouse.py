@@ -104,6 +104,7 @@ def dbt_runs(warehouse: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         **os.environ,
         "PULSE_DBT_HOST": "127.0.0.1",
         "PULSE_DBT_PORT": str(warehouse.port),
+        "PULSE_DBT_PASSWORD": warehouse.admin_password,
         "PULSE_DBT_SCHEMA": schema,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_VERSION_CHECK": "false",

@@ -25,9 +25,10 @@ from warehouse.errors import CODES
 
 def q(server: WarehouseProcess, sql: str, *, data: bytes | None = None, **params: str) -> httpx.Response:
     """POST a query the way curl does in ClickHouse's docs: SQL in the body, or in `query=` with data."""
+    auth = None if "user" in params else server.auth
     if data is None:
-        return httpx.post(f"{server.url}/", params=params, content=sql.encode(), timeout=60)
-    return httpx.post(f"{server.url}/", params={"query": sql, **params}, content=data, timeout=60)
+        return httpx.post(f"{server.url}/", params=params, content=sql.encode(), timeout=60, auth=auth)
+    return httpx.post(f"{server.url}/", params={"query": sql, **params}, content=data, timeout=60, auth=auth)
 
 
 def ok(response: httpx.Response) -> str:
@@ -48,13 +49,16 @@ def test_ping_and_unknown_path(warehouse: WarehouseProcess) -> None:
 
 
 def test_query_in_url_and_in_body_with_clickhouse_headers(warehouse: WarehouseProcess) -> None:
-    get = httpx.get(f"{warehouse.url}/", params={"query": "SELECT 1"})
+    get = httpx.get(f"{warehouse.url}/", auth=warehouse.auth, params={"query": "SELECT 1"})
     assert ok(get) == "1\n"
     assert get.headers["X-ClickHouse-Format"] == "TabSeparated"
     assert get.headers["X-ClickHouse-Timezone"]
     assert uuid.UUID(get.headers["X-ClickHouse-Query-Id"])
     post = httpx.post(
-        f"{warehouse.url}/", content=b"SELECT 'a' AS x, 2 AS y FORMAT JSONEachRow", params={"query_id": "q-1"}
+        f"{warehouse.url}/",
+        auth=warehouse.auth,
+        content=b"SELECT 'a' AS x, 2 AS y FORMAT JSONEachRow",
+        params={"query_id": "q-1"},
     )
     assert ok(post) == '{"x":"a","y":2}\n'
     assert post.headers["X-ClickHouse-Query-Id"] == "q-1"
@@ -162,6 +166,7 @@ def test_compressed_request_bodies(warehouse: WarehouseProcess, encoding: str) -
     data = "".join(f"{i},name{i}\n" for i in range(20000)).encode()
     response = httpx.post(
         f"{warehouse.url}/",
+        auth=warehouse.auth,
         params={"query": f"INSERT INTO {name} FORMAT CSV"},
         content=_compress(encoding, data),
         headers={"Content-Encoding": encoding},
@@ -170,11 +175,16 @@ def test_compressed_request_bodies(warehouse: WarehouseProcess, encoding: str) -
     assert ok(q(warehouse, f"SELECT count(), sum(id) FROM {name}")) == f"20000\t{sum(range(20000))}\n"
     # ClickHouse's aliases: `gz` is gzip, `auto` with no file name is no compression.
     for alias, body in (("gz", gzip.compress(b"SELECT 7")), ("auto", b"SELECT 7")):
-        aliased = httpx.post(f"{warehouse.url}/", content=body, headers={"Content-Encoding": alias})
+        aliased = httpx.post(
+            f"{warehouse.url}/", auth=warehouse.auth, content=body, headers={"Content-Encoding": alias}
+        )
         assert ok(aliased) == "7\n"
     # The SQL itself may be compressed too.
     compressed_query = httpx.post(
-        f"{warehouse.url}/", content=_compress(encoding, b"SELECT 42"), headers={"Content-Encoding": encoding}
+        f"{warehouse.url}/",
+        auth=warehouse.auth,
+        content=_compress(encoding, b"SELECT 42"),
+        headers={"Content-Encoding": encoding},
     )
     assert ok(compressed_query) == "42\n"
 
@@ -186,6 +196,7 @@ def test_compressed_responses(warehouse: WarehouseProcess, encoding: str) -> Non
     with httpx.stream(
         "POST",
         f"{warehouse.url}/",
+        auth=warehouse.auth,
         params={"enable_http_compression": "1"},
         content=sql.encode(),
         headers={"Accept-Encoding": encoding},
@@ -202,10 +213,13 @@ def test_compressed_responses(warehouse: WarehouseProcess, encoding: str) -> Non
         decoded = lz4.frame.decompress(raw)
     assert decoded == plain
     # enable_http_compression defaults to the engine's default (on in ClickHouse 26.9); 0 turns it off.
-    default = httpx.post(f"{warehouse.url}/", content=b"SELECT 1", headers={"Accept-Encoding": encoding})
+    default = httpx.post(
+        f"{warehouse.url}/", auth=warehouse.auth, content=b"SELECT 1", headers={"Accept-Encoding": encoding}
+    )
     assert default.headers["Content-Encoding"] == encoding
     refused = httpx.post(
         f"{warehouse.url}/",
+        auth=warehouse.auth,
         params={"enable_http_compression": "0"},
         content=b"SELECT 1",
         headers={"Accept-Encoding": encoding},
@@ -319,7 +333,7 @@ def test_session_busy_too_long_is_locked(new_warehouse: Callable[..., WarehouseP
 
 def test_get_is_read_only(warehouse: WarehouseProcess) -> None:
     name = table(warehouse, "x UInt8")
-    refused = httpx.get(f"{warehouse.url}/", params={"query": f"INSERT INTO {name} VALUES (1)"})
+    refused = httpx.get(f"{warehouse.url}/", auth=warehouse.auth, params={"query": f"INSERT INTO {name} VALUES (1)"})
     assert "Code: 164" in refused.text
     assert ok(q(warehouse, f"SELECT count() FROM {name}")) == "0\n"
 
@@ -373,7 +387,7 @@ def test_error_codes_are_the_engines(warehouse: WarehouseProcess) -> None:
 
 
 def test_keep_alive_survives_errors(warehouse: WarehouseProcess) -> None:
-    with httpx.Client(base_url=warehouse.url) as client:
+    with httpx.Client(base_url=warehouse.url, auth=warehouse.auth) as client:
         for _ in range(3):
             assert client.post("/", content=b"SELECT 1").text == "1\n"
             assert client.post("/", content=b"SELEC 1").status_code == 400
@@ -384,17 +398,21 @@ def test_external_data_lives_for_one_query(warehouse: WarehouseProcess) -> None:
     """ClickHouse's external data: files in a multipart form become temporary tables for the query."""
     response = httpx.post(
         f"{warehouse.url}/",
+        auth=warehouse.auth,
         params={"query": "SELECT sum(x), any(s) FROM ids", "ids_structure": "x UInt32, s String", "ids_format": "CSV"},
         files={"ids": ("ids.csv", b"1,a\n2,a\n3,a\n")},
     )
     assert ok(response) == "6\ta\n"
     typed = httpx.post(
         f"{warehouse.url}/",
+        auth=warehouse.auth,
         data={"query": "SELECT sum(_1) FROM vals", "param_unused": "1"},
         params={"vals_types": "UInt8"},
         files={"vals": ("v.tsv", b"4\n5\n")},
     )
     assert ok(typed) == "9\n"
     assert q(warehouse, "SELECT * FROM ids").status_code == 404
-    missing = httpx.post(f"{warehouse.url}/", params={"query": "SELECT 1"}, files={"t": ("t.tsv", b"1\n")})
+    missing = httpx.post(
+        f"{warehouse.url}/", auth=warehouse.auth, params={"query": "SELECT 1"}, files={"t": ("t.tsv", b"1\n")}
+    )
     assert "Code: 36" in missing.text

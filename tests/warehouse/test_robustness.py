@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import lz4.frame
@@ -23,8 +24,8 @@ SLOW = "SELECT sum(sleepEachRow(0.25)) FROM numbers(8) SETTINGS function_sleep_m
 
 def post(server: WarehouseProcess, sql: str, data: bytes | None = None, **kw: object) -> httpx.Response:
     if data is None:
-        return httpx.post(f"{server.url}/", content=sql.encode(), timeout=60, **kw)  # type: ignore[arg-type]
-    return httpx.post(f"{server.url}/", params={"query": sql}, content=data, timeout=60, **kw)  # type: ignore[arg-type]
+        return httpx.post(f"{server.url}/", content=sql.encode(), timeout=60, auth=server.auth, **kw)  # type: ignore[arg-type]
+    return httpx.post(f"{server.url}/", params={"query": sql}, content=data, timeout=60, auth=server.auth, **kw)  # type: ignore[arg-type]
 
 
 def new_table(server: WarehouseProcess) -> str:
@@ -93,7 +94,11 @@ def test_body_cut_short_by_the_client_writes_nothing(warehouse: WarehouseProcess
     query = f"INSERT INTO {name} FORMAT CSV".replace(" ", "%20")
     partial = b"1,a\n2,b\n"
     with socket.create_connection(("127.0.0.1", warehouse.port)) as sock:
-        sock.sendall(f"POST /?query={query} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n".encode() + partial)
+        sock.sendall(
+            f"POST /?query={query}&password={warehouse.admin_password} HTTP/1.1\r\nHost: x\r\n"
+            "Content-Length: 100000\r\n\r\n".encode()
+            + partial
+        )
         sock.shutdown(socket.SHUT_WR)
         sock.settimeout(10)
         sock.recv(65536)
@@ -141,7 +146,8 @@ def test_client_disconnect_cancels_its_query(warehouse: WarehouseProcess) -> Non
     sql = f"SELECT sum(cityHash64(number)), '{marker}' FROM numbers(100000000000) SETTINGS max_threads = 1"
     with socket.create_connection(("127.0.0.1", warehouse.port)) as sock:
         body = sql.encode()
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body))
+        auth = f"password={warehouse.admin_password}".encode()
+        sock.sendall(b"POST /?%b HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%b" % (auth, len(body), body))
         deadline = time.monotonic() + 10
         while _running(warehouse, marker) == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -233,7 +239,8 @@ def test_cli_start_status_stop(tmp_path: object) -> None:
         status = subprocess.run([*pulse, "warehouse", "status"], env=env, capture_output=True, text=True, timeout=60)
         assert status.returncode == 0
         assert "healthy" in status.stderr
-        assert httpx.post(f"http://127.0.0.1:{port}/", content=b"SELECT 1").text == "1\n"
+        password = (Path(str(tmp_path)) / "secrets" / "warehouse_default_password").read_text().strip()
+        assert httpx.post(f"http://127.0.0.1:{port}/", content=b"SELECT 1", auth=("default", password)).text == "1\n"
     finally:
         stopped = subprocess.run([*pulse, "warehouse", "stop"], env=env, capture_output=True, text=True, timeout=120)
     assert stopped.returncode == 0

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 @pytest.fixture
 def engine(warehouse: Any) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(f"clickhousedb://default:@127.0.0.1:{warehouse.port}/default")
+    engine = sa.create_engine(f"clickhousedb://default:{warehouse.admin_password}@127.0.0.1:{warehouse.port}/default")
     yield engine
     engine.dispose()
 

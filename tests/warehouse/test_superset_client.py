@@ -45,7 +45,14 @@ def report(warehouse: Any) -> dict[str, Any]:
     if not SUPERSET_PYTHON.exists():
         pytest.fail(f"{SUPERSET_PYTHON} is missing: run `make install` to create .venv-superset")
     done = subprocess.run(
-        [str(SUPERSET_PYTHON), str(SCRIPT), "--port", str(warehouse.port)],
+        [
+            str(SUPERSET_PYTHON),
+            str(SCRIPT),
+            "--port",
+            str(warehouse.port),
+            "--password-file",
+            str(warehouse.home / "secrets" / "warehouse_default_password"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,0 +1,185 @@
+"""The read-only and hospital identities of the embedded warehouse, probed as an attacker would (issue 13).
+
+Each request below is the exact escape route that once worked against `pulse_reader`: it must now be refused
+by the server before the engine runs it, while the admin keeps every power Pulse's loaders need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from pulse.settings import HOSPITAL_TABLES, Settings
+from tests.conftest import WarehouseProcess
+from warehouse.access import clickhouse_statements, hospital_password, hospital_user
+
+pytestmark = pytest.mark.xdist_group("warehouse_access")
+
+
+@pytest.fixture(scope="module")
+def server(new_warehouse_module: WarehouseProcess) -> WarehouseProcess:
+    return new_warehouse_module
+
+
+@pytest.fixture(scope="module")
+def new_warehouse_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarehouseProcess]:
+    from tests.conftest import free_port
+
+    home = tmp_path_factory.mktemp("access-home")
+    proc = WarehouseProcess(home=home, port=free_port()).start()
+    admin = proc.client()
+    admin.command("CREATE DATABASE IF NOT EXISTS marts")
+    admin.command("CREATE DATABASE IF NOT EXISTS raw")
+    admin.command("CREATE TABLE raw.customers (id UInt32, pin_hash String) ENGINE = MergeTree ORDER BY id")
+    admin.command("INSERT INTO raw.customers VALUES (1, 'secret-hash')")
+    for table in HOSPITAL_TABLES:
+        admin.command(
+            f"CREATE TABLE {table} (hospital_id UInt32, v Decimal(38, 2)) ENGINE = MergeTree ORDER BY hospital_id"
+        )
+        admin.command(f"INSERT INTO {table} VALUES (1, 10.5), (2, 20), (3, 30)")
+    admin.command("CREATE TABLE marts.dim_hospitals (hospital_id UInt32) ENGINE = MergeTree ORDER BY hospital_id")
+    admin.command("INSERT INTO marts.dim_hospitals VALUES (1), (2), (3)")
+    admin.close()
+    yield proc
+    proc.stop()
+
+
+def secret(server: WarehouseProcess, name: str) -> str:
+    return (server.home / "secrets" / name).read_text().strip()
+
+
+def run(server: WarehouseProcess, user: str, password: str, sql: str, **params: str) -> httpx.Response:
+    return httpx.post(f"{server.url}/", content=sql.encode(), params=params, auth=(user, password), timeout=60)
+
+
+def reader(server: WarehouseProcess, sql: str, **params: str) -> httpx.Response:
+    return run(server, "pulse_reader", secret(server, "warehouse_reader_password"), sql, **params)
+
+
+def hospital(server: WarehouseProcess, hospital_id: int, sql: str, **params: str) -> httpx.Response:
+    user = hospital_user([hospital_id])
+    return run(server, user, hospital_password(secret(server, "warehouse_hospital_key"), user), sql, **params)
+
+
+def refused(response: httpx.Response, code: int = 497) -> str:
+    assert response.status_code in (403, 500) if code == 164 else response.status_code == 403, response.text
+    assert response.text.startswith(f"Code: {code}."), response.text
+    return response.text
+
+
+def escape_routes(server: WarehouseProcess) -> list[str]:
+    home = server.home
+    return [
+        f"SELECT * FROM file('{home}/secrets/warehouse_reader_password', 'LineAsString')",
+        f"SELECT * FROM file('{home}/secrets/ops_secret_key', 'LineAsString')",
+        f"SELECT file('{home}/secrets/warehouse_hospital_key')",
+        f"SELECT * FROM sqlite('{home}/ops.db', 'customers')",
+        "SELECT * FROM url('http://127.0.0.1:9/?query=SELECT+1', 'RawBLOB', 's String')",
+        "SELECT * FROM merge('raw', '^customers$')",
+        "SELECT * FROM remote('127.0.0.1', raw.customers)",
+        "SELECT * FROM s3('http://127.0.0.1:9/b/k', 'CSV', 'a String')",
+        "SELECT * FROM postgresql('127.0.0.1:9', 'db', 't', 'u', 'p')",
+        "SELECT * FROM executable('cat /etc/passwd', 'LineAsString', 's String')",
+        "SELECT * FROM raw.customers",
+        "SELECT * FROM marts.dim_hospitals WHERE hospital_id IN raw.customers",
+        "SELECT * FROM (SELECT * FROM raw.customers)",
+        "SELECT * FROM marts.dim_hospitals AS h JOIN raw.customers AS c ON c.id = h.hospital_id",
+        "SELECT dictGet('d', 'a', 1)",
+        "SELECT joinGet('raw.customers', 'pin_hash', 1)",
+        "SELECT * FROM system.users",
+        "SELECT query FROM system.processes",
+        "EXPLAIN SELECT * FROM file('/etc/passwd', 'LineAsString')",
+        "DESCRIBE TABLE raw.customers",
+        "SHOW CREATE TABLE raw.customers",
+        "SHOW TABLES FROM raw",
+    ]
+
+
+def test_reader_escape_routes_are_refused(server: WarehouseProcess) -> None:
+    for sql in escape_routes(server):
+        text = refused(reader(server, sql))
+        assert "Not enough privileges" in text, sql
+        assert "secret-hash" not in text
+
+
+def test_reader_writes_are_refused_and_write_nothing(server: WarehouseProcess) -> None:
+    target = server.home / "warehouse" / f"x_{uuid.uuid4().hex}.txt"
+    writes = [
+        f"INSERT INTO FUNCTION file('{target}', 'RawBLOB', 's String') SELECT 'x'",
+        "INSERT INTO FUNCTION url('http://127.0.0.1:9/?query=INSERT', 'RawBLOB', 's String') SELECT 'x'",
+        "INSERT INTO marts.dim_hospitals VALUES (9)",
+        "CREATE TABLE marts.x (a UInt8) ENGINE = Memory",
+        "SYSTEM FLUSH LOGS",
+        "KILL QUERY WHERE 1",
+    ]
+    for sql in writes:
+        response = reader(server, sql)
+        assert response.status_code != 200 and response.text.startswith("Code: 164."), (sql, response.text)
+    assert not target.exists()
+    assert reader(server, "SELECT count() FROM marts.dim_hospitals").text == "3\n"
+
+
+def test_reader_reads_the_marts(server: WarehouseProcess) -> None:
+    assert reader(server, "SELECT count() FROM marts.dim_hospitals").text == "3\n"
+    assert reader(server, "SELECT count() FROM dim_hospitals", database="marts").text == "3\n"
+    cte = "WITH x AS (SELECT hospital_id FROM marts.dim_hospitals) SELECT count() FROM x"
+    assert reader(server, cte).text == "3\n"
+    assert reader(server, "SELECT sum(number) FROM numbers(10)").text == "45\n"
+    assert reader(server, "SELECT name FROM system.settings WHERE name = 'max_threads'").text == "max_threads\n"
+    # A CTE cannot pass off a table the reader has no grant on as one of its own.
+    refused(reader(server, "WITH c AS (SELECT * FROM raw.customers) SELECT * FROM c"))
+    refused(reader(server, "SELECT * FROM customers", database="raw"))
+
+
+def test_embedded_admin_has_a_generated_password(server: WarehouseProcess) -> None:
+    assert run(server, "default", "", "SELECT 1").status_code == 403
+    password = secret(server, "warehouse_default_password")
+    assert len(password) >= 24
+    assert run(server, "default", password, "SELECT count() FROM raw.customers").text == "1\n"
+    # What Pulse's loaders need stays open to the admin: table functions and writes.
+    assert (
+        run(server, "default", password, "SELECT count() FROM numbers(3) AS n, merge('raw', '^customers$') AS c").text
+        == "3\n"
+    )
+
+
+def test_hospital_identity_sees_only_its_rows(server: WarehouseProcess) -> None:
+    for table in HOSPITAL_TABLES:
+        assert hospital(server, 2, f"SELECT count(), sum(v) FROM {table}").text == "1\t20\n"
+        assert hospital(server, 2, f"SELECT count() FROM {table} WHERE 1 OR 1").text == "1\n"
+        assert hospital(server, 2, f"SELECT count() FROM {table.split('.')[1]}", database="marts").text == "1\n"
+        assert hospital(server, 2, f"SELECT hospital_id FROM (SELECT * FROM {table}) GROUP BY 1").text == "2\n"
+    table = HOSPITAL_TABLES[0]
+    # Every way around the filter: settings, other tables, table functions.
+    refused(hospital(server, 2, f"SELECT count() FROM {table}", additional_table_filters="{}"))
+    refused(hospital(server, 2, f"SELECT count() FROM {table} SETTINGS additional_table_filters = {{}}"))
+    refused(hospital(server, 2, "SET additional_table_filters = {}", session_id=uuid.uuid4().hex))
+    refused(hospital(server, 2, f"SELECT count() FROM {table}", use_query_cache="1"))
+    refused(hospital(server, 2, "SELECT * FROM marts.dim_hospitals"))
+    refused(hospital(server, 2, f"SELECT * FROM merge('marts', '^{table.split('.')[1]}$')"))
+    for sql in escape_routes(server):
+        refused(hospital(server, 2, sql))
+
+
+def test_hospital_identity_needs_its_derived_password(server: WarehouseProcess) -> None:
+    user = hospital_user([1])
+    assert run(server, user, "", "SELECT 1").status_code == 403
+    assert run(server, user, hospital_password("guessed-key", user), "SELECT 1").status_code == 403
+    other = hospital_password(secret(server, "warehouse_hospital_key"), hospital_user([2]))
+    assert run(server, user, other, "SELECT 1").status_code == 403
+
+
+def test_production_grants_are_select_only_with_row_policies(tmp_path: object) -> None:
+    settings = Settings(home=tmp_path, warehouse_reader_password="r")  # type: ignore[arg-type]
+    account = settings.warehouse_account(hospital_user([4, 2]))
+    assert account is not None and account.row_filter == "hospital_id IN (2, 4)"
+    sql = clickhouse_statements("pulse_hospital_2_4", hashlib.sha256(b"x").hexdigest(), account.grant())
+    assert not any("SOURCES" in s or ("ALL ON" in s and "REVOKE" not in s) for s in sql)
+    assert f"GRANT SELECT ON {HOSPITAL_TABLES[0]} TO pulse_hospital_2_4" in sql
+    assert any(s.startswith("CREATE ROW POLICY") and "hospital_id IN (2, 4)" in s for s in sql)
+    assert settings.warehouse_account("pulse_hospital_x") is None
+    assert settings.warehouse_account("nobody") is None
