@@ -7,6 +7,7 @@ scheduler, DAG processor, triggerer and web UI (`airflow standalone`).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,9 @@ from pathlib import Path
 from pulse.console import PulseError
 from pulse.dbt import dbt_env, run_dbt
 from pulse.orchestration import connection_env, repo_dags_folder
-from pulse.settings import Settings, get_settings
+from pulse.settings import Settings, get_settings, persistent_secret
+
+AIRFLOW_ADMIN = "admin"
 
 
 def airflow_home(settings: Settings) -> Path:
@@ -37,13 +40,33 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(settings.airflow_port),
-        # The embedded demo has one local user; production sets its own auth manager and users.
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        # Behind a login: one admin whose password is generated into PULSE_HOME/secrets (production sets its own
+        # auth manager and users). Nobody is an anonymous admin.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{AIRFLOW_ADMIN}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file(settings)),
         # The platform is meant to run: its DAGs start scheduled, not paused.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
     }
+
+
+def admin_password(settings: Settings) -> str:
+    return persistent_secret(settings.secrets_dir / "airflow_admin_password")
+
+
+def passwords_file(settings: Settings) -> Path:
+    """The simple auth manager's passwords file, written from the generated secret (mode 0600)."""
+    path = airflow_home(settings) / "simple_auth_manager_passwords.json"
+    wanted = json.dumps({AIRFLOW_ADMIN: admin_password(settings)})
+    if not path.exists() or path.read_text() != wanted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(wanted)
+    return path
 
 
 def airflow(args: list[str], settings: Settings | None = None, check: bool = True) -> int:

@@ -12,7 +12,7 @@ from operational_api.cli import app as api_app
 from pulse.airflow_cli import app as airflow_app
 from pulse.console import PulseError, console
 from pulse.dbt_docs import app as dbt_docs_app
-from pulse.settings import get_settings, settings_table
+from pulse.settings import get_settings, masked, settings_table
 from pulse.superset_cli import app as superset_app
 from reports.cli import app as reports_app
 from simulator.cli import simulate
@@ -40,10 +40,10 @@ def show_settings() -> None:
     table = Table("variable", "default", "current")
     for env, default, _ in settings_table():
         current = getattr(settings, env.removeprefix("PULSE_").lower())
-        shown = str(current)
-        if "password" in env.lower() and current:
+        shown = masked(str(current))
+        if any(word in env.lower() for word in ("password", "secret", "key")) and current:
             shown = "***"
-        table.add_row(env, default, shown)
+        table.add_row(env, masked(default), shown)
     console.print(table)
 
 

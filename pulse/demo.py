@@ -183,12 +183,17 @@ def stop_all(settings: Settings) -> None:
 def print_urls(settings: Settings, superset: superset_runtime.Logins | None = None) -> None:
     host, port = settings.clickhouse_host, settings.clickhouse_port
     lines = [
-        f"warehouse (ClickHouse HTTP)  http://{host}:{port}   user default, empty password",
+        f"warehouse (ClickHouse HTTP)  http://{host}:{port}   admin `default`, password in "
+        f"{settings.secrets_dir / 'warehouse_default_password'}",
         f"  read-only user             {READER_USER}, password in {settings.secrets_dir / 'warehouse_reader_password'}",
-        f"  try                        echo 'SELECT count() FROM raw.vend_transactions' | curl 'http://{host}:{port}/' --data-binary @-",
+        f"  try                        echo 'SELECT count() FROM marts.dim_hospitals' | curl -u {READER_USER}:\"$(cat "
+        f"{settings.secrets_dir / 'warehouse_reader_password'})\" 'http://{host}:{port}/' --data-binary @-",
         f"operational API              http://{settings.api_host}:{settings.api_port}/docs   (keys: pulse api create-key)",
     ]
-    lines.append(f"Airflow                      http://127.0.0.1:{settings.airflow_port}   (local demo: no login)")
+    lines.append(
+        f"Airflow                      http://127.0.0.1:{settings.airflow_port}   "
+        f"(admin, password in {settings.secrets_dir / 'airflow_admin_password'})"
+    )
     if superset is not None:
         lines += superset.lines()
     lines += [

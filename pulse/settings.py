@@ -314,6 +314,15 @@ class Settings(BaseSettings):
         }
 
 
+_URL_PASSWORD = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<password>[^@/\s]+)@")
+_JSON_SECRET = re.compile(r'("password_sha256_hex":\s*")[0-9a-fA-F]+')
+
+
+def masked(text: str) -> str:
+    """Text with every password inside a URL (and every password hash) replaced by ***, for display."""
+    return _JSON_SECRET.sub(r"\1***", _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", text))
+
+
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

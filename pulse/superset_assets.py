@@ -336,9 +336,14 @@ def build_bundle(assets: Assets, settings: Settings, docs: dict[str, ModelDoc] |
     return buffer.getvalue()
 
 
+# What Superset stores as the warehouse password: not a secret. superset_config.DB_CONNECTION_MUTATOR sets the
+# real one per connection from the environment, so no password reaches Superset's metadata or its action log.
+STORED_PASSWORD_PLACEHOLDER = "set-per-connection-by-pulse"  # noqa: S105 - a placeholder, by design
+
+
 def database_passwords(assets: Assets, settings: Settings) -> dict[str, str]:
-    """`passwords` for the import: the read-only user's, for every database file (never in the YAML)."""
-    return {path: settings.reader_password() for path in assets.of_kind("databases")}
+    """`passwords` for the import: a placeholder for every database file (never a real password)."""
+    return dict.fromkeys(assets.of_kind("databases"), STORED_PASSWORD_PLACEHOLDER)
 
 
 # -- export: bundle -> YAML ------------------------------------------------------------------------------------

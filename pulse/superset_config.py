@@ -43,6 +43,46 @@ if SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
             cursor.close()
 
 
+# -- whose identity each query reaches the warehouse with ---------------------------------------------------------
+# Superset's own row-level security is one layer; the warehouse enforces the second (warehouse/access.py). Every
+# connection to Pulse's warehouse is rewritten here, per Superset user: executives, analysts and admins read as
+# the read-only `pulse_reader`; anyone else as the identity of the hospitals their `hospital_<id>` roles name,
+# which the warehouse restricts to those hospitals' rows; a user with neither gets an identity that does not
+# exist, so the warehouse refuses them. Passwords are set here from the environment, never stored by Superset.
+_READER_USER = os.environ.get("PULSE_WAREHOUSE_READER_USER", "pulse_reader")
+_READER_PASSWORD = os.environ.get("PULSE_WAREHOUSE_READER_PASSWORD", "")
+_HOSPITAL_KEY = os.environ.get("PULSE_WAREHOUSE_HOSPITAL_KEY", "")
+_FULL_DATA_ROLES = frozenset(filter(None, os.environ.get("PULSE_SUPERSET_FULL_DATA_ROLES", "Admin").split(",")))
+_HOSPITAL_ROLE_PREFIX = os.environ.get("PULSE_SUPERSET_HOSPITAL_ROLE_PREFIX", "hospital_")
+
+
+def warehouse_identity(username: str | None, role_names: list[str]) -> tuple[str, str]:
+    """(user, password) of the warehouse identity for a Superset user with these roles; None = a background
+    task of Superset itself (imports, metadata), which reads as pulse_reader."""
+    if username is None or _FULL_DATA_ROLES & set(role_names):
+        return _READER_USER, _READER_PASSWORD
+    prefix = _HOSPITAL_ROLE_PREFIX
+    ids = sorted({int(r[len(prefix) :]) for r in role_names if r.startswith(prefix) and r[len(prefix) :].isdigit()})
+    if not ids or not _HOSPITAL_KEY:
+        return "pulse_no_data_access", ""
+    import hashlib
+    import hmac
+
+    user = "pulse_hospital_" + "_".join(str(i) for i in ids)  # warehouse.access.hospital_user
+    return user, hmac.new(_HOSPITAL_KEY.encode(), user.encode(), hashlib.sha256).hexdigest()
+
+
+def DB_CONNECTION_MUTATOR(url: Any, params: Any, username: str | None, security_manager: Any, source: Any) -> Any:
+    if url.username != _READER_USER:
+        return url, params  # not Pulse's warehouse connection
+    roles: list[str] = []
+    if username is not None:
+        user = security_manager.find_user(username=username)
+        roles = [role.name for role in user.roles] if user is not None else []
+    name, password = warehouse_identity(username, roles)
+    return url.set(username=name, password=password), params
+
+
 # Native filters and row-level security are always on in Superset 6 (their flags are gone).
 FEATURE_FLAGS = {
     # Dashboards carry roles: executives see every dashboard, hospital managers only theirs.

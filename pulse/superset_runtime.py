@@ -18,7 +18,7 @@ from pathlib import Path
 from pulse import services
 from pulse.console import PulseError
 from pulse.services import Service
-from pulse.settings import Settings, persistent_secret
+from pulse.settings import READER_USER, Settings, persistent_secret
 from pulse.superset_api import SupersetClient
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,11 +75,27 @@ def superset_env(settings: Settings) -> dict[str, str]:
         "PULSE_SUPERSET_CACHE_DIR": str(home / "cache"),
         "PULSE_SUPERSET_CACHE_TIMEOUT": str(settings.superset_cache_timeout),
         "FLASK_APP": "superset.app:create_app()",
+        **warehouse_identities_env(settings),
     }
     env.pop("PYTHONPATH", None)  # Pulse's modules must not shadow Superset's dependencies
     if settings.superset_cache_redis_url:
         env["PULSE_SUPERSET_CACHE_REDIS_URL"] = settings.superset_cache_redis_url
     return env
+
+
+def warehouse_identities_env(settings: Settings) -> dict[str, str]:
+    """What superset_config.DB_CONNECTION_MUTATOR needs to pick each user's warehouse identity."""
+    from pulse.superset_security import load_security
+
+    spec = load_security()
+    prefix = spec.hospital_role.split("{", 1)[0]
+    return {
+        "PULSE_WAREHOUSE_READER_USER": READER_USER,
+        "PULSE_WAREHOUSE_READER_PASSWORD": settings.reader_password(),
+        "PULSE_WAREHOUSE_HOSPITAL_KEY": settings.hospital_key(),
+        "PULSE_SUPERSET_FULL_DATA_ROLES": ",".join(["Admin", *(r.name for r in spec.roles if r.schemas)]),
+        "PULSE_SUPERSET_HOSPITAL_ROLE_PREFIX": prefix,
+    }
 
 
 def init(settings: Settings) -> None:

@@ -59,6 +59,8 @@ def read_token(key: bytes, token: str) -> tuple[int, str]:
     if not hmac.compare_digest(given, _mac(key, payload)):
         raise BadToken("this unsubscribe link is not valid (altered, truncated or from another server)")
     subscription, _, email = payload.decode("utf-8", "replace").partition(":")
+    if not subscription.isascii() or not subscription.isdigit() or "@" not in email:
+        raise BadToken("not an unsubscribe link")  # signed with our key, yet not one we issue
     return int(subscription), email
 
 

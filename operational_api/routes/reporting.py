@@ -175,9 +175,32 @@ def _unsubscribe(token: str, store: Store) -> HTMLResponse:
     summary="Unsubscribe (the link in a report email)",
 )
 def unsubscribe_link(token: Token, store: StoreDep) -> HTMLResponse:
-    """Records that this address wants nothing more from this subscription and says so. Public: the token,
-    signed by the server, is the authority. Following it again changes nothing."""
-    return _unsubscribe(token, store)
+    """Asks the recipient to confirm, with a button that POSTs the same link. A GET changes nothing: mail
+    scanners follow links, and must not unsubscribe people (RFC 8058: the unsubscribing request is a POST)."""
+    from reports.unsubscribe import BadToken, read_token, signing_key
+
+    try:
+        _, email = read_token(signing_key(store.settings), token)
+    except BadToken as err:
+        return _page(
+            "Link not valid / Ссылка недействительна",
+            [
+                html.escape(str(err)),
+                "Use the link from the latest email. / Воспользуйтесь ссылкой из последнего письма.",
+            ],
+            400,
+        )
+    action = html.escape(f"/v1/unsubscribe/{token}")
+    who = html.escape(email)
+    return _page(
+        "Unsubscribe? / Отписаться?",
+        [
+            f"Confirm that <b>{who}</b> wants no more of these reports.",
+            f"Подтвердите, что адрес <b>{who}</b> больше не должен получать эти отчёты.",
+            f'<form method="post" action="{action}"><button type="submit">Unsubscribe / Отписаться</button></form>',
+        ],
+        200,
+    )
 
 
 @router.post(
@@ -186,5 +209,7 @@ def unsubscribe_link(token: Token, store: StoreDep) -> HTMLResponse:
     summary="One-click unsubscribe (RFC 8058, List-Unsubscribe-Post)",
 )
 def unsubscribe_one_click(token: Token, store: StoreDep) -> HTMLResponse:
-    """What mail clients call for their own unsubscribe button (`List-Unsubscribe=One-Click`)."""
+    """Records that this address wants nothing more from this subscription: the confirm page's button, and what
+    mail clients call for their own (`List-Unsubscribe=One-Click`). Public: the token, signed by the server, is
+    the authority. Sending it again changes nothing."""
     return _unsubscribe(token, store)

@@ -121,7 +121,7 @@ def test_unsubscribed_recipients_get_nothing(reports_env: ReportsEnv) -> None:
     x, y, z = env.customer_emails(5)[:3]
     key = signing_key(env.settings)
     with TestClient(create_app(store=env.store, settings=env.settings)) as api:
-        assert api.get(f"/v1/unsubscribe/{make_token(key, sub.id, x)}").status_code == 200  # before the run
+        assert api.post(f"/v1/unsubscribe/{make_token(key, sub.id, x)}").status_code == 200  # before the run
         now = utcnow()
         planned = plan_subscription(env.settings, env.store, sub, period=PERIOD, run_id="t", now=now)
         assert {p.email: p.state for p in planned.planned}[x] == "skipped"

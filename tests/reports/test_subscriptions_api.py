@@ -17,7 +17,7 @@ from operational_api.db import Store
 from operational_api.models import SCOPES, ReportUnsubscribe
 from operational_api.services.keys import create_api_key
 from pulse.settings import Settings
-from reports.unsubscribe import make_token, signing_key
+from reports.unsubscribe import _b64, _mac, make_token, signing_key
 from tests.reports.delivery_env import CUSTOMERS_QUERY, ReportsEnv
 
 pytestmark = pytest.mark.xdist_group("reports")
@@ -160,19 +160,33 @@ def test_unsubscribe_link_is_public_idempotent_and_unforgeable(api: Api, reports
     token = make_token(signing_key(reports_env.settings), sub["id"], "Anna@Example.ru")
     page = api.client.get(f"/v1/unsubscribe/{token}")  # no API key: the signed token is the authority
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "anna@example.ru" in page.text and "customers" in page.text
-    assert api.client.post(f"/v1/unsubscribe/{token}").status_code == 200  # RFC 8058 one-click; again: no-op
+    assert "anna@example.ru" in page.text and '<form method="post"' in page.text
+    with reports_env.store.read() as session:  # a mail scanner following the link unsubscribes nobody
+        assert session.execute(select(ReportUnsubscribe.id)).all() == []
+    done = api.client.post(f"/v1/unsubscribe/{token}")  # the confirm button, and RFC 8058 one-click
+    assert done.status_code == 200 and "customers" in done.text
+    assert api.client.post(f"/v1/unsubscribe/{token}").status_code == 200  # again: no-op
     with reports_env.store.read() as session:
         rows = session.execute(select(ReportUnsubscribe.subscription_id, ReportUnsubscribe.email)).all()
     assert rows == [(sub["id"], "anna@example.ru")]
 
     payload, mac = token.split(".")
     other = make_token(b"another server's key", sub["id"], "boris@example.ru")
-    for forged in (f"{payload}.{mac[:-2]}AA", other, f"{make_token(b'x', 1, 'a@b').split('.')[0]}.{mac}", "nonsense"):
-        refused = api.client.get(f"/v1/unsubscribe/{forged}")
-        assert refused.status_code == 400
-        assert "not valid" in refused.text or "not an unsubscribe link" in refused.text
+    # A payload signed with the right key but not of our shape (`abc:x`) is a bad link, not a server error.
+    key = signing_key(reports_env.settings)
+    odd = f"{_b64(b'abc:x')}.{_b64(_mac(key, b'abc:x'))}"
+    for forged in (
+        f"{payload}.{mac[:-2]}AA",
+        other,
+        f"{make_token(b'x', 1, 'a@b').split('.')[0]}.{mac}",
+        "nonsense",
+        odd,
+    ):
+        for method in ("GET", "POST"):
+            refused = api.client.request(method, f"/v1/unsubscribe/{forged}")
+            assert refused.status_code == 400, (method, forged)
+            assert "not valid" in refused.text or "not an unsubscribe link" in refused.text
     unknown = make_token(signing_key(reports_env.settings), 999_999, "anna@example.ru")
-    assert api.client.get(f"/v1/unsubscribe/{unknown}").status_code == 404
+    assert api.client.post(f"/v1/unsubscribe/{unknown}").status_code == 404
     with reports_env.store.read() as session:
         assert len(session.execute(select(ReportUnsubscribe.id)).all()) == 1

@@ -17,6 +17,7 @@ from pulse.settings import Settings
 from pulse.superset_assets import (
     ASSETS_DIR,
     MASKED_PASSWORD,
+    STORED_PASSWORD_PLACEHOLDER,
     build_bundle,
     complete_dataset,
     database_passwords,
@@ -52,7 +53,10 @@ def test_database_points_at_the_settings_warehouse_without_password(bundle: Any)
     [database] = [c for p, c in files.items() if p.startswith("databases/")]
     assert database["sqlalchemy_uri"] == f"clickhousedb://pulse_reader:{MASKED_PASSWORD}@warehouse.internal:9123/marts"
     password = settings.reader_password()
-    assert database_passwords(load_assets(), settings) == {"databases/pulse_warehouse.yaml": password}
+    # Superset stores no warehouse password at all: its connection mutator sets each user's identity.
+    assert database_passwords(load_assets(), settings) == {
+        "databases/pulse_warehouse.yaml": STORED_PASSWORD_PLACEHOLDER
+    }
     assert not any(password in yaml.safe_dump(c) for c in files.values())
     assert not any(password in path.read_text() for path in ASSETS_DIR.rglob("*.yaml"))
 

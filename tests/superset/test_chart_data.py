@@ -3,6 +3,8 @@ directly, row-level security for hospital managers, SQL Lab for analysts on the 
 
 from __future__ import annotations
 
+import csv as csv_module
+import io
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -201,3 +203,35 @@ def test_analyst_queries_the_marts_read_only(superset_stack: SupersetStack, impo
         sql_lab(superset_stack, "analyst", "SELECT count() FROM raw.vend_transactions")
     with pytest.raises(SupersetError, match="DML_NOT_ALLOWED_ERROR"):
         sql_lab(superset_stack, "analyst", "INSERT INTO marts.mart_funnel (channel) VALUES ('x')")
+
+
+def test_hospital_manager_cannot_widen_the_filter_with_sql(
+    superset_stack: SupersetStack, imported: Imported, charts: dict[str, int]
+) -> None:
+    """Superset 6.1 emits an ad-hoc SQL filter column unparenthesised before its RLS clause (`WHERE 1 OR 1 IS NOT
+    NULL AND (hospital_id = 1)`): the warehouse's own filter on the manager's identity still holds."""
+    hospital_id, name = hospitals(superset_stack)["H001"]
+    manager = superset_stack.login("manager_h001")
+    dataset_id = next(
+        d["id"] for d in manager.listing("dataset") if d["table_name"] == "mart_hospital_commissions_monthly"
+    )
+    query = filter_options_query(dataset_id, "hospital_name")
+    query["queries"][0]["filters"] = [{"col": {"sqlExpression": "1 OR 1", "label": "x"}, "op": "IS NOT NULL"}]
+    query["queries"][0]["columns"] = ["hospital_id", "hospital_name"]
+    data = manager.post("/api/v1/chart/data", query)["result"][0]["data"]
+    assert {(r["hospital_id"], r["hospital_name"]) for r in data} == {(hospital_id, name)}
+    query["result_format"] = "csv"
+    csv = manager.request("POST", "/api/v1/chart/data", json=query).text
+    assert {row[1] for row in list(csv_module.reader(io.StringIO(csv)))[1:] if row} == {name}
+
+
+def test_analyst_cannot_read_files_through_sql_lab(superset_stack: SupersetStack, imported: Imported) -> None:
+    secret = superset_stack.settings.secrets_dir / "superset_secret_key"
+    for sql in (
+        f"SELECT * FROM file('{secret}', 'LineAsString')",
+        f"SELECT file('{secret}') AS k",
+        f"SELECT * FROM sqlite('{superset_stack.settings.home / 'ops.db'}', 'customers')",
+    ):
+        with pytest.raises(SupersetError) as refused:
+            sql_lab(superset_stack, "analyst", sql)
+        assert secret.read_text().strip() not in str(refused.value)
