@@ -49,6 +49,13 @@ class WarehouseUser(BaseModel):
 
 READER_USER = "pulse_reader"
 ADMIN_USER = "default"
+# What the read-only user reads: the marts, and the few models below them that the statement loaders still read
+# (the metrics layer moves those loaders onto the marts; then this list goes). Never `raw`.
+READER_DATABASES = ("marts",)
+READER_TABLES = (
+    "intermediate.int_fx_rates", "intermediate.int_vend_sales", "staging.stg_payments", "staging.stg_invoices",
+    "staging.stg_commission_tiers", "staging.stg_ad_spend",
+)  # fmt: skip
 # The marts a hospital's own identity may read, each filtered to its hospitals' rows (warehouse/access.py).
 HOSPITAL_TABLES = ("marts.mart_hospital_commissions_monthly", "marts.mart_vending_daily")
 
@@ -310,7 +317,11 @@ class Settings(BaseSettings):
         admin_password = self.clickhouse_password if self.clickhouse_user == ADMIN_USER else self.admin_password()
         return {
             ADMIN_USER: WarehouseUser(password_sha256_hex=_sha256(admin_password), admin=True),
-            READER_USER: WarehouseUser(password_sha256_hex=_sha256(self.reader_password()), databases=["marts"]),
+            READER_USER: WarehouseUser(
+                password_sha256_hex=_sha256(self.reader_password()),
+                databases=list(READER_DATABASES),
+                tables=list(READER_TABLES),
+            ),
         }
 
 

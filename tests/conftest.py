@@ -77,6 +77,11 @@ class WarehouseProcess:
         return clickhouse_connect.get_client(host="127.0.0.1", port=self.port, username="default", **kwargs)
 
     @property
+    def admin_url(self) -> str:
+        """PULSE_CLICKHOUSE_URL for settings whose PULSE_HOME is not this server's (the password travels in it)."""
+        return f"http://default:{self.admin_password}@127.0.0.1:{self.port}"
+
+    @property
     def auth(self) -> tuple[str, str]:
         return ("default", self.admin_password)
 

@@ -46,7 +46,8 @@ def platform(
     settings = Settings(
         home=home,
         ops_database_url=f"sqlite:///{home / 'ops.db'}",
-        clickhouse_url=f"http://default:@127.0.0.1:{server.port}",
+        clickhouse_url=server.admin_url,
+        warehouse_reader_password=(server.home / "secrets" / "warehouse_reader_password").read_text().strip(),
     )
     store = Store(settings=settings)
     yield Platform(settings, store, server)

@@ -21,9 +21,7 @@ def test_docs_are_generated_and_served_as_a_service(
     tmp_path: Path, new_warehouse: Callable[..., WarehouseProcess]
 ) -> None:
     server = new_warehouse()
-    settings = Settings(
-        home=tmp_path / "home", clickhouse_url=f"http://default:@127.0.0.1:{server.port}", dbt_docs_port=free_port()
-    )
+    settings = Settings(home=tmp_path / "home", clickhouse_url=server.admin_url, dbt_docs_port=free_port())
     pid = dbt_docs.start(settings)
     try:
         page = httpx.get(dbt_docs.url(settings), timeout=10)

@@ -34,7 +34,7 @@ def test_postgres_store_extracts_exactly(
     warehouse = new_warehouse()
     settings = sim.settings.model_copy(
         update={
-            "clickhouse_url": f"http://default:@127.0.0.1:{warehouse.port}",
+            "clickhouse_url": warehouse.admin_url,
             "extract_batch_rows": 300,  # several batches, pages and inserts per table
             "extract_insert_rows": 120,
         }

@@ -183,3 +183,16 @@ def test_production_grants_are_select_only_with_row_policies(tmp_path: object) -
     assert any(s.startswith("CREATE ROW POLICY") and "hospital_id IN (2, 4)" in s for s in sql)
     assert settings.warehouse_account("pulse_hospital_x") is None
     assert settings.warehouse_account("nobody") is None
+
+
+def test_production_reader_has_the_embedded_grants_and_no_sources() -> None:
+    import xml.etree.ElementTree as ET
+
+    from pulse.settings import READER_DATABASES, READER_TABLES
+    from tests.conftest import REPO
+
+    root = ET.parse(REPO / "docker" / "clickhouse" / "users.d" / "pulse-reader.xml").getroot()
+    grants = [q.text for q in root.findall("users/pulse_reader/grants/query")]
+    expected = [f"GRANT SELECT ON {d}.*" for d in READER_DATABASES] + [f"GRANT SELECT ON {t}" for t in READER_TABLES]
+    assert grants == expected
+    assert not any("SOURCES" in g or "ALL" in g for g in grants if g)

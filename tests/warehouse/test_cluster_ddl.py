@@ -168,9 +168,7 @@ PROJECT_DDL = (
 
 def dbt_project_ddl(server: WarehouseProcess, home: Path, cluster: str | None) -> tuple[list[str], dict[str, str]]:
     """The project's own DDL as dbt renders it, and the engine of every table and incremental model."""
-    settings = Settings(
-        home=home, clickhouse_url=f"http://default:@127.0.0.1:{server.port}", clickhouse_cluster=cluster
-    )
+    settings = Settings(home=home, clickhouse_url=server.admin_url, clickhouse_cluster=cluster)
     # --no-populate-cache: dbt-clickhouse lists relations across the cluster (clusterAllReplicas) otherwise.
     result = subprocess.run(
         [dbt_executable(), "--quiet", "--no-populate-cache", "compile", "--inline", PROJECT_DDL],
