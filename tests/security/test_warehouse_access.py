@@ -191,7 +191,7 @@ def test_production_reader_has_the_embedded_grants_and_no_sources() -> None:
     from pulse.settings import READER_DATABASES, READER_TABLES
     from tests.conftest import REPO
 
-    root = ET.parse(REPO / "docker" / "clickhouse" / "users.d" / "pulse-reader.xml").getroot()
+    root = ET.parse(REPO / "docker" / "clickhouse" / "users.d" / "pulse-reader.xml").getroot()  # noqa: S314 - our own file
     grants = [q.text for q in root.findall("users/pulse_reader/grants/query")]
     expected = [f"GRANT SELECT ON {d}.*" for d in READER_DATABASES] + [f"GRANT SELECT ON {t}" for t in READER_TABLES]
     assert grants == expected
