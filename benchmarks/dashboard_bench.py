@@ -141,7 +141,9 @@ def main() -> None:
         )
         warehouse_server.start(settings)
         try:
-            admin_sql = clickhouse_connect.get_client(host="127.0.0.1", port=port, username="default")
+            admin_sql = clickhouse_connect.get_client(
+                host="127.0.0.1", port=port, username="default", password=settings.admin_password()
+            )
             with console.status("simulating a business, building its marts"):
                 build_marts(settings, admin_sql)
             with console.status(f"replicating the business up to {args.rows:,} rows in the largest mart"):

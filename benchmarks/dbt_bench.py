@@ -187,7 +187,9 @@ def main() -> None:
             with console.status("simulating a month and extracting it"):
                 simulate(settings)
                 extract(settings)
-                client = clickhouse_connect.get_client(host="127.0.0.1", port=port, username="default")
+                client = clickhouse_connect.get_client(
+                    host="127.0.0.1", port=port, username="default", password=settings.admin_password()
+                )
                 load_feeds(client, settings.resolved_landing_url)
             results = Table(title="dbt build on the embedded warehouse (2 cores)")
             for column in ("step", "vend rows", "nodes", "seconds", "rows/s"):

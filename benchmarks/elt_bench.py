@@ -319,7 +319,15 @@ def ceiling_run(batches: dict[str, list[pa.Table]], tables: list[RawTable], data
 
 
 def dlt_run(
-    label: str, phase: str, backend: str, db: Path, port: int, spec: Path, pipelines: Path, database: str
+    label: str,
+    phase: str,
+    backend: str,
+    db: Path,
+    port: int,
+    spec: Path,
+    pipelines: Path,
+    database: str,
+    password: str,
 ) -> Run:
     started = time.perf_counter()
     process = subprocess.run(
@@ -341,6 +349,7 @@ def dlt_run(
             "--backend",
             backend,
         ],
+        env={**os.environ, "PULSE_BENCH_WAREHOUSE_PASSWORD": password},
         capture_output=True,
         text=True,
         check=False,
@@ -432,7 +441,7 @@ def main() -> None:
         pid = server.start(settings)
         console.print(f"warehouse on port {args.port} (pid {pid})")
         try:
-            client = clickhouse_connect.get_client(host="127.0.0.1", port=args.port)
+            client = clickhouse_connect.get_client(host="127.0.0.1", port=args.port, password=settings.admin_password())
             with console.status("Pulse: full extract"):
                 full = pulse_run("Pulse full extract()", settings, pid)
             runs.append(full)
@@ -452,8 +461,9 @@ def main() -> None:
                 client.command(f"CREATE DATABASE {database}")
                 with console.status(f"dlt ({backend}): full load"):
                     run = dlt_run(
-                        f"dlt full ({backend})", "full", backend, db, args.port, spec, home / f"dlt-{backend}", database
-                    )
+                        f"dlt full ({backend})", "full", backend, db, args.port, spec, home / f"dlt-{backend}", database,
+                        settings.admin_password(),
+                    )  # fmt: skip
                 dlt_full[backend] = run
                 runs.append(run)
                 counts = raw_counts(client, database, run.extra["prefix"], names, False)
@@ -477,7 +487,8 @@ def main() -> None:
                 database = f"dlt_{backend}"
                 with console.status(f"dlt ({backend}): incremental load"):
                     run = dlt_run(f"dlt incremental ({backend}) (+{args.new_rows:,})", "incremental", backend, db,
-                                  args.port, spec, home / f"dlt-{backend}", database)  # fmt: skip
+                                  args.port, spec, home / f"dlt-{backend}", database,
+                                  settings.admin_password())  # fmt: skip
                 dlt_incremental[backend] = run
                 runs.append(run)
                 counts = raw_counts(client, database, run.extra["prefix"], names, False)

@@ -91,7 +91,7 @@ def main() -> None:
             "port": args.port,  # the shim takes the DSN's port as the HTTP port
             "http_port": args.port,
             "username": "default",
-            "password": "",
+            "password": os.environ.get("PULSE_BENCH_WAREHOUSE_PASSWORD", ""),  # never on the command line
             "database": args.database,
             "secure": 0,
         }

@@ -29,7 +29,7 @@ import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
-from pulse.settings import Settings
+from pulse.settings import READER_USER, Settings
 from warehouse import server
 
 console = Console()
@@ -166,7 +166,9 @@ def main() -> None:
                 ("Arrow, zstd", "zstd", "arrow"),
                 ("Native from pandas, uncompressed", False, "pandas"),
             ]:
-                client = clickhouse_connect.get_client(host="127.0.0.1", port=args.port, compress=compress)
+                client = clickhouse_connect.get_client(
+                    host="127.0.0.1", port=args.port, compress=compress, password=settings.admin_password()
+                )
                 name = "t_" + "".join(c for c in label.lower() if c.isalnum())
                 client.command(DDL.format(name=name))
                 with console.status(f"HTTP insert: {label}"):
@@ -187,7 +189,7 @@ def main() -> None:
 
             client.command("OPTIMIZE TABLE t_arrowuncompressed FINAL")
 
-            client = clickhouse_connect.get_client(host="127.0.0.1", port=args.port)
+            client = clickhouse_connect.get_client(host="127.0.0.1", port=args.port, password=settings.admin_password())
             http_queries: dict[str, float] = {}
             with console.status("HTTP GROUP BY queries"):
                 for label, sql in QUERIES.items():
@@ -195,6 +197,23 @@ def main() -> None:
                     http_queries[label] = statistics.median(
                         timed(partial(client.query, sql.format(t="t_arrowuncompressed"))) for _ in range(args.repeats)
                     )
+            # The same queries as the read-only user: each is first checked against its grants (warehouse/access.py).
+            client.command("CREATE DATABASE IF NOT EXISTS marts")
+            client.command("CREATE TABLE marts.bench AS t_arrowuncompressed")
+            client.command("INSERT INTO marts.bench SELECT * FROM t_arrowuncompressed")
+            client.command("OPTIMIZE TABLE marts.bench FINAL")
+            reader = clickhouse_connect.get_client(
+                host="127.0.0.1", port=args.port, username=READER_USER, password=settings.reader_password()
+            )
+            admin_checked: dict[str, float] = {}
+            reader_queries: dict[str, float] = {}
+            with console.status("HTTP GROUP BY queries: admin and read-only user on marts.bench"):
+                for label, sql in QUERIES.items():
+                    for who, results in ((client, admin_checked), (reader, reader_queries)):
+                        who.query(sql.format(t="marts.bench"))
+                        results[label] = statistics.median(
+                            timed(partial(who.query, sql.format(t="marts.bench"))) for _ in range(args.repeats)
+                        )
 
             with console.status("server memory while streaming big SELECTs"):
                 base = rss_kib(pid)
@@ -203,7 +222,9 @@ def main() -> None:
 
                     def stream_all(n: int = rows) -> None:
                         sql = f"SELECT number, toString(number), number * 2.5 FROM numbers({n}) FORMAT Native"
-                        with httpx.stream("POST", f"http://127.0.0.1:{args.port}/", content=sql.encode()) as r:
+                        url = f"http://127.0.0.1:{args.port}/"
+                        auth = ("default", settings.admin_password())
+                        with httpx.stream("POST", url, content=sql.encode(), auth=auth) as r:
                             for _ in r.iter_raw(1 << 20):
                                 pass
 
@@ -226,6 +247,14 @@ def main() -> None:
         a, b = ceiling_queries[label] * 1000, http_queries[label] * 1000
         qt.add_row(label, f"{a:.1f}", f"{b:.1f}", f"{b / a:.2f}")
     console.print(qt)
+
+    pt = Table(title=f"Per-query grant check: the read-only user against the admin, median of {args.repeats}")
+    for col in ("query", "admin ms", "pulse_reader ms", "reader / admin"):
+        pt.add_column(col, justify="right" if col != "query" else "left")
+    for label in QUERIES:
+        a, b = admin_checked[label] * 1000, reader_queries[label] * 1000
+        pt.add_row(label, f"{a:.1f}", f"{b:.1f}", f"{b / a:.3f}")
+    console.print(pt)
 
     mem = Table(title="Server peak memory above idle while streaming a SELECT")
     mem.add_column("rows")
