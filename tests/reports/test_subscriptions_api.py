@@ -135,6 +135,23 @@ def test_bad_time_zone_is_a_422(api: Api) -> None:
         ("SELECT customer_id, email FROM marts.dim_customers", "lacks the column(s) locale"),
         ("SELECT customer_id, email, locale, 1 AS bonus FROM marts.dim_customers", "unknown column(s) bonus"),
         ("SELECT customer_id, email, locale FROM marts.dim_customers FORMAT JSON", "must not name an output format"),
+        # An admin's recipient query still runs as pulse_reader: no file, service or store outside the marts.
+        (
+            "SELECT line AS customer_id, 'a@b.c' AS email, 'ru' AS locale FROM file('/etc/passwd', 'LineAsString')",
+            "Not enough privileges: table function file()",
+        ),
+        (
+            "SELECT id AS customer_id, email, 'ru' AS locale FROM sqlite('ops.db', 'customers')",
+            "Not enough privileges: table function sqlite()",
+        ),
+        (
+            "SELECT toUInt64(1) AS customer_id, s AS email, 'ru' AS locale FROM url('http://127.0.0.1:9/', 'RawBLOB', 's String')",
+            "Not enough privileges: table function url()",
+        ),
+        (
+            "SELECT customer_id, email, locale FROM raw.customers",
+            "Not enough privileges: no grant to read raw.customers",
+        ),
     ],
 )
 def test_bad_recipient_query_is_a_422_saying_why(api: Api, query: str, reason: str) -> None:
