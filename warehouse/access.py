@@ -149,6 +149,9 @@ def parse_ast(text: str) -> Node:
 
 
 def _split_name(name: str, current_database: str) -> tuple[str, str]:
+    # EXPLAIN AST prints `a.b` both for database a's table b and for one name "a.b" (a quoted identifier or an
+    # Identifier parameter). Reading it as a.b is safe: only the admin creates tables, and none has a dot in its
+    # name, so a one-part "a.b" names no table and the engine refuses it as unknown.
     parts = name.split(".")
     if not all(_NAME.fullmatch(p) for p in parts) or len(parts) > 2:
         raise denied(f"cannot check the table name {name!r} (quoted names are refused)")

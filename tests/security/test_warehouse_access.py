@@ -106,6 +106,14 @@ def test_reader_escape_routes_are_refused(server: WarehouseProcess) -> None:
         assert "secret-hash" not in text
 
 
+def test_server_side_parameters_cannot_smuggle_a_table_or_a_path(server: WarehouseProcess) -> None:
+    """Parameters are substituted before the check: `{t:Identifier}` is checked as the table it names."""
+    refused(reader(server, "SELECT * FROM {t:Identifier}", param_t="raw.customers"))
+    refused(reader(server, "SELECT * FROM {d:Identifier}.customers", param_d="raw"))
+    refused(reader(server, "SELECT * FROM file({p:String}, 'LineAsString')", param_p="/etc/hostname"))
+    assert reader(server, "SELECT count() FROM {d:Identifier}.dim_hospitals", param_d="marts").text == "3\n"
+
+
 def test_reader_writes_are_refused_and_write_nothing(server: WarehouseProcess) -> None:
     target = server.home / "warehouse" / f"x_{uuid.uuid4().hex}.txt"
     writes = [
