@@ -140,6 +140,19 @@ def peak_rss_during(pid: int, fn: Callable[[], Any]) -> int:
     return peak
 
 
+def latency_table(
+    title: str, names: tuple[str, str], first: dict[str, float], second: dict[str, float], digits: int
+) -> Table:
+    """Each query's median latency on two paths, and the second against the first."""
+    table = Table(title=title)
+    for col in ("query", f"{names[0]} ms", f"{names[1]} ms", f"{names[1]} / {names[0]}"):
+        table.add_column(col, justify="right" if col != "query" else "left")
+    for label in QUERIES:
+        a, b = first[label] * 1000, second[label] * 1000
+        table.add_row(label, f"{a:.1f}", f"{b:.1f}", f"{b / a:.{digits}f}")
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000_000)
@@ -240,21 +253,12 @@ def main() -> None:
         ins.add_row(f"HTTP {label}", f"{seconds:.2f}", f"{args.rows / seconds:,.0f}", f"{ceiling_insert / seconds:.2f}")
     console.print(ins)
 
-    qt = Table(title=f"GROUP BY latency, median of {args.repeats}")
-    for col in ("query", "in-process ms", "HTTP ms", "HTTP / in-process"):
-        qt.add_column(col, justify="right" if col != "query" else "left")
-    for label in QUERIES:
-        a, b = ceiling_queries[label] * 1000, http_queries[label] * 1000
-        qt.add_row(label, f"{a:.1f}", f"{b:.1f}", f"{b / a:.2f}")
-    console.print(qt)
-
-    pt = Table(title=f"Per-query grant check: the read-only user against the admin, median of {args.repeats}")
-    for col in ("query", "admin ms", "pulse_reader ms", "reader / admin"):
-        pt.add_column(col, justify="right" if col != "query" else "left")
-    for label in QUERIES:
-        a, b = admin_checked[label] * 1000, reader_queries[label] * 1000
-        pt.add_row(label, f"{a:.1f}", f"{b:.1f}", f"{b / a:.3f}")
-    console.print(pt)
+    console.print(latency_table(f"GROUP BY latency, median of {args.repeats}", ("in-process", "HTTP"),
+                                ceiling_queries, http_queries, 2))  # fmt: skip
+    console.print(latency_table(
+        f"Per-query grant check: the read-only user against the admin, median of {args.repeats}",
+        ("admin", "pulse_reader"), admin_checked, reader_queries, 3,
+    ))  # fmt: skip
 
     mem = Table(title="Server peak memory above idle while streaming a SELECT")
     mem.add_column("rows")

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from pulse.console import PulseError
-from pulse.settings import Settings, persistent_secret
+from pulse.settings import HOSPITAL_TABLES, Settings, persistent_secret
 from pulse.superset_api import SupersetClient
 
 SECURITY_FILE = Path(__file__).resolve().parent.parent / "superset_assets" / "security.yaml"
@@ -100,7 +100,8 @@ def load_security(path: Path = SECURITY_FILE) -> SecuritySpec:
         ],
         hospital_role=hospitals["name"],
         hospitals_query=hospitals["hospitals"],
-        hospital_datasets=tuple(hospitals["datasets"]),
+        # The warehouse's hospital identities read exactly these marts (pulse.settings.HOSPITAL_TABLES).
+        hospital_datasets=tuple(table.split(".", 1)[1] for table in HOSPITAL_TABLES),
         rls_clause=hospitals["row_level_security"]["clause"],
         rls_group_key=hospitals["row_level_security"]["group_key"],
         users=[UserSpec(u["username"], u["first_name"], u["last_name"], tuple(u["roles"])) for u in raw["users"]],

@@ -140,20 +140,21 @@ def _page(title: str, lines: list[str], status_code: int) -> HTMLResponse:
     )
 
 
+def _bad_link(err: Exception) -> HTMLResponse:
+    return _page(
+        "Link not valid / Ссылка недействительна",
+        [html.escape(str(err)), "Use the link from the latest email. / Воспользуйтесь ссылкой из последнего письма."],
+        400,
+    )
+
+
 def _unsubscribe(token: str, store: Store) -> HTMLResponse:
     from reports.unsubscribe import BadToken, read_token, signing_key
 
     try:
         subscription_id, email = read_token(signing_key(store.settings), token)
     except BadToken as err:
-        return _page(
-            "Link not valid / Ссылка недействительна",
-            [
-                html.escape(str(err)),
-                "Use the link from the latest email. / Воспользуйтесь ссылкой из последнего письма.",
-            ],
-            400,
-        )
+        return _bad_link(err)
     try:
         name = reporting.record_unsubscribe(store, subscription_id, email)
     except NotFound as err:
@@ -182,14 +183,7 @@ def unsubscribe_link(token: Token, store: StoreDep) -> HTMLResponse:
     try:
         _, email = read_token(signing_key(store.settings), token)
     except BadToken as err:
-        return _page(
-            "Link not valid / Ссылка недействительна",
-            [
-                html.escape(str(err)),
-                "Use the link from the latest email. / Воспользуйтесь ссылкой из последнего письма.",
-            ],
-            400,
-        )
+        return _bad_link(err)
     action = html.escape(f"/v1/unsubscribe/{token}")
     who = html.escape(email)
     return _page(
