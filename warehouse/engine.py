@@ -13,6 +13,7 @@ connections run in parallel (chdb releases the GIL). So:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import logging
@@ -32,6 +33,8 @@ from warehouse.errors import ClickHouseError, auth_failed
 
 log = logging.getLogger("pulse.warehouse")
 
+# Statements a non-admin user was allowed to run, so a dashboard re-running its queries is parsed once.
+ALLOWED_CACHE_SIZE = 4096
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _SESSION_STATE_STATEMENT = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*(SET|USE|CREATE\s+TEMPORARY)\b", re.I | re.S)
 
@@ -140,6 +143,7 @@ class Engine:
         self._pools: dict[tuple[str, bool], list[EngineConnection]] = {}
         self._sessions: dict[tuple[str, str], Session] = {}
         self._running_ids: set[str] = set()
+        self._allowed: collections.OrderedDict[tuple[object, ...], None] = collections.OrderedDict()
         self._closed = threading.Event()
         path.mkdir(parents=True, exist_ok=True)
         self._admin = self._connect("default", readonly=False)
@@ -176,18 +180,34 @@ class Engine:
         """Refuse what the account may not run, on the engine's own parse of the statement (warehouse/access.py)."""
         if account.admin:
             return
+        grant, database = account.grant(), conn.database or "default"
+        key = (grant, database, sql, tuple(sorted((params or {}).items())))
+        with self._lock:
+            if key in self._allowed:
+                self._allowed.move_to_end(key)
+                return
         tree = access.parse_ast(conn.query(f"EXPLAIN AST {sql}", "TSV", params).bytes().decode())
-        database = conn.database or "default"
+        cacheable = True
 
         def exists(db: str, table: str) -> bool:
+            nonlocal cacheable
             found = conn.query(
                 "SELECT 1 FROM system.tables WHERE database = {d:String} AND name = {t:String}",
                 "TSV",
                 {"d": db, "t": table},
             )
-            return bool(found.bytes().strip())
+            present = bool(found.bytes().strip())
+            cacheable = cacheable and present
+            return present
 
-        access.check(tree, account.grant(), database, exists)
+        access.check(tree, grant, database, exists)
+        # An allowed statement stays allowed while its grant, database and text do — unless it named something
+        # that was no table when checked (a CTE, or a table created later under that name): that is checked anew.
+        if cacheable:
+            with self._lock:
+                self._allowed[key] = None
+                if len(self._allowed) > ALLOWED_CACHE_SIZE:
+                    self._allowed.popitem(last=False)
 
     @contextlib.contextmanager
     def connection(

@@ -143,6 +143,22 @@ def test_reader_reads_the_marts(server: WarehouseProcess) -> None:
     refused(reader(server, "SELECT * FROM customers", database="raw"))
 
 
+def test_a_statement_allowed_once_is_checked_again_when_it_could_mean_more(server: WarehouseProcess) -> None:
+    """Allowed statements are remembered, so a dashboard's repeated queries are parsed once; a name that was no
+    table when first checked (a CTE, or nothing yet) is checked anew, so a table created later stays closed."""
+    name = f"later_{uuid.uuid4().hex[:8]}"
+    sql = f"SELECT count() FROM {name}"
+    first = reader(server, sql)
+    assert first.status_code != 200 and "UNKNOWN_TABLE" in first.text, first.text
+    admin = server.client()
+    admin.command(f"CREATE TABLE default.{name} (secret String) ENGINE = Memory")
+    admin.command(f"INSERT INTO default.{name} VALUES ('s')")
+    admin.close()
+    refused(reader(server, sql))
+    allowed = "SELECT count() FROM marts.dim_hospitals"
+    assert reader(server, allowed).text == reader(server, allowed).text == "3\n"
+
+
 def test_embedded_admin_has_a_generated_password(server: WarehouseProcess) -> None:
     assert run(server, "default", "", "SELECT 1").status_code == 403
     password = secret(server, "warehouse_default_password")
