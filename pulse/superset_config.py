@@ -83,6 +83,75 @@ def DB_CONNECTION_MUTATOR(url: Any, params: Any, username: str | None, security_
     return url.set(username=name, password=password), params
 
 
+# -- the second layer: no ad-hoc SQL for users whose rows are filtered ----------------------------------------------
+# Superset 6.1 emits an ad-hoc SQL filter column unparenthesised before its RLS clause (`WHERE 1 OR 1 IS NOT NULL
+# AND (hospital_id = 1)`), and custom WHERE/HAVING text or SQL metrics are the same kind of door. The warehouse
+# already holds such users to their rows; this refuses, before any view runs, every request that carries SQL text
+# of theirs — a chart-data query, explore_json's form_data (body, form field or query string), a stored explore
+# state — so Superset's own RLS stays intact too. Saved charts' SQL is the administrators' and is not affected
+# unless such a user re-posts it, which the dashboards they are given never need.
+def _ad_hoc_sql(value: Any, depth: int = 0) -> str | None:
+    """The first SQL text a request payload carries (an ad-hoc SQL column, metric or filter, custom WHERE/HAVING)."""
+    if depth > 32:
+        return "a payload nested too deeply to check"
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in ("{", "["):
+            import json
+
+            try:
+                return _ad_hoc_sql(json.loads(text), depth + 1)
+            except ValueError:
+                return None
+        return None
+    if isinstance(value, list):
+        return next((found for item in value if (found := _ad_hoc_sql(item, depth + 1))), None)
+    if isinstance(value, dict):
+        if value.get("expressionType") == "SQL" or value.get("sqlExpression"):
+            return str(value.get("sqlExpression") or "an SQL expression")
+        for key in ("where", "having"):
+            if isinstance(value.get(key), str) and value[key].strip():
+                return str(value[key])
+        return next((found for item in value.values() if (found := _ad_hoc_sql(item, depth + 1))), None)
+    return None
+
+
+def _refuse_ad_hoc_sql() -> Any:
+    from flask import jsonify, request
+    from flask_login import current_user
+
+    user = current_user
+    if not getattr(user, "is_authenticated", False):
+        from flask_jwt_extended import get_current_user, verify_jwt_in_request
+
+        try:
+            verify_jwt_in_request(optional=True)
+            user = get_current_user()
+        except Exception:  # a bad token: the view itself answers 401
+            return None
+    if user is None or not getattr(user, "is_authenticated", True):
+        return None
+    if _FULL_DATA_ROLES & {role.name for role in user.roles}:
+        return None
+    payloads: list[Any] = [v for _, v in request.args.items(multi=True)] + [
+        v for _, v in request.form.items(multi=True)
+    ]
+    if request.is_json:
+        payloads.append(request.get_json(silent=True, cache=True))
+    if found := _ad_hoc_sql(payloads):
+        response = jsonify(
+            message="Ad-hoc SQL is not allowed for your role: use the dataset's own columns and metrics.",
+            refused=found[:200],
+        )
+        response.status_code = 403
+        return response
+    return None
+
+
+def FLASK_APP_MUTATOR(app: Any) -> None:
+    app.before_request(_refuse_ad_hoc_sql)
+
+
 # Native filters and row-level security are always on in Superset 6 (their flags are gone).
 FEATURE_FLAGS = {
     # Dashboards carry roles: executives see every dashboard, hospital managers only theirs.

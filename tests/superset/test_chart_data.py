@@ -3,15 +3,16 @@ directly, row-level security for hospital managers, SQL Lab for analysts on the 
 
 from __future__ import annotations
 
-import csv as csv_module
 import io
+import json
 import uuid
+import zipfile
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from pulse.superset_api import SupersetError
+from pulse.superset_api import SupersetClient, SupersetError
 from tests.superset.conftest import Imported, SupersetStack
 
 pytestmark = [pytest.mark.superset, pytest.mark.xdist_group("superset")]
@@ -205,24 +206,92 @@ def test_analyst_queries_the_marts_read_only(superset_stack: SupersetStack, impo
         sql_lab(superset_stack, "analyst", "INSERT INTO marts.mart_funnel (channel) VALUES ('x')")
 
 
+def commissions_dataset(client: SupersetClient) -> int:
+    return next(d["id"] for d in client.listing("dataset") if d["table_name"] == "mart_hospital_commissions_monthly")
+
+
+def explore_form_data(dataset_id: int, **extra: Any) -> dict[str, Any]:
+    """A legacy (explore_json) chart: parallel coordinates of a count per hospital."""
+    count = {"expressionType": "SIMPLE", "column": {"column_name": "hospital_id"}, "aggregate": "COUNT", "label": "n"}
+    return {
+        "datasource": f"{dataset_id}__table",
+        "viz_type": "para",
+        "series": "hospital_name",
+        "metrics": [count],
+        "row_limit": 1000,
+        "time_range": "No filter",
+        "adhoc_filters": [],
+        **extra,
+    }
+
+
+def test_hospital_manager_gets_only_their_rows_from_every_path(
+    superset_stack: SupersetStack, imported: Imported, charts: dict[str, int]
+) -> None:
+    """Chart data as JSON, CSV and XLSX, a legacy explore_json chart and dataset samples: one hospital's rows."""
+    every = hospitals(superset_stack)
+    _, name = every["H001"]
+    others = {n for code, (_, n) in every.items() if code != "H001"}
+    manager = superset_stack.login("manager_h001")
+    dataset_id = commissions_dataset(manager)
+    query = filter_options_query(dataset_id, "hospital_name")
+    for result_format in ("json", "csv", "xlsx"):
+        query["result_format"] = result_format
+        body = manager.request("POST", "/api/v1/chart/data", json=query).content
+        if result_format == "xlsx":
+            with zipfile.ZipFile(io.BytesIO(body)) as book:
+                body = book.read("xl/sharedStrings.xml")
+        text = json.dumps(json.loads(body), ensure_ascii=False) if result_format == "json" else body.decode()
+        assert name in text and not any(other in text for other in others), result_format
+    form_data = json.dumps(explore_form_data(dataset_id))
+    explored = manager.request("POST", "/superset/explore_json/", params={"form_data": form_data}).json()
+    assert {r["hospital_name"] for r in explored["data"]} == {name}
+    # Dataset samples: the administrator gets every hospital's rows; the manager is refused or gets only theirs.
+    where = {"params": {"datasource_type": "table", "datasource_id": dataset_id}, "json": {}}
+    seen = superset_stack.admin().http.post("/datasource/samples", **where)
+    assert len({r["hospital_name"] for r in seen.json()["result"]["data"]}) >= 2, seen.text
+    samples = manager.http.post("/datasource/samples", **where)
+    assert samples.status_code in (200, 401, 403), samples.text
+    if samples.status_code == 200:
+        assert {r["hospital_name"] for r in samples.json()["result"]["data"]} == {name}
+
+
 def test_hospital_manager_cannot_widen_the_filter_with_sql(
     superset_stack: SupersetStack, imported: Imported, charts: dict[str, int]
 ) -> None:
     """Superset 6.1 emits an ad-hoc SQL filter column unparenthesised before its RLS clause (`WHERE 1 OR 1 IS NOT
-    NULL AND (hospital_id = 1)`): the warehouse's own filter on the manager's identity still holds."""
-    hospital_id, name = hospitals(superset_stack)["H001"]
+    NULL AND (hospital_id = 1)`). For a row-filtered role every request carrying SQL text is refused; the warehouse
+    holds their identity to their rows besides (tests/security/test_warehouse_access.py)."""
     manager = superset_stack.login("manager_h001")
-    dataset_id = next(
-        d["id"] for d in manager.listing("dataset") if d["table_name"] == "mart_hospital_commissions_monthly"
+    dataset_id = commissions_dataset(manager)
+    widen = {"col": {"sqlExpression": "1 OR 1", "label": "x"}, "op": "IS NOT NULL"}
+    sql_metric = {"expressionType": "SQL", "sqlExpression": "count() + 0 * (1 OR 1)", "label": "n"}
+    attacks: list[dict[str, Any]] = [{"filters": [widen]}, {"metrics": [sql_metric]}, {"orderby": [[sql_metric, True]]}]
+    attacks += [{"extras": {"where": "1 = 1) OR (1 = 1"}}, {"extras": {"having": "1 OR 1"}}]
+    attacks += [{"columns": [{"sqlExpression": "hospital_name", "label": "h", "expressionType": "SQL"}]}]
+    for attack in attacks:
+        query = filter_options_query(dataset_id, "hospital_name")
+        query["queries"][0].update(attack)
+        for result_format in ("json", "csv"):
+            query["result_format"] = result_format
+            with pytest.raises(SupersetError, match=r"-> 403: .*Ad-hoc SQL is not allowed"):
+                manager.request("POST", "/api/v1/chart/data", json=query)
+    adhoc = [{"expressionType": "SQL", "sqlExpression": "1 OR 1", "clause": "WHERE"}]
+    form_data = json.dumps(explore_form_data(dataset_id, adhoc_filters=adhoc))
+    for sent in ({"params": {"form_data": form_data}}, {"data": {"form_data": form_data}}):
+        with pytest.raises(SupersetError, match=r"-> 403: .*Ad-hoc SQL is not allowed"):
+            manager.request("POST", "/superset/explore_json/", **sent)
+    stored = {"datasource_id": dataset_id, "datasource_type": "table", "form_data": form_data}
+    with pytest.raises(SupersetError, match=r"-> 403: .*Ad-hoc SQL is not allowed"):
+        manager.post("/api/v1/explore/form_data", stored)
+    # Full-data roles keep ad-hoc SQL: the executive's same query runs and sees every hospital.
+    executive = superset_stack.login("executive")
+    query = filter_options_query(commissions_dataset(executive), "hospital_name")
+    query["queries"][0]["filters"] = [widen]
+    data = executive.post("/api/v1/chart/data", query)["result"][0]["data"]
+    assert len({r["hospital_name"] for r in data}) == scalar(
+        superset_stack, "SELECT uniqExact(hospital_name) FROM marts.mart_hospital_commissions_monthly"
     )
-    query = filter_options_query(dataset_id, "hospital_name")
-    query["queries"][0]["filters"] = [{"col": {"sqlExpression": "1 OR 1", "label": "x"}, "op": "IS NOT NULL"}]
-    query["queries"][0]["columns"] = ["hospital_id", "hospital_name"]
-    data = manager.post("/api/v1/chart/data", query)["result"][0]["data"]
-    assert {(r["hospital_id"], r["hospital_name"]) for r in data} == {(hospital_id, name)}
-    query["result_format"] = "csv"
-    csv = manager.request("POST", "/api/v1/chart/data", json=query).text
-    assert {row[1] for row in list(csv_module.reader(io.StringIO(csv)))[1:] if row} == {name}
 
 
 def test_analyst_cannot_read_files_through_sql_lab(superset_stack: SupersetStack, imported: Imported) -> None:
