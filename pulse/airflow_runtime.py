@@ -50,6 +50,7 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
         # The platform is meant to run: its DAGs start scheduled, not paused.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",  # Airflow's default is every interface
     }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from pulse import dbt_docs, services, superset_runtime
 from pulse.airflow_runtime import airflow_env
@@ -36,7 +35,7 @@ def airflow_service(settings: Settings, *, demo: bool = False) -> Service:
         env["PULSE_ELT_SCHEDULE"] = DEMO_ELT_SCHEDULE
     return Service(
         name="airflow",
-        command=[str(Path(sys.executable).parent / "airflow"), "standalone"],
+        command=[sys.executable, "-m", "pulse.airflow_standalone"],  # standalone without log servers
         health_url=f"http://127.0.0.1:{settings.airflow_port}/api/v2/monitor/health",
         env=env,
         start_timeout=240.0,

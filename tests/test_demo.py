@@ -4,6 +4,7 @@ process group) stops every service cleanly."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,9 +13,11 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
-from pulse import platform, services
+from pulse import airflow_runtime, platform, services
+from pulse.airflow_runtime import AIRFLOW_ADMIN
 from pulse.settings import Settings
 from tests.conftest import free_port
 
@@ -27,6 +30,42 @@ def wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout: fl
         assert process.poll() is None, f"the demo exited ({process.returncode}):\n{log.read_text()[-6000:]}"
         assert time.monotonic() < deadline, f"no {text!r} in time:\n{log.read_text()[-6000:]}"
         time.sleep(1)
+
+
+def platform_processes(home: Path) -> list[psutil.Process]:
+    """Every process the demo started: they all carry its PULSE_HOME."""
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.environ().get("PULSE_HOME") == str(home):
+                found.append(process)
+    return found
+
+
+def assert_listens_on_loopback_only(home: Path) -> None:
+    """What `ss -ltnp` shows for the demo's processes: every listening socket on 127.0.0.1 (or ::1)."""
+    listening = {
+        (process.name(), c.laddr.ip, c.laddr.port)
+        for process in platform_processes(home)
+        for c in process.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    }
+    assert len(listening) >= 5, listening  # the warehouse, the API, SMTP, Airflow, Superset at least
+    exposed = {entry for entry in listening if entry[1] not in ("127.0.0.1", "::1")}
+    assert not exposed, f"listening beyond loopback: {sorted(exposed)}"
+
+
+def assert_airflow_needs_a_login(settings: Settings, port: int) -> None:
+    base = f"http://127.0.0.1:{port}"
+    anonymous = httpx.post(f"{base}/api/v2/dags/pulse_elt/dagRuns", json={"logical_date": None}, timeout=30)
+    assert anonymous.status_code in (401, 403), anonymous.text
+    assert httpx.get(f"{base}/api/v2/dags", timeout=30).status_code in (401, 403)
+    wrong = httpx.post(f"{base}/auth/token", json={"username": AIRFLOW_ADMIN, "password": "admin"}, timeout=30)
+    assert wrong.status_code in (401, 403), wrong.text
+    login = {"username": AIRFLOW_ADMIN, "password": airflow_runtime.admin_password(settings)}
+    token = httpx.post(f"{base}/auth/token", json=login, timeout=30).json()["access_token"]
+    dag = httpx.get(f"{base}/api/v2/dags/pulse_elt", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert dag.status_code == 200, dag.text
 
 
 def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
@@ -49,6 +88,8 @@ def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         assert any((home / "outbox").iterdir()), "no statement reached the SMTP sink"
         login = httpx.get(f"http://127.0.0.1:{ports['SUPERSET']}/login/", timeout=30)
         assert login.status_code == 200 and "Superset" in login.text
+        assert_listens_on_loopback_only(home)
+        assert_airflow_needs_a_login(settings, int(ports["AIRFLOW"]))
         text = log.read_text(errors="replace")
         for expected in ("Pulse is running", "manager_h001", "reconcile", "sent"):
             assert expected in text, expected
