@@ -4,6 +4,8 @@ In one run, on the same 5M rows x 6 columns:
 - inserts through clickhouse-connect over HTTP (Arrow and Native, compressed and not) versus the same
   Arrow data streamed into chdb in-process;
 - GROUP BY queries returning up to 1,000 rows over HTTP versus in-process (median of repeated runs);
+- the same queries as the read-only user against the admin: the grant check on a statement seen before
+  (cached) and on one new to the server (parsed with EXPLAIN AST and its tables looked up);
 - the server's peak memory while it streams a 1M-row and a 10M-row SELECT (flat = streaming works).
 
 Run: `.venv/bin/python benchmarks/warehouse_bench.py [--rows 5000000]`
@@ -220,6 +222,7 @@ def main() -> None:
             )
             admin_checked: dict[str, float] = {}
             reader_queries: dict[str, float] = {}
+            reader_unseen: dict[str, float] = {}
             with console.status("HTTP GROUP BY queries: admin and read-only user on marts.bench"):
                 for label, sql in QUERIES.items():
                     for who, results in ((client, admin_checked), (reader, reader_queries)):
@@ -227,6 +230,11 @@ def main() -> None:
                         results[label] = statistics.median(
                             timed(partial(who.query, sql.format(t="marts.bench"))) for _ in range(args.repeats)
                         )
+                    # A new comment makes each statement one the server has not checked yet: the full parse.
+                    reader_unseen[label] = statistics.median(
+                        timed(partial(reader.query, f"/* run {i} */ " + sql.format(t="marts.bench")))
+                        for i in range(args.repeats)
+                    )
 
             with console.status("server memory while streaming big SELECTs"):
                 base = rss_kib(pid)
@@ -258,6 +266,10 @@ def main() -> None:
     console.print(latency_table(
         f"Per-query grant check: the read-only user against the admin, median of {args.repeats}",
         ("admin", "pulse_reader"), admin_checked, reader_queries, 3,
+    ))  # fmt: skip
+    console.print(latency_table(
+        f"The same, each statement new to the server (checked in full), median of {args.repeats}",
+        ("admin", "pulse_reader"), admin_checked, reader_unseen, 3,
     ))  # fmt: skip
 
     mem = Table(title="Server peak memory above idle while streaming a SELECT")
