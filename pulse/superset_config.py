@@ -8,6 +8,7 @@ can load this file too). Only the standard library is imported: this runs in Sup
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 
@@ -90,6 +91,9 @@ def DB_CONNECTION_MUTATOR(url: Any, params: Any, username: str | None, security_
 # of theirs — a chart-data query, explore_json's form_data (body, form field or query string), a stored explore
 # state — so Superset's own RLS stays intact too. Saved charts' SQL is the administrators' and is not affected
 # unless such a user re-posts it, which the dashboards they are given never need.
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|`[A-Za-z_][A-Za-z0-9_]*`")
+
+
 def _ad_hoc_sql(value: Any, depth: int = 0) -> str | None:
     """The first SQL text a request payload carries (an ad-hoc SQL column, metric or filter, custom WHERE/HAVING)."""
     if depth > 32:
@@ -107,8 +111,12 @@ def _ad_hoc_sql(value: Any, depth: int = 0) -> str | None:
     if isinstance(value, list):
         return next((found for item in value if (found := _ad_hoc_sql(item, depth + 1))), None)
     if isinstance(value, dict):
-        if value.get("expressionType") == "SQL" or value.get("sqlExpression"):
-            return str(value.get("sqlExpression") or "an SQL expression")
+        expression = value.get("sqlExpression")
+        # Superset's own charts send their x-axis as an SQL "expression" that is just the column's name
+        # (columnType BASE_AXIS): a bare name only names a column, so it cannot widen a filter.
+        names_a_column = isinstance(expression, str) and _COLUMN_NAME.fullmatch(expression.strip())
+        if (value.get("expressionType") == "SQL" or expression) and not names_a_column:
+            return str(expression or "an SQL expression")
         for key in ("where", "having"):
             if isinstance(value.get(key), str) and value[key].strip():
                 return str(value[key])
