@@ -12,6 +12,7 @@ from operational_api.cli import app as api_app
 from pulse.airflow_cli import app as airflow_app
 from pulse.console import PulseError, console
 from pulse.dbt_docs import app as dbt_docs_app
+from pulse.metrics_cli import app as metrics_app
 from pulse.settings import get_settings, masked, settings_table
 from pulse.superset_cli import app as superset_app
 from reports.cli import app as reports_app
@@ -31,6 +32,7 @@ app.add_typer(airflow_app, name="airflow")
 app.add_typer(superset_app, name="superset")
 app.add_typer(reports_app, name="reports")
 app.add_typer(dbt_docs_app, name="dbt-docs")
+app.add_typer(metrics_app, name="metrics")
 
 
 @app.command("settings")

@@ -6,8 +6,10 @@ again, so `pulse superset export` right after `pulse superset import` rewrites t
 - the database's address and user come from PULSE_CLICKHOUSE_URL and the read-only `pulse_reader` (the YAML
   says `127.0.0.1:8123`), its password is sent apart (`passwords`) and never written;
 - a dataset's columns (name, type, temporal or not, description, a readable name) and its description come from
-  the dbt model's YAML docs, so they are written once, in dbt; the dataset YAML keeps only overrides, extra
-  calculated columns and the metrics (a `SUM(column)` metric without a description gets the column's);
+  the dbt model's YAML docs, so they are written once, in dbt; the dataset YAML keeps only overrides and extra
+  calculated columns;
+- a dataset's metrics are the model's metrics layer (`pulse.metrics`, `config.meta.metrics` in the dbt YAML):
+  expression, label, format and description are generated, and a dataset file may not declare any;
 - every field left out means Superset's default (the importer fills it in, so an edit made in the UI and not
   exported is reset by the next import; the exporter drops fields that equal their default);
 - a chart's `query_context` is built from its `params` (`pulse.superset_query_context`), and ids, which differ
@@ -32,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from pulse import metrics as metrics_layer
 from pulse import superset_query_context
 from pulse.console import PulseError
 from pulse.settings import READER_USER, Settings
@@ -135,10 +138,12 @@ class ModelDoc:
     name: str
     description: str | None
     columns: tuple[ColumnDoc, ...]
+    metrics: tuple[metrics_layer.Metric, ...] = ()
 
 
 def load_dbt_docs(models_dir: Path = DBT_MODELS_DIR) -> dict[str, ModelDoc]:
-    """Every model documented in the dbt project's YAML files (the marts), by name."""
+    """Every model documented in the dbt project's YAML files (the marts), by name, with its metrics."""
+    layer = metrics_layer.load_metrics(models_dir)
     docs: dict[str, ModelDoc] = {}
     for path in sorted(models_dir.rglob("*.yml")):
         try:
@@ -152,7 +157,8 @@ def load_dbt_docs(models_dir: Path = DBT_MODELS_DIR) -> dict[str, ModelDoc]:
                 ColumnDoc(c["name"], _clean(c.get("description")), c.get("data_type"))
                 for c in model.get("columns") or []
             )
-            docs[model["name"]] = ModelDoc(model["name"], _clean(model.get("description")), columns)
+            own = tuple(metrics_layer.of_model(layer, model["name"]))
+            docs[model["name"]] = ModelDoc(model["name"], _clean(model.get("description")), columns, own)
     return docs
 
 
@@ -187,15 +193,25 @@ def generated_columns(doc: ModelDoc) -> list[dict[str, Any]]:
     ]
 
 
-SUM_OF_COLUMN = re.compile(r"^\s*sum\s*\(\s*`?(\w+)`?\s*\)\s*$", re.IGNORECASE)
+def generated_metrics(doc: ModelDoc | None) -> list[dict[str, Any]]:
+    """A dataset's metrics as Superset stores them, from its model's metrics layer."""
+    money = {"symbol": metrics_layer.REPORTING_CURRENCY, "symbolPosition": "suffix"}
+    return [
+        {
+            "metric_name": m.name,
+            **METRIC_DEFAULTS,
+            "verbose_name": m.label,
+            "expression": m.sql,
+            "description": m.description,
+            "d3format": m.format,
+            "currency": money if m.unit == "money" else None,
+        }
+        for m in (doc.metrics if doc else ())
+    ]
 
 
-def generated_metric_description(metric: dict[str, Any], doc: ModelDoc | None) -> str | None:
-    match = SUM_OF_COLUMN.match(metric.get("expression") or "")
-    if not match or doc is None:
-        return None
-    column = next((c for c in doc.columns if c.name == match.group(1)), None)
-    return f"Sum of: {column.description}" if column and column.description else None
+# What of an exported metric is a definition: anything else differing is Superset's formatting of it.
+_METRIC_DEFINITION = ("metric_name", "expression", "verbose_name", "d3format", "description")
 
 
 # -- the repository's YAML -----------------------------------------------------------------------------------
@@ -280,21 +296,12 @@ def complete_dataset(config: dict[str, Any], docs: dict[str, ModelDoc]) -> dict[
         columns.append({**generated, **overrides.pop(generated["column_name"], {})})
     columns += [{"column_name": name, **COLUMN_DEFAULTS, **c} for name, c in overrides.items()]
     full["columns"] = columns
-    metrics = []
-    for metric in config.get("metrics") or []:
-        completed = {"metric_name": metric["metric_name"], **METRIC_DEFAULTS, **metric}
-        if completed["description"] is None:
-            completed["description"] = generated_metric_description(metric, doc)
-        metrics.append(completed)
-    full["metrics"] = metrics
-    clashes = sorted({m["metric_name"] for m in metrics} & {c["column_name"] for c in columns})
-    if clashes:
-        # ClickHouse resolves a name to a SELECT alias before a column: `SUM(paid) AS paid` next to a metric
-        # `SUM(paid) / SUM(leads)` would nest one aggregate in another (ILLEGAL_AGGREGATION).
+    if config.get("metrics"):
         raise PulseError(
-            f"dataset {config['table_name']}: metrics named like columns: {', '.join(clashes)}",
-            "rename the metrics (e.g. total_<column>) and the charts that use them",
+            f"dataset {config['table_name']} declares metrics: {', '.join(m['metric_name'] for m in config['metrics'])}",
+            f"declare them once, in dbt_project/models/marts/{config['table_name']}.yml under config.meta.metrics",
         )
+    full["metrics"] = generated_metrics(doc)
     return full
 
 
@@ -377,9 +384,7 @@ def normalise_database(config: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def normalise_dataset(
-    config: dict[str, Any], docs: dict[str, ModelDoc], previous: dict[str, Any] | None
-) -> dict[str, Any]:
+def normalise_dataset(config: dict[str, Any], docs: dict[str, ModelDoc]) -> dict[str, Any]:
     doc = docs.get(config["table_name"]) if not config.get("sql") else None
     result = _without_defaults(config, DATASET_DEFAULTS)
     if doc and result.get("description") == doc.description:
@@ -396,24 +401,22 @@ def normalise_dataset(
     order = {name: i for i, name in enumerate(generated)}
     columns.sort(key=lambda c: (order.get(c["column_name"], len(order)), c["column_name"]))
     result.pop("columns", None)
-    metrics = []
-    for metric in config.get("metrics") or []:
-        if metric.get("description") is not None and metric["description"] == generated_metric_description(metric, doc):
-            metric = {**metric, "description": None}
-        metrics.append({k: v for k, v in metric.items() if not (k in METRIC_DEFAULTS and METRIC_DEFAULTS[k] == v)})
-    previous_order = [m["metric_name"] for m in (previous or {}).get("metrics") or []]
-    metrics.sort(
-        key=lambda m: (
-            previous_order.index(m["metric_name"]) if m["metric_name"] in previous_order else len(previous_order)
+    expected = {m["metric_name"]: [m.get(k) for k in _METRIC_DEFINITION] for m in generated_metrics(doc)}
+    exported = {m["metric_name"]: [m.get(k) for k in _METRIC_DEFINITION] for m in config.get("metrics") or []}
+    if drifted := sorted(
+        name for name in exported.keys() | expected.keys() if exported.get(name) != expected.get(name)
+    ):
+        raise PulseError(
+            f"dataset {config['table_name']}: metrics {', '.join(drifted)} in Superset differ from the metrics layer",
+            f"change them in dbt_project/models/marts/{config['table_name']}.yml (config.meta.metrics), not in "
+            "Superset: `pulse superset import` regenerates every dataset's metrics from there",
         )
-    )
     result.pop("metrics", None)
-    # Same key order as the files people write: identity, then what it is, then columns and metrics last.
+    # Same key order as the files people write: identity, then what it is, then its column overrides last.
     ordered = {k: result.pop(k) for k in ("table_name", "schema", "uuid", "database_uuid") if k in result}
     ordered.update(result)
     if columns:
         ordered["columns"] = columns
-    ordered["metrics"] = metrics
     return ordered
 
 
@@ -521,7 +524,7 @@ def export_to_yaml(
             normalised = normalise_database(config)
             target = target or f"databases/{slug(config['database_name'])}.yaml"
         elif kind == "datasets":
-            normalised = normalise_dataset(config, docs, current.files.get(target or ""))
+            normalised = normalise_dataset(config, docs)
             if target is None:
                 database = next(
                     (c for c in exported.values() if str(c.get("uuid")) == str(config["database_uuid"])), {}

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from pulse.console import PulseError
+from pulse.metrics import load_metrics
 from pulse.settings import Settings
 from pulse.superset_assets import (
     ASSETS_DIR,
@@ -104,7 +105,7 @@ def test_import_then_export_normalisation_is_identity() -> None:
         if kind == "databases":
             back = normalise_database(completed)
         elif kind == "datasets":
-            back = normalise_dataset(completed, docs, assets.files[path])
+            back = normalise_dataset(completed, docs)
         elif kind == "charts":
             back = normalise_chart({**completed, "params": {**completed["params"], "datasource": "42__table"}})
         else:
@@ -125,12 +126,33 @@ def test_dashboard_chart_ids_are_stable_numbers_of_uuids() -> None:
     assert normalise_dashboard(live) == dashboard
 
 
-def test_metric_named_like_a_column_is_refused() -> None:
+def test_dataset_metrics_are_the_metrics_layer(bundle: Any) -> None:
+    """No dataset file declares a metric; every dataset's metrics in the bundle are its model's layer."""
+    files, _ = bundle
+    layer = load_metrics()
+    for path in (ASSETS_DIR / "datasets").rglob("*.yaml"):
+        assert "metrics" not in yaml.safe_load(path.read_text()), path
+    datasets = [c for p, c in files.items() if p.startswith("datasets/")]
+    assert sum(len(d["metrics"]) for d in datasets) == len(layer)
+    for dataset in datasets:
+        own = {m.name: m for m in layer if m.model == dataset["table_name"]}
+        assert {m["metric_name"]: m["expression"] for m in dataset["metrics"]} == {n: m.sql for n, m in own.items()}
+    rate = next(m for d in datasets for m in d["metrics"] if m["metric_name"] == "effective_commission_rate")
+    assert rate["expression"].startswith("toFloat64(sum(commission_rub)) / ") and rate["d3format"] == ".2%"
+
+
+def test_a_metric_written_into_superset_is_refused() -> None:
     docs = load_dbt_docs()
     dataset = yaml.safe_load((ASSETS_DIR / "datasets/pulse_warehouse/mart_funnel.yaml").read_text())
-    dataset["metrics"].append({"metric_name": "paid", "expression": "SUM(paid)"})
-    with pytest.raises(PulseError, match="metrics named like columns: paid"):
-        complete_dataset(dataset, docs)
+    with_metric = {**dataset, "metrics": [{"metric_name": "paid_share", "expression": "SUM(paid) / SUM(leads)"}]}
+    with pytest.raises(PulseError, match="declares metrics: paid_share") as refused:
+        complete_dataset(with_metric, docs)
+    assert "config.meta.metrics" in refused.value.hint
+    # An export whose metric was edited in Superset's UI: refused, naming the file to change instead.
+    completed = complete_dataset(dataset, docs)
+    completed["metrics"][0] = {**completed["metrics"][0], "expression": "SUM(leads) + 1"}
+    with pytest.raises(PulseError, match="total_leads in Superset differ from the metrics layer"):
+        normalise_dataset(completed, docs)
 
 
 def test_query_context_of_a_grouped_timeseries() -> None:

@@ -3,6 +3,7 @@ directly, row-level security for hospital managers, SQL Lab for analysts on the 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import uuid
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pulse.metrics import compile_query, load_metrics
 from pulse.superset_api import SupersetClient, SupersetError
 from tests.superset.conftest import Imported, SupersetStack
 
@@ -50,20 +52,85 @@ def test_every_chart_returns_rows(superset_stack: SupersetStack, imported: Impor
 def test_big_numbers_equal_their_metric_on_the_mart(
     superset_stack: SupersetStack, imported: Imported, charts: dict[str, int]
 ) -> None:
-    """Each headline number equals its metric's SQL run straight on the warehouse (no filter slipped in)."""
+    """Each headline number equals its metric from the metrics layer, run straight on the warehouse (no filter
+    slipped in; ratios to 1e-9, so a truncated Decimal ratio fails)."""
     datasets = {str(c["uuid"]): c for p, c in imported.assets_files.items() if p.startswith("datasets/")}
+    layer = {(m.model, m.name): m for m in load_metrics()}
     checked = 0
     for path, chart in imported.assets_files.items():
         if not path.startswith("charts/") or chart["viz_type"] != "big_number_total":
             continue
-        dataset = datasets[str(chart["dataset_uuid"])]
-        metric = next(m for m in dataset["metrics"] if m["metric_name"] == chart["params"]["metric"])
-        source = f"({dataset['sql']})" if dataset.get("sql") else f"marts.{dataset['table_name']}"
-        expected = scalar(superset_stack, f"SELECT {metric['expression']} FROM {source}")
+        model = datasets[str(chart["dataset_uuid"])]["table_name"]
+        metric = layer[(model, chart["params"]["metric"])]
+        expected = scalar(superset_stack, f"SELECT {metric.sql} FROM {metric.table}")
         [row] = rows(superset_stack, charts, path.removeprefix("charts/").removesuffix(".yaml"))
-        assert row[metric["metric_name"]] == pytest.approx(expected, rel=1e-9), path
+        assert row[metric.name] == pytest.approx(expected, rel=1e-9), path
         checked += 1
     assert checked == 32
+
+
+def chart_metrics(imported: Imported) -> dict[str, set[str]]:
+    """model -> the layer metrics its charts name (anywhere in their params)."""
+    datasets = {str(c["uuid"]): c["table_name"] for p, c in imported.assets_files.items() if p.startswith("datasets/")}
+    layer = load_metrics()
+    used: dict[str, set[str]] = {}
+
+    def strings(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return []
+
+    for path, chart in imported.assets_files.items():
+        if path.startswith("charts/"):
+            model = datasets[str(chart["dataset_uuid"])]
+            names = {m.name for m in layer if m.model == model}
+            used.setdefault(model, set()).update(names & set(strings(chart["params"])))
+    return used
+
+
+def test_every_charted_metric_equals_the_metrics_layer(superset_stack: SupersetStack, imported: Imported) -> None:
+    """Every metric a chart shows, through Superset's chart-data API, equals the metrics layer compiled and run on
+    the warehouse: for the whole table, two hospitals and two months (money to the cent, ratios to 1e-9)."""
+    admin = superset_stack.admin()
+    dataset_ids = {d["table_name"]: d["id"] for d in admin.listing("dataset")}
+    layer = {(m.model, m.name): m for m in load_metrics()}
+    warehouse = superset_stack.warehouse_client()
+    hospital_ids = sorted(hid for hid, _ in hospitals(superset_stack).values())[:2]
+    checked = 0
+    for model, names in sorted(chart_metrics(imported).items()):
+        for name in sorted(names):
+            metric = layer[(model, name)]
+            slices: list[tuple[dict[str, str], tuple[dt.date, dt.date] | None]] = [({}, None)]
+            if "hospital_id" in metric.dimensions:
+                slices += [({"hospital_id": str(hid)}, None) for hid in hospital_ids]
+            if metric.time_dimension:
+                months = warehouse.query(
+                    f"SELECT DISTINCT toStartOfMonth({metric.time_dimension}) AS m FROM {metric.table} ORDER BY m DESC"
+                ).result_rows
+                slices += [({}, (m, (m + dt.timedelta(days=32)).replace(day=1))) for [m] in months[:2]]
+            for where, period in slices:
+                filters: list[dict[str, Any]] = [{"col": d, "op": "IN", "val": [int(v)]} for d, v in where.items()]
+                if period:
+                    val = f"{period[0]} : {period[1]}"
+                    filters.append({"col": metric.time_dimension, "op": "TEMPORAL_RANGE", "val": val})
+                query = {"metrics": [name], "columns": [], "filters": filters, "row_limit": 10, "extras": {}}
+                body = {"datasource": {"id": dataset_ids[model], "type": "table"}, "queries": [query], "force": True}
+                [[shown]] = [[r[name] for r in admin.post("/api/v1/chart/data", body)["result"][0]["data"]]]
+                compiled = compile_query(metric, [], where, period)
+                [[expected]] = warehouse.query(compiled.sql, parameters=compiled.parameters).result_rows
+                context = f"{metric.key} {where} {period}"
+                if expected is None:
+                    assert shown is None, context
+                elif metric.unit == "money" and metric.sql.startswith("sum("):
+                    assert Decimal(str(shown)).quantize(Decimal("0.01")) == expected, context
+                else:
+                    assert shown == pytest.approx(float(expected), rel=1e-9), context
+                checked += 1
+    assert checked >= 150
 
 
 def test_key_figures_equal_the_marts(superset_stack: SupersetStack, imported: Imported, charts: dict[str, int]) -> None:
@@ -92,7 +159,8 @@ def test_key_figures_equal_the_marts(superset_stack: SupersetStack, imported: Im
         scalar(superset_stack, "SELECT sum(outstanding_rub) FROM marts.mart_receivables")
     )
     assert one("mk_cac") == pytest.approx(
-        scalar(superset_stack, "SELECT sum(spend_rub) / sum(paid) FROM marts.mart_marketing_spend"), rel=1e-9
+        scalar(superset_stack, "SELECT toFloat64(sum(spend_rub)) / sum(paid) FROM marts.mart_marketing_spend"),
+        rel=1e-9,  # in Float64: Decimal(38, 2) / UInt64 keeps scale 2 and truncated the acquisition cost
     )
     assert one("cc_answered") == pytest.approx(
         scalar(
@@ -268,7 +336,9 @@ def test_hospital_manager_cannot_widen_the_filter_with_sql(
     sql_metric = {"expressionType": "SQL", "sqlExpression": "count() + 0 * (1 OR 1)", "label": "n"}
     attacks: list[dict[str, Any]] = [{"filters": [widen]}, {"metrics": [sql_metric]}, {"orderby": [[sql_metric, True]]}]
     attacks += [{"extras": {"where": "1 = 1) OR (1 = 1"}}, {"extras": {"having": "1 OR 1"}}]
-    attacks += [{"columns": [{"sqlExpression": "hospital_name", "label": "h", "expressionType": "SQL"}]}]
+    attacks += [
+        {"columns": [{"sqlExpression": "if(1 OR 1, hospital_name, '')", "label": "h", "expressionType": "SQL"}]}
+    ]
     for attack in attacks:
         query = filter_options_query(dataset_id, "hospital_name")
         query["queries"][0].update(attack)
@@ -276,6 +346,17 @@ def test_hospital_manager_cannot_widen_the_filter_with_sql(
             query["result_format"] = result_format
             with pytest.raises(SupersetError, match=r"-> 403: .*Ad-hoc SQL is not allowed"):
                 manager.request("POST", "/api/v1/chart/data", json=query)
+    # What Superset's own charts send for an x-axis, an SQL "expression" that only names a column, still runs.
+    axis = {
+        "sqlExpression": "hospital_name",
+        "label": "hospital_name",
+        "expressionType": "SQL",
+        "columnType": "BASE_AXIS",
+    }
+    query = filter_options_query(dataset_id, "hospital_name")
+    query["queries"][0]["columns"] = [axis]
+    data = manager.post("/api/v1/chart/data", query)["result"][0]["data"]
+    assert {r["hospital_name"] for r in data} == {hospitals(superset_stack)["H001"][1]}
     adhoc = [{"expressionType": "SQL", "sqlExpression": "1 OR 1", "clause": "WHERE"}]
     form_data = json.dumps(explore_form_data(dataset_id, adhoc_filters=adhoc))
     for sent in ({"params": {"form_data": form_data}}, {"data": {"form_data": form_data}}):

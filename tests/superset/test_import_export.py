@@ -44,7 +44,7 @@ def test_first_import_creates_every_object_once(superset_stack: SupersetStack, i
 
 
 def test_second_import_updates_in_place(superset_stack: SupersetStack, imported: Imported, tmp_path: Path) -> None:
-    """Import a changed copy (chart title, dashboard title, metric format): applied, nothing duplicated."""
+    """Import a changed copy (chart title, dashboard title, dataset description): applied, nothing duplicated."""
     admin = superset_stack.admin()
     security_before = security_state(superset_stack)
     changed = tmp_path / "superset_assets"
@@ -59,7 +59,7 @@ def test_second_import_updates_in_place(superset_stack: SupersetStack, imported:
     dashboard_file.write_text(yaml.safe_dump(dashboard, sort_keys=False, allow_unicode=True))
     dataset_file = changed / "datasets" / "pulse_warehouse" / "mart_receivables.yaml"
     dataset = yaml.safe_load(dataset_file.read_text())
-    next(m for m in dataset["metrics"] if m["metric_name"] == "outstanding")["d3format"] = ",.2f"
+    dataset["description"] = "Invoices (edited in YAML)"
     dataset_file.write_text(yaml.safe_dump(dataset, sort_keys=False, allow_unicode=True))
     try:
         import_assets(admin, superset_stack.settings, changed)
@@ -69,8 +69,8 @@ def test_second_import_updates_in_place(superset_stack: SupersetStack, imported:
         titles = {d["slug"]: d["dashboard_title"] for d in admin.listing("dashboard")}
         assert titles["receivables"] == "Receivables (edited in YAML)"
         datasets = {d["table_name"]: d["id"] for d in admin.listing("dataset")}
-        metrics = admin.get(f"/api/v1/dataset/{datasets['mart_receivables']}")["result"]["metrics"]
-        assert next(m for m in metrics if m["metric_name"] == "outstanding")["d3format"] == ",.2f"
+        described = admin.get(f"/api/v1/dataset/{datasets['mart_receivables']}")["result"]["description"]
+        assert described == "Invoices (edited in YAML)"
         assert security_state(superset_stack) == security_before  # roles, RLS filters, users: converged, not added
     finally:
         import_assets(admin, superset_stack.settings)  # the repository's version again, for the other tests

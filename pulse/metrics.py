@@ -1,0 +1,233 @@
+"""The metrics layer: every business number declared once, beside its mart, in the dbt model's YAML.
+
+A model declares its metrics under `config.meta.metrics` (dbt parses `meta` and `dbt docs` shows it; the
+convention follows Lightdash's `meta.metrics`), and the dimensions they may be grouped and filtered by under
+`config.meta.dimensions`:
+
+    config:
+      meta:
+        dimensions: [hospital_name, sales_month]
+        metrics:
+        - name: commission
+          label: Commission
+          label_ru: Комиссия
+          sql: sum(commission_rub)
+          unit: money
+        - name: effective_commission_rate
+          label: Commission rate
+          label_ru: Ставка комиссии
+          ratio: {numerator: commission, denominator: net_sales}
+          format: .2%
+
+A metric is an aggregate over the mart's columns (`sql`) or a `ratio` of two metrics (or aggregates). Ratios
+are computed in Float64: in ClickHouse `Decimal(38, 2) / Decimal(38, 2)` keeps scale 2, so a Decimal ratio
+truncates (6.47% became 6.00%), and an `sql` with a division in it is refused for that reason. Money sums stay
+exact Decimals. Superset's dataset metrics (`pulse.superset_assets`) are generated from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+
+from pulse.console import PulseError
+
+REPO = Path(__file__).resolve().parent.parent
+MARTS_DIR = REPO / "dbt_project" / "models" / "marts"
+MARTS_SCHEMA = "marts"
+# The currency money metrics are in (issue 16 makes it the business's own setting).
+REPORTING_CURRENCY = "RUB"
+
+Unit = Literal["money", "count", "ratio", "seconds", "minutes"]
+UNITS: tuple[str, ...] = get_args(Unit)
+DEFAULT_FORMAT: dict[str, str] = {"money": ",.0f", "count": ",d", "ratio": ".1%", "seconds": ",.0f", "minutes": ",.0f"}
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+_DIVISION = re.compile(r"/|\bdivide\s*\(|\bintDiv", re.IGNORECASE)
+_SUM_OF_COLUMN = re.compile(r"^\s*sum\s*\(\s*`?(\w+)`?\s*\)\s*$", re.IGNORECASE)
+_DATE_TYPE = re.compile(r"^(Nullable\()?(Date|Date32)\b")
+_KEYS = {"name", "label", "label_ru", "description", "sql", "ratio", "unit", "format", "dimensions"}
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    model: str
+    label: str
+    label_ru: str
+    description: str | None
+    sql: str  # the aggregate expression over the model's columns, compiled (ratios included)
+    unit: Unit
+    format: str  # d3-format, as Superset and the statements show it
+    dimensions: tuple[str, ...]
+    time_dimension: str | None  # the first Date dimension: what a period filters on
+
+    @property
+    def key(self) -> str:
+        """`model.name`: names one metric across the marts."""
+        return f"{self.model}.{self.name}"
+
+    @property
+    def table(self) -> str:
+        return f"{MARTS_SCHEMA}.{self.model}"
+
+
+def _fail(path: Path, model: str, message: str) -> PulseError:
+    return PulseError(f"{path.name}: model {model}: {message}", "fix the metric under config.meta.metrics")
+
+
+def _ratio(path: Path, model: str, name: str, ratio: Any, compiled: dict[str, str]) -> str:
+    if not isinstance(ratio, dict) or set(ratio) != {"numerator", "denominator"}:
+        raise _fail(path, model, f"metric {name}: ratio needs exactly a numerator and a denominator")
+    parts = []
+    for side in ("numerator", "denominator"):
+        term = str(ratio[side])
+        # A metric of the same model by name (declared above), else an aggregate expression.
+        parts.append(compiled.get(term, term))
+    numerator, denominator = parts
+    return f"toFloat64({numerator}) / nullIf(toFloat64({denominator}), 0)"
+
+
+def _model_metrics(path: Path, model: dict[str, Any]) -> list[Metric]:
+    name = model["name"]
+    meta = (model.get("config") or {}).get("meta") or {}
+    columns = {c["name"]: c for c in model.get("columns") or []}
+    dimensions = tuple(meta.get("dimensions") or ())
+    if unknown := [d for d in dimensions if d not in columns]:
+        raise _fail(path, name, f"dimensions that are not columns: {', '.join(unknown)}")
+    compiled: dict[str, str] = {}
+    metrics: list[Metric] = []
+    for declared in meta.get("metrics") or []:
+        metric_name = declared.get("name", "")
+        if not _IDENTIFIER.match(metric_name):
+            raise _fail(path, name, f"metric name {metric_name!r} is not a lower-case identifier")
+        if extra := set(declared) - _KEYS:
+            raise _fail(path, name, f"metric {metric_name}: unknown keys {', '.join(sorted(extra))}")
+        if metric_name in columns:
+            # ClickHouse resolves a name to a SELECT alias before a column: `sum(paid) AS paid` beside
+            # `sum(paid) / sum(leads)` would nest one aggregate in another (ILLEGAL_AGGREGATION).
+            raise _fail(path, name, f"metric {metric_name} is named like a column (call it total_{metric_name})")
+        if metric_name in compiled:
+            raise _fail(path, name, f"metric {metric_name} is declared twice")
+        if ("sql" in declared) == ("ratio" in declared):
+            raise _fail(path, name, f"metric {metric_name}: give either sql or ratio")
+        if "sql" in declared:
+            sql = " ".join(str(declared["sql"]).split())
+            if _DIVISION.search(sql):
+                raise _fail(
+                    path, name, f"metric {metric_name}: a division in sql truncates Decimals; declare it as a ratio"
+                )
+            unit = declared.get("unit", "count")
+        else:
+            sql = _ratio(path, name, metric_name, declared["ratio"], compiled)
+            unit = declared.get("unit", "ratio")
+        if unit not in UNITS:
+            raise _fail(path, name, f"metric {metric_name}: unit {unit!r} is not one of {', '.join(UNITS)}")
+        for key in ("label", "label_ru"):
+            if not declared.get(key):
+                raise _fail(path, name, f"metric {metric_name}: {key} is missing")
+        own = tuple(declared.get("dimensions") or dimensions)
+        if unknown := [d for d in own if d not in columns]:
+            raise _fail(path, name, f"metric {metric_name}: dimensions that are not columns: {', '.join(unknown)}")
+        description = " ".join(str(declared.get("description") or "").split()) or None
+        if description is None and (summed := _SUM_OF_COLUMN.match(sql)) and summed.group(1) in columns:
+            column_description = columns[summed.group(1)].get("description")
+            description = f"Sum of: {' '.join(column_description.split())}" if column_description else None
+        compiled[metric_name] = sql
+        dated = [d for d in own if _DATE_TYPE.match(columns[d].get("data_type") or "")]
+        metrics.append(
+            Metric(
+                name=metric_name,
+                model=name,
+                label=declared["label"],
+                label_ru=declared["label_ru"],
+                description=description,
+                sql=sql,
+                unit=unit,
+                format=declared.get("format", DEFAULT_FORMAT[unit]),
+                dimensions=own,
+                time_dimension=dated[0] if dated else None,
+            )
+        )
+    return metrics
+
+
+def load_metrics(models_dir: Path = MARTS_DIR) -> list[Metric]:
+    """Every metric of the marts, model by model in declaration order. A name is unique within its model
+    (`total_leads` of the funnel and of marketing spend are the same aggregate over different marts)."""
+    metrics: list[Metric] = []
+    for path in sorted(models_dir.rglob("*.yml")):
+        try:
+            content = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise PulseError(f"{path} is not valid YAML: {err}", "fix it (`pulse dbt parse` shows it too)") from err
+        for model in content.get("models") or []:
+            metrics += _model_metrics(path, model)
+    return metrics
+
+
+def of_model(metrics: list[Metric], model: str) -> list[Metric]:
+    return [m for m in metrics if m.model == model]
+
+
+def find(metrics: list[Metric], name: str) -> Metric:
+    """A metric by `name` (when one model has it) or by `model.name`."""
+    found = [m for m in metrics if name in (m.name, m.key)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise PulseError(f"metric {name} is on several marts", f"name one: {', '.join(m.key for m in found)}")
+    raise PulseError(f"no metric {name}", "`pulse metrics list` shows every metric")
+
+
+def parse_period(text: str) -> tuple[dt.date, dt.date]:
+    """`2026-11` (a month) or `2026-11-01..2026-11-30` (inclusive days) -> [start, end) dates."""
+    try:
+        if ".." in text:
+            first, last = (dt.date.fromisoformat(part) for part in text.split("..", 1))
+            if last < first:
+                raise ValueError("the period ends before it starts")
+            return first, last + dt.timedelta(days=1)
+        start = dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError as err:
+        raise PulseError(f"period {text!r}: {err}", "give YYYY-MM or YYYY-MM-DD..YYYY-MM-DD") from None
+    return start, (start + dt.timedelta(days=32)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class Query:
+    sql: str
+    parameters: dict[str, object]
+
+
+def compile_query(
+    metric: Metric, by: list[str], where: dict[str, str], period: tuple[dt.date, dt.date] | None = None
+) -> Query:
+    """The metric grouped by dimensions and filtered on dimension values and a period, with the values sent as
+    server-side parameters (never spliced into the SQL). Only the metric's own dimensions are accepted."""
+    for dimension in [*by, *where]:
+        if dimension not in metric.dimensions:
+            raise PulseError(
+                f"metric {metric.key} cannot be grouped or filtered by {dimension!r}",
+                f"its dimensions: {', '.join(metric.dimensions)}",
+            )
+    conditions: list[str] = []
+    parameters: dict[str, object] = {}
+    for i, (dimension, value) in enumerate(sorted(where.items())):
+        conditions.append(f"toString({dimension}) = {{w{i}:String}}")
+        parameters[f"w{i}"] = value
+    if period is not None:
+        if metric.time_dimension is None:
+            raise PulseError(f"metric {metric.key} has no date dimension", "leave out --period")
+        conditions.append(f"{metric.time_dimension} >= {{start:Date}} AND {metric.time_dimension} < {{end:Date}}")
+        parameters.update(start=period[0], end=period[1])
+    sql = f"SELECT {', '.join([*by, f'{metric.sql} AS {metric.name}'])} FROM {metric.table}"
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    if by:
+        sql += f" GROUP BY {', '.join(by)} ORDER BY {', '.join(by)}"
+    return Query(sql, parameters)
