@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from pulse import metrics
-from pulse.console import PulseError, console
+from pulse.console import PulseError
 from pulse.settings import get_settings
 
+out = Console()  # answers go to stdout (pulse.console, for progress and errors, writes to stderr)
 app = typer.Typer(help="The metrics layer (dbt_project/models/marts/*.yml, config.meta.metrics).", no_args_is_help=True)
 
 
@@ -22,7 +24,7 @@ def list_metrics(model: str = typer.Option(None, help="Only this mart's metrics.
         if model in (None, metric.model):
             extra = [", ".join(metric.dimensions)] if model else []
             table.add_row(metric.key, metric.label, metric.unit, metric.time_dimension or "", *extra)
-    console.print(table)
+    out.print(table)
 
 
 def _where(pairs: list[str]) -> dict[str, str]:
@@ -51,9 +53,9 @@ def query(
     result = reader_client(get_settings()).query(compiled.sql, parameters=compiled.parameters)
     rows = [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
     if as_json:
-        console.print_json(json.dumps(rows, default=str, ensure_ascii=False))
+        typer.echo(json.dumps(rows, default=str, ensure_ascii=False))
         return
     table = Table(*result.column_names, title=f"{metric.label} ({metric.key})")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
-    console.print(table)
+    out.print(table)

@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -385,3 +389,44 @@ def test_analyst_cannot_read_files_through_sql_lab(superset_stack: SupersetStack
         with pytest.raises(SupersetError) as refused:
             sql_lab(superset_stack, "analyst", sql)
         assert secret.read_text().strip() not in str(refused.value)
+
+
+def pulse_metrics(stack: SupersetStack, *args: str) -> subprocess.CompletedProcess[str]:
+    settings = stack.settings
+    env = {
+        **os.environ,
+        "PULSE_HOME": str(settings.home),
+        "PULSE_CLICKHOUSE_URL": settings.clickhouse_url,
+        "PULSE_WAREHOUSE_READER_PASSWORD": settings.reader_password(),
+        "COLUMNS": "200",
+    }
+    command = [str(Path(sys.executable).parent / "pulse"), "metrics", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_pulse_metrics_query_answers_from_the_one_definition(superset_stack: SupersetStack, imported: Imported) -> None:
+    """`pulse metrics query` for one hospital and month equals the commission rate its statement line states."""
+    warehouse = superset_stack.warehouse_client()
+    [[month]] = warehouse.query(
+        "SELECT max(sales_month) FROM marts.mart_hospital_commissions_monthly WHERE hospital_code = 'H001'"
+    ).result_rows
+    [[commission, net]] = warehouse.query(
+        "SELECT commission_rub, net_sales_rub FROM marts.mart_hospital_commissions_monthly"
+        " WHERE hospital_code = 'H001' AND sales_month = {m:Date}",
+        parameters={"m": month},
+    ).result_rows
+    period = f"{month:%Y-%m}"
+    args = ["effective_commission_rate", "--by", "hospital_code", "--where", "hospital_code=H001", "--period", period]
+    answered = pulse_metrics(superset_stack, "query", *args, "--json")
+    assert answered.returncode == 0, answered.stderr
+    [row] = json.loads(answered.stdout)
+    assert row["hospital_code"] == "H001"
+    assert row["effective_commission_rate"] == pytest.approx(float(commission / net), rel=1e-12)
+    # A value is a parameter, never SQL; a column that is not one of the metric's dimensions is refused.
+    injected = pulse_metrics(superset_stack, "query", "net_sales", "--where", "hospital_code=H001' OR '1'='1", "--json")
+    assert injected.returncode == 0 and json.loads(injected.stdout) == [{"net_sales": None}], injected.stderr
+    refused = pulse_metrics(superset_stack, "query", "net_sales", "--by", "commission_rub")
+    assert refused.returncode == 1
+    assert "cannot be grouped or filtered by 'commission_rub'" in refused.stdout + refused.stderr
+    listed = pulse_metrics(superset_stack, "list", "--model", "mart_hospital_commissions_monthly")
+    assert "effective_commission_rate" in listed.stdout and "Commission rate" in listed.stdout
