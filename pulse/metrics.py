@@ -28,7 +28,9 @@ exact Decimals. Superset's dataset metrics (`pulse.superset_assets`) are generat
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -174,6 +176,20 @@ def of_model(metrics: list[Metric], model: str) -> list[Metric]:
     return [m for m in metrics if m.model == model]
 
 
+@functools.cache
+def project_metrics() -> tuple[Metric, ...]:
+    """The repository's metrics, read once per process (what the statements ask for by name)."""
+    return tuple(load_metrics())
+
+
+def named(model: str, *names: str) -> list[Metric]:
+    """The project's metrics of one mart, by name, in the order asked."""
+    own = {m.name: m for m in project_metrics() if m.model == model}
+    if missing := [n for n in names if n not in own]:
+        raise PulseError(f"{model} has no metric {', '.join(missing)}", f"declare it in {model}.yml (meta.metrics)")
+    return [own[n] for n in names]
+
+
 def find(metrics: list[Metric], name: str) -> Metric:
     """A metric by `name` (when one model has it) or by `model.name`."""
     found = [m for m in metrics if name in (m.name, m.key)]
@@ -195,7 +211,12 @@ def parse_period(text: str) -> tuple[dt.date, dt.date]:
         start = dt.datetime.strptime(text, "%Y-%m").date()
     except ValueError as err:
         raise PulseError(f"period {text!r}: {err}", "give YYYY-MM or YYYY-MM-DD..YYYY-MM-DD") from None
-    return start, (start + dt.timedelta(days=32)).replace(day=1)
+    return month(start)
+
+
+def month(first_day: dt.date) -> tuple[dt.date, dt.date]:
+    """The calendar month starting on `first_day` as a period: [first day, first day of the next month)."""
+    return first_day, (first_day + dt.timedelta(days=32)).replace(day=1)
 
 
 @dataclass(frozen=True)
@@ -205,27 +226,50 @@ class Query:
 
 
 def compile_query(
-    metric: Metric, by: list[str], where: dict[str, str], period: tuple[dt.date, dt.date] | None = None
+    metric: Metric,
+    by: Sequence[str],
+    where: Mapping[str, str | Sequence[str]],
+    period: tuple[dt.date, dt.date] | None = None,
 ) -> Query:
-    """The metric grouped by dimensions and filtered on dimension values and a period, with the values sent as
-    server-side parameters (never spliced into the SQL). Only the metric's own dimensions are accepted."""
-    for dimension in [*by, *where]:
-        if dimension not in metric.dimensions:
-            raise PulseError(
-                f"metric {metric.key} cannot be grouped or filtered by {dimension!r}",
-                f"its dimensions: {', '.join(metric.dimensions)}",
-            )
+    """The metric grouped by dimensions and filtered on dimension values and a period (see compile_metrics)."""
+    return compile_metrics([metric], by, where, period)
+
+
+def compile_metrics(
+    metrics: Sequence[Metric],
+    by: Sequence[str],
+    where: Mapping[str, str | Sequence[str]],
+    period: tuple[dt.date, dt.date] | None = None,
+) -> Query:
+    """Metrics of one mart grouped by dimensions and filtered on dimension values (one value, or a list of them)
+    and a period, with every value sent as a server-side parameter (never spliced into the SQL). Only dimensions
+    every one of the metrics allows are accepted."""
+    first = metrics[0]
+    if other := [m.key for m in metrics if m.model != first.model]:
+        raise PulseError(f"metrics of different marts in one query: {first.key}, {', '.join(other)}", "ask apart")
+    for metric in metrics:
+        for dimension in [*by, *where]:
+            if dimension not in metric.dimensions:
+                raise PulseError(
+                    f"metric {metric.key} cannot be grouped or filtered by {dimension!r}",
+                    f"its dimensions: {', '.join(metric.dimensions)}",
+                )
     conditions: list[str] = []
     parameters: dict[str, object] = {}
     for i, (dimension, value) in enumerate(sorted(where.items())):
-        conditions.append(f"toString({dimension}) = {{w{i}:String}}")
-        parameters[f"w{i}"] = value
+        if isinstance(value, str):
+            conditions.append(f"toString({dimension}) = {{w{i}:String}}")
+            parameters[f"w{i}"] = value
+        else:
+            conditions.append(f"toString({dimension}) IN {{w{i}:Array(String)}}")
+            parameters[f"w{i}"] = [str(v) for v in value]
     if period is not None:
-        if metric.time_dimension is None:
-            raise PulseError(f"metric {metric.key} has no date dimension", "leave out --period")
-        conditions.append(f"{metric.time_dimension} >= {{start:Date}} AND {metric.time_dimension} < {{end:Date}}")
+        if first.time_dimension is None:
+            raise PulseError(f"metric {first.key} has no date dimension", "leave out --period")
+        conditions.append(f"{first.time_dimension} >= {{start:Date}} AND {first.time_dimension} < {{end:Date}}")
         parameters.update(start=period[0], end=period[1])
-    sql = f"SELECT {', '.join([*by, f'{metric.sql} AS {metric.name}'])} FROM {metric.table}"
+    selected = [*by, *(f"{m.sql} AS {m.name}" for m in metrics)]
+    sql = f"SELECT {', '.join(selected)} FROM {first.table}"
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)
     if by:

@@ -1,5 +1,6 @@
-"""Hospital monthly commission statement data: the statement line of mart_hospital_commissions_monthly (kits,
-net sales, tier reached, commission), the plan's tiers, and where the sales came from (per machine and day
+"""Hospital monthly commission statement data: the statement's figures (kits, refunds, net sales, commission) as
+the metrics layer defines them on mart_hospital_commissions_monthly (so the dashboard shows the same numbers),
+the line's tier reached and its rate, the plan's tiers, and where the sales came from (per machine and day
 from mart_vending_daily, per kit from the vend facts), all in the hospital's local calendar month.
 
 The breakdowns must add up to the statement line, and a completed vend without a RUB amount (no FX rate on
@@ -17,6 +18,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from pulse import metrics
 from reports.data_common import ReportDataError, parse_id, parse_month, query_rows, reporting_currency
 
 KIND = "hospital_statement"
@@ -102,9 +104,13 @@ FROM marts.dim_hospitals
 WHERE hospital_id IN {ids:Array(Int64)}
 """
 
+# The figures a statement prints, asked of the metrics layer by name (pulse/metrics.py).
+MART = "mart_hospital_commissions_monthly"
+FIGURES = ("total_kits_sold", "total_refunded_kits", "net_sales", "commission")
+
 LINES_SQL = """
-SELECT hospital_id, completed_vends, kits_sold, refunded_kits, net_sales_rub, tier_min_monthly_kits,
-       commission_rate, commission_rub, currency, coalesce(statement_line, '') AS statement_line
+SELECT hospital_id, completed_vends, tier_min_monthly_kits, commission_rate, currency,
+       coalesce(statement_line, '') AS statement_line
 FROM marts.mart_hospital_commissions_monthly
 WHERE hospital_id IN {ids:Array(Int64)} AND sales_month = {month:Date}
 """
@@ -180,7 +186,12 @@ def _grouped(rows: list[dict[str, Any]], key: str = "hospital_id") -> dict[int, 
 def _load_month(client: Client, month: dt.date, ids: list[int]) -> dict[int, HospitalStatement | ReportDataError]:
     args = {"ids": ids, "month": month}
     hospitals = {r["hospital_id"]: r for r in query_rows(client, HOSPITALS_SQL, args)}
+    figures = metrics.compile_metrics(
+        metrics.named(MART, *FIGURES), ["hospital_id"], {"hospital_id": [str(i) for i in ids]}, metrics.month(month)
+    )
     lines = {r["hospital_id"]: r for r in query_rows(client, LINES_SQL, args)}
+    for row in query_rows(client, figures.sql, figures.parameters):
+        lines[row["hospital_id"]].update(row)
     plans = sorted({h["plan_id"] for h in hospitals.values()})
     tiers = _grouped(query_rows(client, TIERS_SQL, {"plans": plans}), "plan_id")
     machines = _grouped(query_rows(client, MACHINES_SQL, args))
@@ -221,11 +232,11 @@ def _statement(
         )
     if line is None:
         line = {
-            "completed_vends": 0, "kits_sold": 0, "refunded_kits": 0, "net_sales_rub": ZERO,
-            "tier_min_monthly_kits": 0, "commission_rate": Decimal("0"), "commission_rub": ZERO,
+            "completed_vends": 0, "total_kits_sold": 0, "total_refunded_kits": 0, "net_sales": ZERO,
+            "tier_min_monthly_kits": 0, "commission_rate": Decimal("0"), "commission": ZERO,
             "currency": reporting_currency(), "statement_line": "",
         }  # fmt: skip
-    kits, net_sales = int(line["kits_sold"]), line["net_sales_rub"] or ZERO
+    kits, net_sales = int(line["total_kits_sold"]), line["net_sales"] or ZERO
 
     machine_rows = tuple(
         MachineSales(
@@ -266,9 +277,9 @@ def _statement(
         hospital_name=hospital["hospital_name"], city=hospital["city"], region=hospital["region"],
         time_zone=hospital["time_zone"], plan_code=hospital["commission_plan_code"],
         plan_name=hospital["commission_plan_name"], month=month, currency=line["currency"],
-        completed_vends=int(line["completed_vends"]), kits_sold=kits, refunded_kits=int(line["refunded_kits"]),
+        completed_vends=int(line["completed_vends"]), kits_sold=kits, refunded_kits=int(line["total_refunded_kits"]),
         net_sales=net_sales, tier_min_monthly_kits=tier_min, commission_rate=line["commission_rate"],
-        commission=line["commission_rub"] or ZERO, statement_line=line["statement_line"],
+        commission=line["commission"] or ZERO, statement_line=line["statement_line"],
         tiers=tuple(
             Tier(int(t["min_monthly_kits"]), t["rate"], has_line and int(t["min_monthly_kits"]) == tier_min)
             for t in tiers

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from pulse.metrics import compile_query, load_metrics
+from pulse.metrics import month as metrics_month
 from pulse.superset_api import SupersetClient, SupersetError
 from tests.superset.conftest import Imported, SupersetStack
 
@@ -115,7 +117,7 @@ def test_every_charted_metric_equals_the_metrics_layer(superset_stack: SupersetS
                 months = warehouse.query(
                     f"SELECT DISTINCT toStartOfMonth({metric.time_dimension}) AS m FROM {metric.table} ORDER BY m DESC"
                 ).result_rows
-                slices += [({}, (m, (m + dt.timedelta(days=32)).replace(day=1))) for [m] in months[:2]]
+                slices += [({}, metrics_month(m)) for [m] in months[:2]]
             for where, period in slices:
                 filters: list[dict[str, Any]] = [{"col": d, "op": "IN", "val": [int(v)]} for d, v in where.items()]
                 if period:
@@ -430,3 +432,42 @@ def test_pulse_metrics_query_answers_from_the_one_definition(superset_stack: Sup
     assert "cannot be grouped or filtered by 'commission_rub'" in refused.stdout + refused.stderr
     listed = pulse_metrics(superset_stack, "list", "--model", "mart_hospital_commissions_monthly")
     assert "effective_commission_rate" in listed.stdout and "Commission rate" in listed.stdout
+
+
+def test_hospital_manager_sees_the_same_figures_on_the_dashboard_and_in_the_pdf(
+    superset_stack: SupersetStack, imported: Imported, tmp_path: Path
+) -> None:
+    """The commissions dashboard, as manager_h001 for one month, and that month's PDF statement state the same net
+    sales, commission, kits and commission rate (the rate to the two decimals both print)."""
+    from reports.recipients import reader_client
+    from reports.render import render_report
+    from tests.reports.pdf_text import amount_after, integer_after, pages_text, to_decimal
+
+    hospital_id, _ = hospitals(superset_stack)["H001"]
+    [[month]] = (
+        superset_stack.warehouse_client()
+        .query(
+            "SELECT max(sales_month) FROM marts.mart_hospital_commissions_monthly"
+            " WHERE hospital_id = {h:Int64} AND net_sales_rub > 0",
+            parameters={"h": hospital_id},
+        )
+        .result_rows
+    )
+    manager = superset_stack.login("manager_h001")
+    names = ["net_sales", "commission", "total_kits_sold", "effective_commission_rate"]
+    period = {"col": "sales_month", "op": "TEMPORAL_RANGE", "val": f"{month} : {metrics_month(month)[1]}"}
+    query = {"metrics": names, "columns": [], "filters": [period], "row_limit": 10, "extras": {}}
+    body = {"datasource": {"id": commissions_dataset(manager), "type": "table"}, "queries": [query], "force": True}
+    [shown] = manager.post("/api/v1/chart/data", body)["result"][0]["data"]
+
+    report = render_report(reader_client(superset_stack.settings), "hospital_statement",
+                           {"hospital_id": str(hospital_id), "period": f"{month:%Y-%m}"}, "en")  # fmt: skip
+    pdf = tmp_path / report.filename
+    pdf.write_bytes(report.pdf)
+    text = "\n".join(pages_text(pdf))
+    cents = Decimal("0.01")
+    assert amount_after(text, "Net sales, RUB", "en") == Decimal(str(shown["net_sales"])).quantize(cents)
+    assert amount_after(text, "Commission, RUB", "en") == Decimal(str(shown["commission"])).quantize(cents)
+    assert integer_after(text, "Kits sold", "en") == shown["total_kits_sold"]
+    printed = re.search(r"Rate\s+([\d.,]+)\s?%", text, re.IGNORECASE)
+    assert printed and to_decimal(printed.group(1), "en") == Decimal(f"{shown['effective_commission_rate'] * 100:.2f}")
