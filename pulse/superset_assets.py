@@ -43,7 +43,6 @@ from pulse.superset_security import AppliedSecurity, apply_security, load_securi
 
 REPO = Path(__file__).resolve().parent.parent
 ASSETS_DIR = REPO / "superset_assets"
-DBT_MODELS_DIR = REPO / "dbt_project" / "models" / "marts"  # what Superset reads
 BUNDLE_ROOT = "pulse_assets"
 EXPORT_VERSION = "1.0.0"
 MASKED_PASSWORD = "XXXXXXXXXX"  # noqa: S105 - the mask Superset writes in place of a password
@@ -141,7 +140,7 @@ class ModelDoc:
     metrics: tuple[metrics_layer.Metric, ...] = ()
 
 
-def load_dbt_docs(models_dir: Path = DBT_MODELS_DIR) -> dict[str, ModelDoc]:
+def load_dbt_docs(models_dir: Path = metrics_layer.MARTS_DIR) -> dict[str, ModelDoc]:
     """Every model documented in the dbt project's YAML files (the marts), by name, with its metrics."""
     layer = metrics_layer.load_metrics(models_dir)
     docs: dict[str, ModelDoc] = {}
