@@ -1,0 +1,68 @@
+"""Metrics for integrators and analysts: the metrics layer listed, and one metric asked of the warehouse as the
+read-only user (grouped, filtered and for a period, all as server-side parameters)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from operational_api.schemas.metrics import MetricOut, MetricRows
+from operational_api.services.common import Invalid, NotFound
+from operational_api.services.reporting import Unavailable
+from pulse import metrics
+from pulse.console import PulseError
+from pulse.settings import Settings
+
+
+def _out(metric: metrics.Metric) -> MetricOut:
+    return MetricOut(
+        name=metric.name, model=metric.model, key=metric.key, label=metric.label, label_ru=metric.label_ru,
+        description=metric.description, unit=metric.unit, format=metric.format,
+        dimensions=list(metric.dimensions), time_dimension=metric.time_dimension,
+    )  # fmt: skip
+
+
+def list_metrics() -> list[MetricOut]:
+    return [_out(m) for m in metrics.project_metrics()]
+
+
+def _json(value: Any) -> str | int | float | None:
+    if isinstance(value, Decimal | dt.date):
+        return str(value)
+    return value
+
+
+def query_metric(
+    settings: Settings, name: str, by: Sequence[str], where: Sequence[str], period: str | None
+) -> MetricRows:
+    from reports.recipients import WarehouseUnavailable, reader_client
+
+    try:
+        metric = metrics.find(list(metrics.project_metrics()), name)
+    except PulseError as err:
+        raise NotFound(f"{err}: {err.hint}") from None
+    filters: dict[str, str] = {}
+    for i, pair in enumerate(where):
+        dimension, sep, value = pair.partition(":")
+        if not sep or not dimension:
+            raise Invalid("bad where", [(("query", "where", i), f"{pair!r} is not DIMENSION:VALUE")])
+        filters[dimension] = value
+    try:
+        span = metrics.parse_period(period) if period else None
+    except PulseError as err:
+        raise Invalid("bad period", [(("query", "period"), f"{err}; {err.hint}")]) from None
+    try:
+        compiled = metrics.compile_metrics([metric], by, filters, span)
+    except PulseError as err:
+        raise Invalid(str(err), [(("query", "by" if any(d not in metric.dimensions for d in by) else "where"),
+                                  f"{err}; {err.hint}")]) from None  # fmt: skip
+    try:
+        result = reader_client(settings).query(compiled.sql, parameters=compiled.parameters)
+    except (WarehouseUnavailable, ClickHouseError, OSError) as err:
+        raise Unavailable(f"the warehouse could not answer: {str(err)[:300]}; try again") from None
+    rows = [{c: _json(v) for c, v in zip(result.column_names, row, strict=True)} for row in result.result_rows]
+    return MetricRows(metric=_out(metric), rows=rows)

@@ -1,0 +1,97 @@
+"""`GET /v1/metrics` and `/v1/metrics/{name}` on the operational API, answered from the stack's warehouse (its
+marts built) as the read-only user; each refusal as the request an integrator or an attacker would send."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from operational_api.app import create_app
+from operational_api.db import Store
+from operational_api.services.keys import create_api_key
+from tests.superset.conftest import Imported, SupersetStack
+
+pytestmark = [pytest.mark.superset, pytest.mark.xdist_group("superset")]
+
+
+@pytest.fixture(scope="module")
+def api(superset_stack: SupersetStack) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+    settings = superset_stack.settings
+    store = Store(settings.ops_database_url, settings=settings)
+    keys = {}
+    with store.write() as session:
+        for scope in ("integration", "machine", "admin"):
+            keys[scope] = {"Authorization": f"Bearer {create_api_key(session, name=f'metrics-{scope}', scope=scope)}"}
+    with TestClient(create_app(store=store, settings=settings), raise_server_exceptions=False) as client:
+        yield client, keys
+    store.dispose()
+
+
+def error(response: Any) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()["error"]
+    return body
+
+
+def test_integrators_list_and_query_metrics(
+    superset_stack: SupersetStack, imported: Imported, api: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    client, keys = api
+    listed = client.get("/v1/metrics", headers=keys["integration"])
+    assert listed.status_code == 200
+    rate = next(m for m in listed.json() if m["key"] == "mart_hospital_commissions_monthly.effective_commission_rate")
+    assert rate["unit"] == "ratio" and rate["time_dimension"] == "sales_month" and "hospital_code" in rate["dimensions"]
+    warehouse = superset_stack.warehouse_client()
+    [[month]] = warehouse.query("SELECT max(sales_month) FROM marts.mart_hospital_commissions_monthly").result_rows
+    expected = {
+        code: (commission, net)
+        for code, commission, net in warehouse.query(
+            "SELECT hospital_code, sum(commission_rub), sum(net_sales_rub) FROM marts.mart_hospital_commissions_monthly"
+            " WHERE sales_month = {m:Date} GROUP BY hospital_code",
+            parameters={"m": month},
+        ).result_rows
+    }
+    params: dict[str, Any] = {"by": "hospital_code", "period": f"{month:%Y-%m}"}
+    answered = client.get("/v1/metrics/effective_commission_rate", params=params, headers=keys["integration"])
+    assert answered.status_code == 200, answered.text
+    rows = answered.json()["rows"]
+    assert {r["hospital_code"] for r in rows} == set(expected)
+    for row in rows:
+        commission, net = expected[row["hospital_code"]]
+        assert row["effective_commission_rate"] == pytest.approx(float(commission / net), rel=1e-12)
+    # Money is an exact decimal string, to the cent.
+    [one] = client.get(
+        "/v1/metrics/commission", params={**params, "where": "hospital_code:" + rows[0]["hospital_code"]},
+        headers=keys["admin"],
+    ).json()["rows"]  # fmt: skip
+    assert Decimal(one["commission"]) == expected[rows[0]["hospital_code"]][0]
+
+
+def test_metric_requests_that_are_refused(
+    superset_stack: SupersetStack, imported: Imported, api: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    client, keys = api
+    assert client.get("/v1/metrics").status_code == 401
+    assert client.get("/v1/metrics/net_sales", headers=keys["machine"]).status_code == 403
+    unknown = client.get("/v1/metrics/pin_hash", headers=keys["integration"])
+    assert unknown.status_code == 404 and "no metric pin_hash" in error(unknown)["message"]
+    ambiguous = client.get("/v1/metrics/total_leads", headers=keys["integration"])
+    assert ambiguous.status_code == 404 and "mart_funnel.total_leads" in error(ambiguous)["message"]
+    for params, field in (
+        ({"by": "commission_rub"}, ["query", "by"]),  # a column, not one of the metric's dimensions
+        ({"where": "hospital_code"}, ["query", "where", 0]),
+        ({"where": "pin_hash:1"}, ["query", "where"]),
+        ({"period": "2026-13"}, ["query", "period"]),
+        ({"period": "2026-12-01..2026-11-01"}, ["query", "period"]),
+    ):
+        refused = client.get("/v1/metrics/net_sales", params=params, headers=keys["integration"])
+        assert refused.status_code == 422, (params, refused.text)
+        assert error(refused)["fields"][0]["loc"] == field, params
+    # A value is a parameter, never SQL.
+    injected = client.get(
+        "/v1/metrics/net_sales", params={"where": "hospital_code:H001' OR '1'='1"}, headers=keys["integration"]
+    )
+    assert injected.status_code == 200 and injected.json()["rows"] == [{"net_sales": None}]
