@@ -11,6 +11,7 @@ from pulse import superset_runtime
 from pulse.console import console
 from pulse.settings import get_settings
 from pulse.superset_assets import ASSETS_DIR, export_assets, import_assets
+from pulse.superset_security import demo_password_path
 
 app = typer.Typer(help="Superset: init, import/export dashboards as code, serve.", no_args_is_help=True)
 
@@ -40,7 +41,7 @@ def import_() -> None:
     )
     table = Table("user", "roles", "password file")
     for username, _, roles in summary.security.users:
-        table.add_row(username, ", ".join(roles), str(settings.secrets_dir / f"superset_user_{username}"))
+        table.add_row(username, ", ".join(roles), str(demo_password_path(settings, username)))
     console.print(table)
 
 

@@ -184,20 +184,21 @@ def connect(settings: Settings) -> SupersetClient:
 
 @dataclass(frozen=True)
 class Logins:
-    """What `pulse demo` prints: where Superset is and who can sign in."""
+    """What `pulse demo` prints: where Superset is, who can sign in, and where each password is kept (secrets are
+    never printed: the demo's output ends up in terminals' scrollback and in logs)."""
 
     url: str
-    admin: tuple[str, str]
-    users: list[tuple[str, str, tuple[str, ...]]]  # (username, password, roles)
+    admin: tuple[str, str]  # (username, where its password is)
+    users: list[tuple[str, str, tuple[str, ...]]]  # (username, where its password is, roles)
 
     def lines(self) -> list[str]:
         """The demo's panel lines: the URL, then one login per line."""
         pulse_roles = [", ".join(r for r in roles if r not in ("Gamma", "sql_lab")) for _, _, roles in self.users]
         return [
-            f"Superset dashboards         {self.url}   admin {self.admin[0]} / {self.admin[1]}",
+            f"Superset dashboards         {self.url}   admin {self.admin[0]}, password in {self.admin[1]}",
             *(
-                f"  {user:<26}{password}   ({roles})"
-                for (user, password, _), roles in zip(self.users, pulse_roles, strict=True)
+                f"  {user:<26}({roles}) password in {where}"
+                for (user, where, _), roles in zip(self.users, pulse_roles, strict=True)
             ),
         ]
 
@@ -206,9 +207,16 @@ def set_up(settings: Settings) -> Logins:
     """Everything `pulse demo` needs from Superset, idempotent: metadata database and administrator, the
     server in the background, then dashboards, roles, row-level security and demo users imported."""
     from pulse.superset_assets import import_assets
+    from pulse.superset_security import demo_password_path
 
     init(settings)
     start(settings)
     with connect(settings) as client:
         summary = import_assets(client, settings)
-    return Logins(base_url(settings), (settings.superset_admin_user, admin_password(settings)), summary.security.users)
+    admin_where = (
+        "PULSE_SUPERSET_ADMIN_PASSWORD"
+        if settings.superset_admin_password
+        else str(settings.secrets_dir / "superset_admin_password")
+    )
+    users = [(user, str(demo_password_path(settings, user)), roles) for user, _, roles in summary.security.users]
+    return Logins(base_url(settings), (settings.superset_admin_user, admin_where), users)

@@ -126,8 +126,12 @@ def load_hospitals(settings: Settings, query: str) -> list[Hospital]:
     return [Hospital(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
+def demo_password_path(settings: Settings, username: str) -> Path:
+    return settings.secrets_dir / f"superset_user_{username}"
+
+
 def demo_password(settings: Settings, username: str) -> str:
-    return persistent_secret(settings.secrets_dir / f"superset_user_{username}")
+    return persistent_secret(demo_password_path(settings, username))
 
 
 @dataclass
