@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -68,6 +69,21 @@ def assert_airflow_needs_a_login(settings: Settings, port: int) -> None:
     assert dag.status_code == 200, dag.text
 
 
+def assert_no_secret_written(home: Path, demo_log: Path) -> None:
+    """No generated secret in the demo's output, any log, the outbox, or Superset's action log (`logs` table)."""
+    secrets = {p.name: p.read_text().strip() for p in (home / "secrets").iterdir() if p.is_file()}
+    secrets = {name: value for name, value in secrets.items() if len(value) >= 8}
+    assert {"warehouse_reader_password", "airflow_admin_password", "superset_secret_key"} <= secrets.keys()
+    places = [demo_log, *(p for p in home.rglob("*") if p.is_file() and (p.suffix in (".log", ".eml") or
+                                                                          "outbox" in p.parts))]  # fmt: skip
+    texts = {str(p): p.read_text(errors="replace") for p in places}
+    with contextlib.closing(sqlite3.connect(home / "superset" / "superset.db")) as db:
+        texts["superset logs table"] = "\n".join(str(row) for row in db.execute("SELECT * FROM logs"))
+    assert len(texts) > 3, texts.keys()
+    leaks = [(name, where) for name, value in secrets.items() for where, text in texts.items() if value in text]
+    assert not leaks, f"secrets written out: {leaks}"
+
+
 def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     # 45 days: every source has rows younger than its freshness threshold (monthly invoices included).
     home = tmp_path / "home"
@@ -90,6 +106,7 @@ def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         assert login.status_code == 200 and "Superset" in login.text
         assert_listens_on_loopback_only(home)
         assert_airflow_needs_a_login(settings, int(ports["AIRFLOW"]))
+        assert_no_secret_written(home, log)
         text = log.read_text(errors="replace")
         for expected in ("Pulse is running", "manager_h001", "reconcile", "sent"):
             assert expected in text, expected
