@@ -87,8 +87,10 @@ def _ratio(path: Path, model: str, name: str, ratio: Any, compiled: dict[str, st
         raise _fail(path, model, f"metric {name}: ratio needs exactly a numerator and a denominator")
     parts = []
     for side in ("numerator", "denominator"):
-        term = str(ratio[side])
+        term = " ".join(str(ratio[side]).split())
         # A metric of the same model by name (declared above), else an aggregate expression.
+        if term not in compiled and _DIVISION.search(term):
+            raise _fail(path, model, f"metric {name}: a division in the {side} truncates Decimals; make it a metric")
         parts.append(compiled.get(term, term))
     numerator, denominator = parts
     return f"toFloat64({numerator}) / nullIf(toFloat64({denominator}), 0)"

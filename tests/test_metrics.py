@@ -55,6 +55,11 @@ LABELS = {"label": "Paid", "label_ru": "Оплатили"}
         ([{"name": "total_paid", "sql": "sum(paid)", "label": "Paid"}], None, "label_ru is missing"),
         ([{"name": "total_paid", "sql": "sum(paid)", "ratio": {}, **LABELS}], None, "either sql or ratio"),
         ([{"name": "r", "ratio": {"numerator": "x"}, **LABELS}], None, "numerator and a denominator"),
+        (
+            [{"name": "r", "ratio": {"numerator": "sum(paid) / 2", "denominator": "count()"}, **LABELS}],
+            None,
+            "division in the numerator",
+        ),
         ([{"name": "total_paid", "sql": "sum(paid)", "colour": "red", **LABELS}], None, "unknown keys colour"),
         ([{"name": "total_paid", "sql": "sum(paid)", **LABELS}] * 2, None, "declared twice"),
         ([{"name": "total_paid", "sql": "sum(paid)", **LABELS}], ["hospital"], "not columns: hospital"),
