@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -96,7 +96,8 @@ def _ratio(path: Path, model: str, name: str, ratio: Any, compiled: dict[str, st
     return f"toFloat64({numerator}) / nullIf(toFloat64({denominator}), 0)"
 
 
-def _model_metrics(path: Path, model: dict[str, Any]) -> list[Metric]:
+def model_metrics(path: Path, model: dict[str, Any]) -> list[Metric]:
+    """The metrics one model (as its YAML declares it, in `path`) declares, compiled and checked."""
     name = model["name"]
     meta = (model.get("config") or {}).get("meta") or {}
     columns = {c["name"]: c for c in model.get("columns") or []}
@@ -160,22 +161,21 @@ def _model_metrics(path: Path, model: dict[str, Any]) -> list[Metric]:
     return metrics
 
 
-def load_metrics(models_dir: Path = MARTS_DIR) -> list[Metric]:
-    """Every metric of the marts, model by model in declaration order. A name is unique within its model
-    (`total_leads` of the funnel and of marketing spend are the same aggregate over different marts)."""
-    metrics: list[Metric] = []
+def model_yamls(models_dir: Path = MARTS_DIR) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Every model declared in the marts' YAML files, with the file that declares it."""
     for path in sorted(models_dir.rglob("*.yml")):
         try:
             content = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as err:
             raise PulseError(f"{path} is not valid YAML: {err}", "fix it (`pulse dbt parse` shows it too)") from err
         for model in content.get("models") or []:
-            metrics += _model_metrics(path, model)
-    return metrics
+            yield path, model
 
 
-def of_model(metrics: list[Metric], model: str) -> list[Metric]:
-    return [m for m in metrics if m.model == model]
+def load_metrics(models_dir: Path = MARTS_DIR) -> list[Metric]:
+    """Every metric of the marts, model by model in declaration order. A name is unique within its model
+    (`total_leads` of the funnel and of marketing spend are the same aggregate over different marts)."""
+    return [metric for path, model in model_yamls(models_dir) for metric in model_metrics(path, model)]
 
 
 @functools.cache
@@ -192,7 +192,7 @@ def named(model: str, *names: str) -> list[Metric]:
     return [own[n] for n in names]
 
 
-def find(metrics: list[Metric], name: str) -> Metric:
+def find(metrics: Sequence[Metric], name: str) -> Metric:
     """A metric by `name` (when one model has it) or by `model.name`."""
     found = [m for m in metrics if name in (m.name, m.key)]
     if len(found) == 1:

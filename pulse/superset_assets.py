@@ -142,22 +142,13 @@ class ModelDoc:
 
 def load_dbt_docs(models_dir: Path = metrics_layer.MARTS_DIR) -> dict[str, ModelDoc]:
     """Every model documented in the dbt project's YAML files (the marts), by name, with its metrics."""
-    layer = metrics_layer.load_metrics(models_dir)
     docs: dict[str, ModelDoc] = {}
-    for path in sorted(models_dir.rglob("*.yml")):
-        try:
-            content = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise PulseError(
-                f"{path} is not valid YAML: {err}", "fix the dbt docs (`pulse dbt parse` shows it too)"
-            ) from err
-        for model in content.get("models") or []:
-            columns = tuple(
-                ColumnDoc(c["name"], _clean(c.get("description")), c.get("data_type"))
-                for c in model.get("columns") or []
-            )
-            own = tuple(metrics_layer.of_model(layer, model["name"]))
-            docs[model["name"]] = ModelDoc(model["name"], _clean(model.get("description")), columns, own)
+    for path, model in metrics_layer.model_yamls(models_dir):
+        columns = tuple(
+            ColumnDoc(c["name"], _clean(c.get("description")), c.get("data_type")) for c in model.get("columns") or []
+        )
+        metrics = tuple(metrics_layer.model_metrics(path, model))
+        docs[model["name"]] = ModelDoc(model["name"], _clean(model.get("description")), columns, metrics)
     return docs
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from pulse.console import PulseError
-from pulse.metrics import MARTS_DIR, load_metrics, of_model
+from pulse.metrics import MARTS_DIR, load_metrics, named
 from tests.conftest import WarehouseProcess
 
 
@@ -23,12 +23,10 @@ def test_the_marts_declare_their_metrics() -> None:
     for metric in metrics:
         assert metric.label and metric.label_ru, metric.name
         assert metric.dimensions, metric.name
-    rate = next(
-        m for m in of_model(metrics, "mart_hospital_commissions_monthly") if m.name == "effective_commission_rate"
-    )
+    [rate] = named("mart_hospital_commissions_monthly", "effective_commission_rate")
     assert rate.sql == "toFloat64(sum(commission_rub)) / nullIf(toFloat64(sum(net_sales_rub)), 0)"
     assert rate.unit == "ratio" and rate.label_ru == "Ставка комиссии"
-    revenue = next(m for m in of_model(metrics, "mart_vending_daily") if m.name == "revenue")
+    [revenue] = named("mart_vending_daily", "revenue")
     assert revenue.unit == "money" and revenue.description == "Sum of: Revenue of completed vends, RUB."
 
 

@@ -42,7 +42,7 @@ def query_metric(
     from reports.recipients import WarehouseUnavailable, reader_client
 
     try:
-        metric = metrics.find(list(metrics.project_metrics()), name)
+        metric = metrics.find(metrics.project_metrics(), name)
     except PulseError as err:
         raise NotFound(f"{err}: {err.hint}") from None
     filters: dict[str, str] = {}
