@@ -42,8 +42,7 @@ from pulse.console import PulseError
 REPO = Path(__file__).resolve().parent.parent
 MARTS_DIR = REPO / "dbt_project" / "models" / "marts"
 MARTS_SCHEMA = "marts"
-# The currency money metrics are in (issue 16 makes it the business's own setting).
-REPORTING_CURRENCY = "RUB"
+PROJECT_FILE = REPO / "dbt_project" / "dbt_project.yml"
 
 Unit = Literal["money", "count", "ratio", "seconds", "minutes"]
 UNITS: tuple[str, ...] = get_args(Unit)
@@ -179,6 +178,17 @@ def load_metrics(models_dir: Path = MARTS_DIR) -> list[Metric]:
 
 
 @functools.cache
+def project_vars() -> dict[str, Any]:
+    """The dbt project's vars (company_time_zone, reporting_currency, ...): the marts' conventions."""
+    return dict(yaml.safe_load(PROJECT_FILE.read_text())["vars"])
+
+
+def reporting_currency() -> str:
+    """The currency every money metric is in (dbt var `reporting_currency`)."""
+    return str(project_vars()["reporting_currency"])
+
+
+@functools.cache
 def project_metrics() -> tuple[Metric, ...]:
     """The repository's metrics, read once per process (what the statements ask for by name)."""
     return tuple(load_metrics())
@@ -216,9 +226,40 @@ def parse_period(text: str) -> tuple[dt.date, dt.date]:
     return month(start)
 
 
+def next_month(first_day: dt.date) -> dt.date:
+    return (first_day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
 def month(first_day: dt.date) -> tuple[dt.date, dt.date]:
     """The calendar month starting on `first_day` as a period: [first day, first day of the next month)."""
-    return first_day, (first_day + dt.timedelta(days=32)).replace(day=1)
+    return first_day, next_month(first_day)
+
+
+class FilterError(PulseError):
+    """A `where` filter that is not DIMENSION<separator>VALUE; `index` says which one."""
+
+    def __init__(self, message: str, hint: str, index: int) -> None:
+        super().__init__(message, hint)
+        self.index = index
+
+
+class DimensionError(PulseError):
+    """A dimension a metric cannot be grouped or filtered by."""
+
+    def __init__(self, message: str, hint: str, dimension: str) -> None:
+        super().__init__(message, hint)
+        self.dimension = dimension
+
+
+def parse_where(pairs: Sequence[str], separator: str) -> dict[str, str]:
+    """`hospital_code=H001` (the CLI) or `hospital_code:H001` (the API) -> {dimension: value}."""
+    where: dict[str, str] = {}
+    for index, pair in enumerate(pairs):
+        dimension, sep, value = pair.partition(separator)
+        if not sep or not dimension.strip():
+            raise FilterError(f"{pair!r} is not DIMENSION{separator}VALUE", f"e.g. hospital_code{separator}H001", index)
+        where[dimension.strip()] = value
+    return where
 
 
 @dataclass(frozen=True)
@@ -252,9 +293,10 @@ def compile_metrics(
     for metric in metrics:
         for dimension in [*by, *where]:
             if dimension not in metric.dimensions:
-                raise PulseError(
+                raise DimensionError(
                     f"metric {metric.key} cannot be grouped or filtered by {dimension!r}",
                     f"its dimensions: {', '.join(metric.dimensions)}",
+                    dimension,
                 )
     conditions: list[str] = []
     parameters: dict[str, object] = {}

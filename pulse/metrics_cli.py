@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from pulse import metrics
-from pulse.console import PulseError
 from pulse.settings import get_settings
 
 out = Console()  # answers go to stdout (pulse.console, for progress and errors, writes to stderr)
@@ -27,16 +26,6 @@ def list_metrics(model: str = typer.Option(None, help="Only this mart's metrics.
     out.print(table)
 
 
-def _where(pairs: list[str]) -> dict[str, str]:
-    where = {}
-    for pair in pairs:
-        dimension, sep, value = pair.partition("=")
-        if not sep or not dimension:
-            raise PulseError(f"--where {pair!r} is not DIMENSION=VALUE", "e.g. --where hospital_code=H001")
-        where[dimension.strip()] = value
-    return where
-
-
 @app.command("query")
 def query(
     name: str = typer.Argument(..., help="Metric name, or model.name where several marts have it."),
@@ -49,7 +38,9 @@ def query(
     from reports.recipients import reader_client
 
     metric = metrics.find(metrics.load_metrics(), name)
-    compiled = metrics.compile_query(metric, by, _where(where), metrics.parse_period(period) if period else None)
+    compiled = metrics.compile_query(
+        metric, by, metrics.parse_where(where, "="), metrics.parse_period(period) if period else None
+    )
     result = reader_client(get_settings()).query(compiled.sql, parameters=compiled.parameters)
     rows = [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
     if as_json:

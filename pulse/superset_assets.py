@@ -185,7 +185,7 @@ def generated_columns(doc: ModelDoc) -> list[dict[str, Any]]:
 
 def generated_metrics(doc: ModelDoc | None) -> list[dict[str, Any]]:
     """A dataset's metrics as Superset stores them, from its model's metrics layer."""
-    money = {"symbol": metrics_layer.REPORTING_CURRENCY, "symbolPosition": "suffix"}
+    money = {"symbol": metrics_layer.reporting_currency(), "symbolPosition": "suffix"}
     return [
         {
             "metric_name": m.name,

@@ -18,13 +18,12 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from pulse.metrics import next_month, reporting_currency
 from reports.data_common import (
     ReportDataError,
-    next_month,
     parse_id,
     parse_month,
     query_rows,
-    reporting_currency,
 )
 
 KIND = "counterparty_statement"

@@ -17,14 +17,13 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from pulse.metrics import next_month, reporting_currency
 from reports.data_common import (
     ReportDataError,
     company_time_zone,
-    next_month,
     parse_id,
     parse_month,
     query_rows,
-    reporting_currency,
 )
 
 KIND = "customer_statement"

@@ -6,16 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from clickhouse_connect.driver.client import Client
 
 from pulse.console import PulseError
+from pulse.metrics import project_vars
 
-DBT_PROJECT_FILE = Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml"
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
 
@@ -42,18 +39,8 @@ def _rebuild_error(kind: str, params: dict[str, str], text: str, hint: str) -> R
     return error
 
 
-@lru_cache(maxsize=1)
-def warehouse_vars() -> dict[str, Any]:
-    """The dbt project's vars (company_time_zone, reporting_currency, ...): reports use the marts' conventions."""
-    return dict(yaml.safe_load(DBT_PROJECT_FILE.read_text())["vars"])
-
-
 def company_time_zone() -> str:
-    return str(warehouse_vars()["company_time_zone"])
-
-
-def reporting_currency() -> str:
-    return str(warehouse_vars()["reporting_currency"])
+    return str(project_vars()["company_time_zone"])
 
 
 def require(kind: str, params: Mapping[str, str], *names: str) -> list[str]:
@@ -95,10 +82,6 @@ def parse_week(kind: str, params: Mapping[str, str], name: str = "week") -> dt.d
         raise ReportDataError(
             kind, params, f"{name} must be an ISO week as YYYY-Www, got {text!r}", hint="e.g. 2026-W11"
         ) from None
-
-
-def next_month(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def query_rows(client: Client, sql: str, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:

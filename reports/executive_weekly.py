@@ -18,7 +18,8 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from reports.data_common import ReportDataError, company_time_zone, parse_week, query_rows, reporting_currency
+from pulse.metrics import reporting_currency
+from reports.data_common import ReportDataError, company_time_zone, parse_week, query_rows
 
 KIND = "executive_weekly"
 TREND_WEEKS = 8

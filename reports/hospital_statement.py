@@ -19,7 +19,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from pulse import metrics
-from reports.data_common import ReportDataError, parse_id, parse_month, query_rows, reporting_currency
+from reports.data_common import ReportDataError, parse_id, parse_month, query_rows
 
 KIND = "hospital_statement"
 ZERO = Decimal("0.00")
@@ -234,7 +234,7 @@ def _statement(
         line = {
             "completed_vends": 0, "total_kits_sold": 0, "total_refunded_kits": 0, "net_sales": ZERO,
             "tier_min_monthly_kits": 0, "commission_rate": Decimal("0"), "commission": ZERO,
-            "currency": reporting_currency(), "statement_line": "",
+            "currency": metrics.reporting_currency(), "statement_line": "",
         }  # fmt: skip
     kits, net_sales = int(line["total_kits_sold"]), line["net_sales"] or ZERO
 

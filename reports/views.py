@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulse.metrics import next_month
 from reports.counterparty_statement import CounterpartyStatement
 from reports.customer_statement import CustomerStatement
 from reports.data import ReportData
-from reports.data_common import next_month
 from reports.executive_weekly import HEADLINE, METRIC_GROUPS, ExecutiveWeekly, KpiValue
 from reports.formatting import Formatter
 from reports.hospital_statement import HospitalStatement

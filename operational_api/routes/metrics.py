@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from operational_api.db import Store
 from operational_api.routes.deps import get_store, require
-from operational_api.schemas.common import ErrorBody
+from operational_api.schemas.common import UNAVAILABLE
 from operational_api.schemas.metrics import MetricOut, MetricRows
 from operational_api.services import metrics
 from operational_api.services.keys import Caller
@@ -16,9 +16,6 @@ from operational_api.services.keys import Caller
 router = APIRouter(prefix="/v1", tags=["metrics"])
 Reader = Annotated[Caller, Depends(require("integration"))]
 StoreDep = Annotated[Store, Depends(get_store)]
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorBody, "description": "The warehouse did not answer"},
-}
 
 
 @router.get("/metrics", response_model=list[MetricOut], summary="Every metric of the metrics layer")
@@ -26,7 +23,9 @@ def list_metrics(caller: Reader) -> list[MetricOut]:
     return metrics.list_metrics()
 
 
-@router.get("/metrics/{name}", response_model=MetricRows, summary="One metric from the warehouse", responses=RESPONSES)
+@router.get(
+    "/metrics/{name}", response_model=MetricRows, summary="One metric from the warehouse", responses=UNAVAILABLE
+)
 def query_metric(
     caller: Reader,
     store: StoreDep,

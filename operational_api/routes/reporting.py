@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from operational_api.db import Store
 from operational_api.models import ReportSubscription
 from operational_api.routes.deps import get_store, require
-from operational_api.schemas.common import INT64_MAX, ErrorBody, Page
+from operational_api.schemas.common import INT64_MAX, UNAVAILABLE, Page
 from operational_api.schemas.reporting import (
     DeliveryOut,
     DeliveryState,
@@ -30,9 +30,6 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SubscriptionId = Annotated[int, Path(ge=1, le=INT64_MAX, description="Subscription id.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 Cursor = Annotated[str | None, Query(max_length=200, description="From the previous page's next_cursor.")]
-UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorBody, "description": "The warehouse did not answer, so the query could not be checked"}
-}
 
 
 def _out(row: ReportSubscription) -> SubscriptionOut:

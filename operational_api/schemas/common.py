@@ -137,6 +137,12 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+# The documented answer of every route that needs the warehouse (services.common.Unavailable).
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "The warehouse did not answer; nothing was stored, try again"}
+}
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")

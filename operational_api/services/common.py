@@ -46,6 +46,13 @@ class Invalid(ServiceError):
     code = "invalid"
 
 
+class Unavailable(ServiceError):
+    """The warehouse did not answer: nothing was done, the caller may retry."""
+
+    status = 503
+    code = "unavailable"
+
+
 def tombstone(obj: Base) -> None:
     """Delete a row the only way rows are deleted: mark it (the change_seq bump happens at flush)."""
     obj.deleted_at = utcnow()

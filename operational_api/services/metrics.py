@@ -11,8 +11,7 @@ from typing import Any
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from operational_api.schemas.metrics import MetricOut, MetricRows
-from operational_api.services.common import Invalid, NotFound
-from operational_api.services.reporting import Unavailable
+from operational_api.services.common import Invalid, NotFound, Unavailable
 from pulse import metrics
 from pulse.console import PulseError
 from pulse.settings import Settings
@@ -45,21 +44,21 @@ def query_metric(
         metric = metrics.find(metrics.project_metrics(), name)
     except PulseError as err:
         raise NotFound(f"{err}: {err.hint}") from None
-    filters: dict[str, str] = {}
-    for i, pair in enumerate(where):
-        dimension, sep, value = pair.partition(":")
-        if not sep or not dimension:
-            raise Invalid("bad where", [(("query", "where", i), f"{pair!r} is not DIMENSION:VALUE")])
-        filters[dimension] = value
+    try:
+        filters = metrics.parse_where(where, ":")
+    except metrics.FilterError as err:
+        raise Invalid("bad where", [(("query", "where", err.index), str(err))]) from None
     try:
         span = metrics.parse_period(period) if period else None
     except PulseError as err:
         raise Invalid("bad period", [(("query", "period"), f"{err}; {err.hint}")]) from None
     try:
         compiled = metrics.compile_metrics([metric], by, filters, span)
-    except PulseError as err:
-        raise Invalid(str(err), [(("query", "by" if any(d not in metric.dimensions for d in by) else "where"),
-                                  f"{err}; {err.hint}")]) from None  # fmt: skip
+    except metrics.DimensionError as err:
+        field = "by" if err.dimension in by else "where"
+        raise Invalid(str(err), [(("query", field), f"{err}; {err.hint}")]) from None
+    except PulseError as err:  # a period asked of a metric without a date dimension
+        raise Invalid(str(err), [(("query", "period"), f"{err}; {err.hint}")]) from None
     try:
         result = reader_client(settings).query(compiled.sql, parameters=compiled.parameters)
     except (WarehouseUnavailable, ClickHouseError, OSError) as err:

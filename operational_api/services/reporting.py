@@ -21,17 +21,12 @@ from operational_api.services.common import (
     Conflict,
     Invalid,
     NotFound,
-    ServiceError,
+    Unavailable,
     decode_cursor,
     encode_cursor,
     tombstone,
 )
 from pulse.settings import Settings
-
-
-class Unavailable(ServiceError):
-    status = 503
-    code = "unavailable"
 
 
 def check_query(settings: Settings, kind: str, query: str) -> None:
