@@ -258,6 +258,8 @@ def parse_where(pairs: Sequence[str], separator: str) -> dict[str, str]:
         dimension, sep, value = pair.partition(separator)
         if not sep or not dimension.strip():
             raise FilterError(f"{pair!r} is not DIMENSION{separator}VALUE", f"e.g. hospital_code{separator}H001", index)
+        if dimension.strip() in where:
+            raise FilterError(f"{dimension.strip()!r} is filtered twice", "give each dimension once", index)
         where[dimension.strip()] = value
     return where
 
@@ -283,6 +285,7 @@ def compile_metrics(
     by: Sequence[str],
     where: Mapping[str, str | Sequence[str]],
     period: tuple[dt.date, dt.date] | None = None,
+    limit: int | None = None,
 ) -> Query:
     """Metrics of one mart grouped by dimensions and filtered on dimension values (one value, or a list of them)
     and a period, with every value sent as a server-side parameter (never spliced into the SQL). Only dimensions
@@ -290,6 +293,8 @@ def compile_metrics(
     first = metrics[0]
     if other := [m.key for m in metrics if m.model != first.model]:
         raise PulseError(f"metrics of different marts in one query: {first.key}, {', '.join(other)}", "ask apart")
+    if repeated := sorted({d for d in by if list(by).count(d) > 1}):
+        raise DimensionError(f"{repeated[0]!r} is grouped by twice", "give each dimension once", repeated[0])
     for metric in metrics:
         for dimension in [*by, *where]:
             if dimension not in metric.dimensions:
@@ -318,4 +323,6 @@ def compile_metrics(
         sql += " WHERE " + " AND ".join(conditions)
     if by:
         sql += f" GROUP BY {', '.join(by)} ORDER BY {', '.join(by)}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
     return Query(sql, parameters)

@@ -33,6 +33,7 @@ def query_metric(
     by: Annotated[list[str], Query(max_length=10, description="Group by these dimensions.")] = [],  # noqa: B006
     where: Annotated[list[str], Query(max_length=20, description="DIMENSION:VALUE filters.")] = [],  # noqa: B006
     period: Annotated[str | None, Query(max_length=40, description="YYYY-MM or YYYY-MM-DD..YYYY-MM-DD.")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many groups.")] = 1000,
 ) -> MetricRows:
     """Computed from the metric's one definition, as the warehouse's read-only user."""
-    return metrics.query_metric(store.settings, name, by, where, period)
+    return metrics.query_metric(store.settings, name, by, where, period, limit)

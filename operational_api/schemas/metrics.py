@@ -24,3 +24,4 @@ class MetricRows(BaseModel):
         description="One row per group: the `by` dimensions and the metric under its name. Money is an exact "
         "decimal string, ratios are floats."
     )
+    truncated: bool = Field(description="More groups than `limit`: narrow with `where` or `period`.")

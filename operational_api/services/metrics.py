@@ -36,7 +36,7 @@ def _json(value: Any) -> str | int | float | None:
 
 
 def query_metric(
-    settings: Settings, name: str, by: Sequence[str], where: Sequence[str], period: str | None
+    settings: Settings, name: str, by: Sequence[str], where: Sequence[str], period: str | None, limit: int
 ) -> MetricRows:
     from reports.recipients import WarehouseUnavailable, reader_client
 
@@ -53,7 +53,7 @@ def query_metric(
     except PulseError as err:
         raise Invalid("bad period", [(("query", "period"), f"{err}; {err.hint}")]) from None
     try:
-        compiled = metrics.compile_metrics([metric], by, filters, span)
+        compiled = metrics.compile_metrics([metric], by, filters, span, limit=limit + 1)  # one more: truncated?
     except metrics.DimensionError as err:
         field = "by" if err.dimension in by else "where"
         raise Invalid(str(err), [(("query", field), f"{err}; {err.hint}")]) from None
@@ -64,4 +64,4 @@ def query_metric(
     except (WarehouseUnavailable, ClickHouseError, OSError) as err:
         raise Unavailable(f"the warehouse could not answer: {str(err)[:300]}; try again") from None
     rows = [{c: _json(v) for c, v in zip(result.column_names, row, strict=True)} for row in result.result_rows]
-    return MetricRows(metric=_out(metric), rows=rows)
+    return MetricRows(metric=_out(metric), rows=rows[:limit], truncated=len(rows) > limit)

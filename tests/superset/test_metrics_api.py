@@ -86,6 +86,11 @@ def test_metric_requests_that_are_refused(
         ({"where": "pin_hash:1"}, ["query", "where"]),
         ({"period": "2026-13"}, ["query", "period"]),
         ({"period": "2026-12-01..2026-11-01"}, ["query", "period"]),
+        ({"where": ["hospital_code:H001", "hospital_code:H002"]}, ["query", "where", 1]),  # the same filter twice
+        ({"by": ["hospital_code", "hospital_code"]}, ["query", "by"]),
+        ({"limit": "0"}, ["query", "limit"]),
+        ({"limit": "10001"}, ["query", "limit"]),
+        ({"by": ["x"] * 11}, ["query", "by"]),  # oversized
     ):
         refused = client.get("/v1/metrics/net_sales", params=params, headers=keys["integration"])
         assert refused.status_code == 422, (params, refused.text)
@@ -95,3 +100,6 @@ def test_metric_requests_that_are_refused(
         "/v1/metrics/net_sales", params={"where": "hospital_code:H001' OR '1'='1"}, headers=keys["integration"]
     )
     assert injected.status_code == 200 and injected.json()["rows"] == [{"net_sales": None}]
+    # More groups than asked for: the first `limit`, and `truncated` says so.
+    capped = client.get("/v1/metrics/net_sales", params={"by": "hospital_code", "limit": 1}, headers=keys["admin"])
+    assert capped.status_code == 200 and len(capped.json()["rows"]) == 1 and capped.json()["truncated"] is True
