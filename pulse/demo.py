@@ -198,6 +198,8 @@ def print_urls(settings: Settings, superset: superset_runtime.Logins | None = No
         lines += superset.lines()
     lines += [
         f"dbt docs                     {dbt_docs.url(settings)}",
+        "metrics                      pulse metrics list | pulse metrics query effective_commission_rate --by "
+        "hospital_name",
         f"statements (SMTP outbox)     pulse reports outbox   ({mail_sink.outbox_dir(settings)})",
         "reports                      pulse reports list | pulse reports deliveries",
         "status / stop                pulse status | pulse down",

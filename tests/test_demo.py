@@ -108,7 +108,7 @@ def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         assert_airflow_needs_a_login(settings, int(ports["AIRFLOW"]))
         assert_no_secret_written(home, log)
         text = log.read_text(errors="replace")
-        for expected in ("Pulse is running", "manager_h001", "reconcile", "sent"):
+        for expected in ("Pulse is running", "manager_h001", "reconcile", "sent", "pulse metrics query"):
             assert expected in text, expected
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         assert demo.wait(timeout=300) == 0, log.read_text()[-4000:]
