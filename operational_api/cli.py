@@ -54,8 +54,9 @@ def serve(
 
 @app.command("create-key")
 def create_key(
-    scope: Annotated[str, typer.Option(help="machine, portal, operator, integration or admin.")],
+    scope: Annotated[str, typer.Option(help="machine, portal, operator, integration, hospital or admin.")],
     name: Annotated[str, typer.Option(help="Who or what will use the key.")],
+    hospital_id: Annotated[int | None, typer.Option(help="For a hospital key: the hospital it sees.")] = None,
 ) -> None:
     """Create an API key and print it once (only its SHA-256 is stored)."""
     from operational_api.db import Store
@@ -67,7 +68,7 @@ def create_key(
     try:
         check_migrated(store.write_engine)
         with store.write() as session:
-            token = create_api_key(session, name=name, scope=scope)
+            token = create_api_key(session, name=name, scope=scope, hospital_id=hospital_id)
     except NotMigrated as err:
         raise PulseError(str(err), hint="pulse api migrate") from None
     except ServiceError as err:
@@ -92,9 +93,9 @@ def list_keys() -> None:
             keys = list_api_keys(session)
     finally:
         store.dispose()
-    table = Table("prefix", "scope", "name", "created", "revoked")
+    table = Table("prefix", "scope", "hospital", "name", "created", "revoked")
     for key in keys:
-        table.add_row(key.prefix, key.scope, key.name, f"{key.created_at:%Y-%m-%d %H:%M}",
+        table.add_row(key.prefix, key.scope, str(key.hospital_id or ""), key.name, f"{key.created_at:%Y-%m-%d %H:%M}",
                       "" if key.revoked_at is None else f"{key.revoked_at:%Y-%m-%d %H:%M}")  # fmt: skip
     console.print(table)
 

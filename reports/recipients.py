@@ -20,6 +20,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from pulse.settings import READER_USER, Settings
 from reports.kinds import KindSpec, spec_for
+from warehouse.access import hospital_user
 from warehouse.sql_split import SqlSplitError, split_statement
 
 MAX_RECIPIENTS = 1_000_000
@@ -49,13 +50,24 @@ class RecipientRow:
 
 def reader_client(settings: Settings) -> Client:
     """A client of the warehouse as the read-only user (recipient queries and report data only read)."""
+    return _client(settings, READER_USER, settings.reader_password())
+
+
+def hospital_client(settings: Settings, hospital_id: int) -> Client:
+    """A client of the warehouse as one hospital's identity: it reads that hospital's rows of the hospital marts
+    and nothing else, whatever the query says (the warehouse filters every granted table)."""
+    user = hospital_user([hospital_id])
+    return _client(settings, user, settings.hospital_password(user))
+
+
+def _client(settings: Settings, user: str, password: str) -> Client:
     url = urlsplit(settings.clickhouse_url)
     try:
         return clickhouse_connect.get_client(
             host=settings.clickhouse_host,
             port=settings.clickhouse_port,
-            username=READER_USER,
-            password=settings.reader_password(),
+            username=user,
+            password=password,
             secure=url.scheme == "https",
             connect_timeout=10,
             send_receive_timeout=QUERY_SECONDS,

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from operational_api.models.base import Base, BigIntPK, UTCDateTime, table_comment
 
-SCOPES = ("machine", "portal", "operator", "integration", "admin")
+# A hospital key reads its own hospital's metrics only (as that hospital's warehouse identity).
+SCOPES = ("machine", "portal", "operator", "integration", "hospital", "admin")
 
 
 class ApiKey(Base):
@@ -18,7 +19,10 @@ class ApiKey(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, comment="Surrogate key.")
     name: Mapped[str] = mapped_column(String(200), comment="Who or what uses the key.")
-    scope: Mapped[str] = mapped_column(String(32), comment="machine, portal, operator, integration, admin.")
+    scope: Mapped[str] = mapped_column(String(32), comment="machine, portal, operator, integration, hospital, admin.")
+    hospital_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("hospitals.id"), comment="For a hospital key: the one hospital it sees."
+    )
     prefix: Mapped[str] = mapped_column(String(16), comment="First characters of the key, to recognise it.")
     key_sha256: Mapped[str] = mapped_column(String(64), unique=True, comment="hex SHA-256 of the key.")
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), comment="Unused; reserved.")

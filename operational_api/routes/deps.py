@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from operational_api.db import Store
 from operational_api.security import api_key_sha256
-from operational_api.services.common import ServiceError
+from operational_api.services.common import Forbidden, ServiceError
 from operational_api.services.idempotency import remember, replay, request_digest
 from operational_api.services.keys import Caller, authenticate
 
@@ -24,11 +24,6 @@ bearer = HTTPBearer(auto_error=False, description="An API key from `pulse api cr
 class AuthError(ServiceError):
     status = 401
     code = "unauthorized"
-
-
-class ScopeError(ServiceError):
-    status = 403
-    code = "forbidden"
 
 
 def get_store(request: Request) -> Store:
@@ -72,7 +67,7 @@ def require(*scopes: str) -> Callable[..., Caller]:
         if caller is None:
             raise AuthError("unknown or revoked API key")
         if caller.scope not in allowed:
-            raise ScopeError(f"this endpoint needs a key with scope {' or '.join(sorted(allowed))}")
+            raise Forbidden(f"this endpoint needs a key with scope {' or '.join(sorted(allowed))}")
         return caller
 
     return dependency

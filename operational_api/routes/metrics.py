@@ -1,4 +1,4 @@
-"""The metrics layer for integrators and analysts (integration and admin keys)."""
+"""The metrics layer for integrators and analysts (integration and admin keys) and hospitals (their own rows)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from operational_api.services import metrics
 from operational_api.services.keys import Caller
 
 router = APIRouter(prefix="/v1", tags=["metrics"])
-Reader = Annotated[Caller, Depends(require("integration"))]
+Reader = Annotated[Caller, Depends(require("integration", "hospital"))]
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
 @router.get("/metrics", response_model=list[MetricOut], summary="Every metric of the metrics layer")
 def list_metrics(caller: Reader) -> list[MetricOut]:
-    return metrics.list_metrics()
+    return metrics.list_metrics(caller)
 
 
 @router.get(
@@ -36,4 +36,4 @@ def query_metric(
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many groups.")] = 1000,
 ) -> MetricRows:
     """Computed from the metric's one definition, as the warehouse's read-only user."""
-    return metrics.query_metric(store.settings, name, by, where, period, limit)
+    return metrics.query_metric(store.settings, caller, name, by, where, period, limit)

@@ -31,6 +31,11 @@ class ServiceError(Exception):
         self.fields = list(fields)[:MAX_REPORTED_FIELDS]
 
 
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ServiceError):
     status = 404
     code = "not_found"

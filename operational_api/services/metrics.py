@@ -1,5 +1,8 @@
 """Metrics for integrators and analysts: the metrics layer listed, and one metric asked of the warehouse as the
-read-only user (grouped, filtered and for a period, all as server-side parameters)."""
+read-only user (grouped, filtered and for a period, all as server-side parameters).
+
+A hospital key sees the metrics of the hospital marts only, and asks them as its hospital's warehouse identity:
+the warehouse itself keeps every other hospital's rows out of the answer, whatever the filters say."""
 
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ from typing import Any
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from operational_api.schemas.metrics import MetricOut, MetricRows
-from operational_api.services.common import Invalid, NotFound, Unavailable
+from operational_api.services.common import Forbidden, Invalid, NotFound, Unavailable
+from operational_api.services.keys import Caller
 from pulse import metrics
 from pulse.console import PulseError
-from pulse.settings import Settings
+from pulse.settings import HOSPITAL_TABLES, Settings
 
 
 def _out(metric: metrics.Metric) -> MetricOut:
@@ -25,8 +29,16 @@ def _out(metric: metrics.Metric) -> MetricOut:
     )  # fmt: skip
 
 
-def list_metrics() -> list[MetricOut]:
-    return [_out(m) for m in metrics.project_metrics()]
+def visible(caller: Caller) -> list[metrics.Metric]:
+    """The metrics a caller may ask for: all of them, or for a hospital key those of the hospital marts."""
+    every = metrics.project_metrics()
+    if caller.hospital_id is None:
+        return list(every)
+    return [m for m in every if m.table in HOSPITAL_TABLES]
+
+
+def list_metrics(caller: Caller) -> list[MetricOut]:
+    return [_out(m) for m in visible(caller)]
 
 
 def _json(value: Any) -> str | int | float | None:
@@ -36,14 +48,22 @@ def _json(value: Any) -> str | int | float | None:
 
 
 def query_metric(
-    settings: Settings, name: str, by: Sequence[str], where: Sequence[str], period: str | None, limit: int
+    settings: Settings,
+    caller: Caller,
+    name: str,
+    by: Sequence[str],
+    where: Sequence[str],
+    period: str | None,
+    limit: int,
 ) -> MetricRows:
-    from reports.recipients import WarehouseUnavailable, reader_client
+    from reports.recipients import WarehouseUnavailable, hospital_client, reader_client
 
     try:
         metric = metrics.find(metrics.project_metrics(), name)
     except PulseError as err:
         raise NotFound(f"{err}: {err.hint}") from None
+    if metric not in visible(caller):
+        raise Forbidden(f"metric {metric.key} is not a hospital metric; a hospital key reads only its hospital's")
     try:
         filters = metrics.parse_where(where, ":")
     except metrics.FilterError as err:
@@ -60,7 +80,10 @@ def query_metric(
     except PulseError as err:  # a period asked of a metric without a date dimension
         raise Invalid(str(err), [(("query", "period"), f"{err}; {err.hint}")]) from None
     try:
-        result = reader_client(settings).query(compiled.sql, parameters=compiled.parameters)
+        client = (
+            reader_client(settings) if caller.hospital_id is None else hospital_client(settings, caller.hospital_id)
+        )
+        result = client.query(compiled.sql, parameters=compiled.parameters)
     except (WarehouseUnavailable, ClickHouseError, OSError) as err:
         raise Unavailable(f"the warehouse could not answer: {str(err)[:300]}; try again") from None
     rows = [{c: _json(v) for c, v in zip(result.column_names, row, strict=True)} for row in result.result_rows]

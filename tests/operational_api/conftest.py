@@ -17,9 +17,8 @@ from fastapi.testclient import TestClient
 from operational_api.app import create_app
 from operational_api.db import Store
 from operational_api.migrate import upgrade
-from operational_api.models import SCOPES
-from operational_api.services.keys import create_api_key
 from pulse.settings import Settings
+from tests.operational_api.factories import keys_for_every_scope
 from tests.pg import PostgresServer, running_postgres
 
 PG_TEMPLATE = "pulse_template"
@@ -76,7 +75,7 @@ def store(settings: Settings) -> Iterator[Store]:
 @pytest.fixture
 def keys(store: Store) -> dict[str, str]:
     with store.write() as session:
-        return {scope: create_api_key(session, name=f"test {scope}", scope=scope) for scope in SCOPES}
+        return keys_for_every_scope(session)
 
 
 @dataclass

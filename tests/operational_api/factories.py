@@ -6,9 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from operational_api.db import Store
+from operational_api.models import SCOPES, Hospital
 from operational_api.schemas.vending import TopupIn, VendIn
 from operational_api.services import crud, vending
+from operational_api.services.keys import create_api_key
 from operational_api.services.resources import BY_NAME
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -21,6 +26,22 @@ class World:
     skus: list[str]
     client_ids: list[str]
     price: Decimal
+
+
+def keys_for_every_scope(session: Session) -> dict[str, str]:
+    """One key per scope; the hospital key sees the store's first hospital (one made for it in an empty store)."""
+    hospital_id = session.execute(select(Hospital.id).order_by(Hospital.id).limit(1)).scalar()
+    if hospital_id is None:
+        hospital_id = crud.create_row(
+            session, BY_NAME["hospitals"], {"code": "KEYHOLDER", "name": "Key holder", "city": "Moscow",
+                                            "region": "Moscow", "time_zone": "Europe/Moscow"},
+        ).id  # fmt: skip
+    return {
+        scope: create_api_key(
+            session, name=f"test {scope}", scope=scope, hospital_id=hospital_id if scope == "hospital" else None
+        )
+        for scope in SCOPES
+    }
 
 
 def seed(store: Store, *, machines: int = 2, customers: int = 3, pin: str = "2468", credit: str = "100000") -> World:

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from operational_api.app import create_app
 from operational_api.db import Store
-from operational_api.models import SCOPES, ReportUnsubscribe
-from operational_api.services.keys import create_api_key
+from operational_api.models import ReportUnsubscribe
 from pulse.settings import Settings
 from reports.unsubscribe import _b64, _mac, make_token, signing_key
+from tests.operational_api.factories import keys_for_every_scope
 from tests.reports.delivery_env import CUSTOMERS_QUERY, ReportsEnv
 
 pytestmark = pytest.mark.xdist_group("reports")
@@ -46,7 +46,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
 @pytest.fixture
 def api(app: FastAPI, reports_env: ReportsEnv) -> Iterator[Api]:
     with reports_env.store.write() as session:
-        keys = {scope: create_api_key(session, name=f"test {scope}", scope=scope) for scope in SCOPES}
+        keys = keys_for_every_scope(session)
     app.state.store = reports_env.store  # routes read the store's settings: the test's warehouse and keys
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, keys)

@@ -1,5 +1,6 @@
 """`GET /v1/metrics` and `/v1/metrics/{name}` on the operational API, answered from the stack's warehouse (its
-marts built) as the read-only user; each refusal as the request an integrator or an attacker would send."""
+marts built) as the read-only user, or for a hospital key as its hospital's identity; each refusal as the request
+an integrator, or a hospital after another hospital's numbers, would send."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from operational_api.app import create_app
 from operational_api.db import Store
+from operational_api.models import Hospital
+from operational_api.services.common import Invalid, NotFound
 from operational_api.services.keys import create_api_key
 from tests.superset.conftest import Imported, SupersetStack
 
@@ -26,6 +30,15 @@ def api(superset_stack: SupersetStack) -> Iterator[tuple[TestClient, dict[str, d
     with store.write() as session:
         for scope in ("integration", "machine", "admin"):
             keys[scope] = {"Authorization": f"Bearer {create_api_key(session, name=f'metrics-{scope}', scope=scope)}"}
+        h001 = session.execute(select(Hospital.id).where(Hospital.code == "H001")).scalar_one()
+        token = create_api_key(session, name="metrics-h001", scope="hospital", hospital_id=h001)
+        keys["H001"] = {"Authorization": f"Bearer {token}"}
+        # A hospital key names its hospital, an existing one; no other key names one.
+        for scope, hospital_id, error_type in (
+            ("hospital", None, Invalid), ("integration", h001, Invalid), ("hospital", 10**9, NotFound),
+        ):  # fmt: skip
+            with pytest.raises(error_type):
+                create_api_key(session, name="bad", scope=scope, hospital_id=hospital_id)
     with TestClient(create_app(store=store, settings=settings), raise_server_exceptions=False) as client:
         yield client, keys
     store.dispose()
@@ -103,3 +116,37 @@ def test_metric_requests_that_are_refused(
     # More groups than asked for: the first `limit`, and `truncated` says so.
     capped = client.get("/v1/metrics/net_sales", params={"by": "hospital_code", "limit": 1}, headers=keys["admin"])
     assert capped.status_code == 200 and len(capped.json()["rows"]) == 1 and capped.json()["truncated"] is True
+
+
+def test_a_hospital_key_reads_its_own_hospital_only(
+    superset_stack: SupersetStack, imported: Imported, api: tuple[TestClient, dict[str, dict[str, str]]]
+) -> None:
+    client, keys = api
+    listed = client.get("/v1/metrics", headers=keys["H001"])
+    assert listed.status_code == 200
+    assert {m["model"] for m in listed.json()} == {"mart_hospital_commissions_monthly", "mart_vending_daily"}
+    everyone = client.get("/v1/metrics/net_sales", params={"by": "hospital_code"}, headers=keys["integration"])
+    totals = {r["hospital_code"]: r["net_sales"] for r in everyone.json()["rows"]}
+    assert len(totals) > 1
+    own = client.get("/v1/metrics/net_sales", params={"by": "hospital_code"}, headers=keys["H001"])
+    assert own.status_code == 200 and own.json()["rows"] == [{"hospital_code": "H001", "net_sales": totals["H001"]}]
+    other = next(code for code in totals if code != "H001")
+    # Asking for another hospital's rows by name, by id or in a list finds nothing: the warehouse filters them.
+    [[other_id]] = (
+        superset_stack.warehouse_client()
+        .query("SELECT hospital_id FROM marts.dim_hospitals WHERE hospital_code = {c:String}", parameters={"c": other})
+        .result_rows
+    )
+    for where in (f"hospital_code:{other}", f"hospital_id:{other_id}", f"hospital_name:{other}"):
+        stolen = client.get("/v1/metrics/net_sales", params={"where": where}, headers=keys["H001"])
+        assert stolen.status_code == 200 and stolen.json()["rows"] == [{"net_sales": None}], where
+    counted = client.get("/v1/metrics/hospitals", headers=keys["H001"]).json()["rows"]
+    assert counted == [{"hospitals": 1}]
+    machines = client.get("/v1/metrics/total_vends", params={"by": "hospital_name"}, headers=keys["H001"])
+    assert machines.status_code == 200 and len(machines.json()["rows"]) == 1
+    # Metrics of marts without a hospital, and every other endpoint, are refused.
+    for name in ("mart_funnel.total_leads", "mart_receivables.invoiced", "total_spend"):
+        refused = client.get(f"/v1/metrics/{name}", headers=keys["H001"])
+        assert refused.status_code == 403, (name, refused.text)
+    assert client.get("/v1/hospitals", headers=keys["H001"]).status_code == 403
+    assert client.get("/v1/report-subscriptions", headers=keys["H001"]).status_code == 403
