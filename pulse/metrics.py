@@ -66,6 +66,7 @@ class Metric:
     format: str  # d3-format, as Superset and the statements show it
     dimensions: tuple[str, ...]
     time_dimension: str | None  # the first Date dimension: what a period filters on
+    is_ratio: bool = False  # a ratio of two aggregates: it does not add up over rows (or days)
 
     @property
     def key(self) -> str:
@@ -155,6 +156,7 @@ def model_metrics(path: Path, model: dict[str, Any]) -> list[Metric]:
                 format=declared.get("format", DEFAULT_FORMAT[unit]),
                 dimensions=own,
                 time_dimension=dated[0] if dated else None,
+                is_ratio="ratio" in declared,
             )
         )
     return metrics

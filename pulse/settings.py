@@ -49,13 +49,8 @@ class WarehouseUser(BaseModel):
 
 READER_USER = "pulse_reader"
 ADMIN_USER = "default"
-# What the read-only user reads: the marts, and the few models below them that the statement loaders still read
-# (the metrics layer moves those loaders onto the marts; then this list goes). Never `raw`.
+# What the read-only user reads: the marts, nothing below them (never `raw`, staging or intermediate).
 READER_DATABASES = ("marts",)
-READER_TABLES = (
-    "intermediate.int_fx_rates", "intermediate.int_vend_sales", "staging.stg_payments", "staging.stg_invoices",
-    "staging.stg_commission_tiers", "staging.stg_ad_spend",
-)  # fmt: skip
 # The marts a hospital's own identity may read, each filtered to its hospitals' rows (warehouse/access.py).
 HOSPITAL_TABLES = ("marts.mart_hospital_commissions_monthly", "marts.mart_vending_daily")
 
@@ -320,7 +315,6 @@ class Settings(BaseSettings):
             READER_USER: WarehouseUser(
                 password_sha256_hex=_sha256(self.reader_password()),
                 databases=list(READER_DATABASES),
-                tables=list(READER_TABLES),
             ),
         }
 

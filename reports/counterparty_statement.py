@@ -114,20 +114,17 @@ SELECT r.counterparty_id AS counterparty_id, r.invoice_number AS number, r.issue
        r.due_on AS due_on, r.status AS status, r.currency AS currency, r.amount AS amount,
        r.amount_rub AS amount_reporting, fx.rate_to_rub AS rate, fx.rate_date AS rate_date, fx.has_rate AS has_rate
 FROM marts.mart_receivables AS r
-ASOF LEFT JOIN intermediate.int_fx_rates AS fx ON fx.currency = r.currency AND fx.rate_date <= r.issued_on
+ASOF LEFT JOIN marts.fct_fx_rates AS fx ON fx.currency = r.currency AND fx.rate_date <= r.issued_on
 WHERE r.counterparty_id IN {ids:Array(Int64)} AND r.issued_on >= {start:Date} AND r.issued_on < {end:Date}
 ORDER BY r.counterparty_id, r.issued_on, r.invoice_number
 """
 
 PAYMENTS_SQL = """
-SELECT p.counterparty_id AS counterparty_id, p.paid_on AS paid_on, coalesce(i.number, '') AS invoice_number,
-       p.currency AS currency, p.amount AS amount, fx.rate_to_rub AS rate, fx.rate_date AS rate_date,
-       fx.has_rate AS has_rate
-FROM staging.stg_payments AS p
-LEFT JOIN staging.stg_invoices AS i ON i.invoice_id = p.invoice_id
-ASOF LEFT JOIN intermediate.int_fx_rates AS fx ON fx.currency = p.currency AND fx.rate_date <= p.paid_on
-WHERE p.counterparty_id IN {ids:Array(Int64)} AND p.paid_on >= {start:Date} AND p.paid_on < {end:Date}
-ORDER BY p.counterparty_id, p.paid_on, p.payment_id
+SELECT counterparty_id, paid_on, invoice_number, currency, amount, rate_to_rub AS rate, rate_date, has_rate,
+       amount_rub AS amount_reporting
+FROM marts.fct_payments
+WHERE counterparty_id IN {ids:Array(Int64)} AND paid_on >= {start:Date} AND paid_on < {end:Date}
+ORDER BY counterparty_id, paid_on, payment_id
 """
 
 # Balance owed before the month, per currency: invoices issued (not cancelled) minus payments received.
@@ -137,7 +134,7 @@ FROM (
     SELECT counterparty_id, currency, amount FROM marts.mart_receivables
     WHERE counterparty_id IN {ids:Array(Int64)} AND issued_on < {start:Date} AND status != 'cancelled'
     UNION ALL
-    SELECT counterparty_id, currency, -amount FROM staging.stg_payments
+    SELECT counterparty_id, currency, -amount FROM marts.fct_payments
     WHERE counterparty_id IN {ids:Array(Int64)} AND paid_on < {start:Date}
 )
 GROUP BY counterparty_id, currency
@@ -146,7 +143,7 @@ GROUP BY counterparty_id, currency
 # The rate of each currency on the month's last day (or the latest published before it).
 CLOSING_RATES_SQL = """
 SELECT currency, argMax(rate_to_rub, fx.rate_date) AS rate, max(fx.rate_date) AS published_on
-FROM intermediate.int_fx_rates AS fx
+FROM marts.fct_fx_rates AS fx
 WHERE currency IN {currencies:Array(String)} AND fx.rate_date <= {last_day:Date}
 GROUP BY currency
 """
@@ -248,7 +245,7 @@ def _statement(
         )  # fmt: skip
     payment_lines = []
     for pay in payments:
-        if not pay["has_rate"]:
+        if not pay["has_rate"] or pay["amount_reporting"] is None:
             what = f"the payment of {pay['paid_on']}" + (
                 f" for {pay['invoice_number']}" if pay["invoice_number"] else ""
             )
@@ -257,7 +254,7 @@ def _statement(
             PaymentLine(
                 paid_on=pay["paid_on"], invoice_number=pay["invoice_number"], currency=pay["currency"],
                 amount=pay["amount"], rate=pay["rate"], rate_date=pay["rate_date"],
-                amount_reporting=(pay["amount"] * pay["rate"]).quantize(CENT, ROUND_HALF_UP),
+                amount_reporting=pay["amount_reporting"],
             )
         )  # fmt: skip
 

@@ -1,9 +1,10 @@
-"""Customer monthly statement data: the month's totals from mart_customer_spend_monthly and every ledger entry
-of the month (fct_account_entries, with the kit and machine of each vend) with a running balance.
+"""Customer monthly statement data: the month's totals as the metrics layer defines them on
+mart_customer_spend_monthly, and every ledger entry of the month (fct_account_entries, with the kit and machine
+of each vend) with a running balance.
 
 The lines must add up to the mart's totals; if they do not (marts rebuilt halfway), loading fails instead of
 printing a statement whose lines contradict its totals. Loading is batched: one query per table for every
-recipient of a period, so a thousand statements cost three queries.
+recipient of a period, so a thousand statements cost four queries.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from pulse import metrics
 from pulse.metrics import next_month, reporting_currency
 from reports.data_common import (
     ReportDataError,
@@ -82,12 +84,20 @@ FROM marts.dim_customers
 WHERE customer_id IN {ids:Array(Int64)}
 """
 
-# The latest month on or before the period: its totals if it is the period, else just the balance carried.
-MONTHS_SQL = """
-SELECT customer_id, month, kits, vends, spend, gross_vend_spend, refunds, topups, adjustments,
-       opening_balance, closing_balance, ledger_entries, currency
+# The month's totals, asked of the metrics layer by name (pulse/metrics.py), as the statement's fields.
+MART = "mart_customer_spend_monthly"
+FIGURES = {
+    "topups": "total_topups", "gross_vend_spend": "total_gross_vend_spend", "refunds": "total_refunds",
+    "spend": "total_spend", "adjustments": "total_adjustments", "opening_balance": "opening_balances",
+    "closing_balance": "customer_balances", "kits": "total_kits", "vends": "total_vends",
+}  # fmt: skip
+MONEY = ("topups", "gross_vend_spend", "refunds", "spend", "adjustments")
+
+# A customer without a row in the month had no activity in it: the balance carried from the latest month before.
+CARRIED_SQL = """
+SELECT customer_id, closing_balance
 FROM marts.mart_customer_spend_monthly
-WHERE customer_id IN {ids:Array(Int64)} AND month <= {month:Date}
+WHERE customer_id IN {ids:Array(Int64)} AND month < {month:Date}
 ORDER BY customer_id, month DESC
 LIMIT 1 BY customer_id
 """
@@ -136,7 +146,17 @@ def load_customer_statements(
 def _load_month(client: Client, month: dt.date, ids: list[int]) -> dict[int, CustomerStatement | ReportDataError]:
     tz = company_time_zone()
     customers = {r["customer_id"]: r for r in query_rows(client, CUSTOMERS_SQL, {"ids": ids})}
-    months = {r["customer_id"]: r for r in query_rows(client, MONTHS_SQL, {"ids": ids, "month": month})}
+    figures = metrics.compile_metrics(
+        metrics.named(MART, *FIGURES.values()), ["customer_id"], {"customer_id": [str(i) for i in ids]},
+        metrics.month(month),
+    )  # fmt: skip
+    months = {
+        r["customer_id"]: {field: r[name] for field, name in FIGURES.items()}
+        for r in query_rows(client, figures.sql, figures.parameters)
+    }
+    carried = {
+        r["customer_id"]: r["closing_balance"] for r in query_rows(client, CARRIED_SQL, {"ids": ids, "month": month})
+    }
     entries: dict[int, list[dict[str, Any]]] = defaultdict(list)
     bounds = {"start": f"{month} 00:00:00", "end": f"{next_month(month)} 00:00:00", "tz": tz}
     for row in query_rows(client, ENTRIES_SQL, {"ids": ids, **bounds}):
@@ -144,25 +164,30 @@ def _load_month(client: Client, month: dt.date, ids: list[int]) -> dict[int, Cus
     out: dict[int, CustomerStatement | ReportDataError] = {}
     for customer_id, customer in customers.items():
         try:
-            out[customer_id] = _statement(customer, month, months.get(customer_id), entries.get(customer_id, []))
+            out[customer_id] = _statement(
+                customer, month, months.get(customer_id), carried.get(customer_id, ZERO), entries.get(customer_id, [])
+            )
         except ReportDataError as error:
             out[customer_id] = error
     return out
 
 
 def _statement(
-    customer: dict[str, Any], month: dt.date, mart: dict[str, Any] | None, entries: list[dict[str, Any]]
+    customer: dict[str, Any],
+    month: dt.date,
+    figures: dict[str, Any] | None,
+    carried: Decimal,
+    entries: list[dict[str, Any]],
 ) -> CustomerStatement:
     params = {"customer_id": str(customer["customer_id"]), "period": f"{month:%Y-%m}"}
-    currency = reporting_currency()
-    if mart is not None and mart["month"] == month:
-        totals = {k: mart[k] for k in ("topups", "gross_vend_spend", "refunds", "spend", "adjustments")}
-        opening, closing = mart["opening_balance"], mart["closing_balance"]
-        kits, vends, currency = int(mart["kits"]), int(mart["vends"]), mart["currency"]
+    currency = reporting_currency()  # the mart's currency column is this dbt var
+    if figures is not None:
+        totals = {k: figures[k] for k in MONEY}
+        opening, closing = figures["opening_balance"], figures["closing_balance"]
+        kits, vends = int(figures["kits"]), int(figures["vends"])
     else:
         # No row for the month: no activity in it; the balance is the last month's closing balance (or zero).
-        carried = mart["closing_balance"] if mart is not None else ZERO
-        totals = dict.fromkeys(("topups", "gross_vend_spend", "refunds", "spend", "adjustments"), ZERO)
+        totals = dict.fromkeys(MONEY, ZERO)
         opening = closing = carried
         kits = vends = 0
 

@@ -8,6 +8,7 @@ keep an ASCII minus so a printed statement can be parsed back by machines (the t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -17,6 +18,8 @@ from babel.numbers import format_currency, format_decimal, format_percent, get_c
 from num2words import num2words
 
 LOCALES = ("en", "ru")
+# The d3-format specifiers the metrics layer declares (pulse/metrics.py) that a report prints: [,][.N](f|d|%).
+_D3_FORMAT = re.compile(r"^(,)?(?:\.(\d+))?([fd%])$")
 CENT = Decimal("0.01")
 
 
@@ -64,6 +67,22 @@ class Formatter:
             return "—"
         pattern = "#,##0." + "0" * digits + "%" if digits else "#,##0%"
         return format_percent(value, pattern, locale=self.locale)
+
+    def metric(self, value: float | Decimal | None, d3_format: str) -> str:
+        """A value the way its metric's d3 format says (the format Superset shows it in), in the locale:
+        `,.2f` 1,234.57 / 1 234,57; `.1%` 6.5%; `,d` 1,235."""
+        if value is None:
+            return "—"
+        found = _D3_FORMAT.match(d3_format)
+        if found is None:
+            raise ValueError(f"d3 format {d3_format!r} cannot be printed: use [,][.N](f|d|%)")
+        grouping, digits, kind = found.groups()
+        places = 0 if kind == "d" else int(digits or 0)
+        if kind == "%":
+            return self.percent(value, places)
+        number = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+        pattern = ("#,##0" if grouping else "0") + ("." + "0" * places if places else "")
+        return format_decimal(number, pattern, locale=self.locale)
 
     def signed_percent(self, value: float | None, digits: int = 1) -> str:
         """A change as +12.3% / -4.0%; a dash when there was nothing to compare with."""

@@ -1,7 +1,7 @@
 """Hospital monthly commission statement data: the statement's figures (kits, refunds, net sales, commission) as
 the metrics layer defines them on mart_hospital_commissions_monthly (so the dashboard shows the same numbers),
 the line's tier reached and its rate, the plan's tiers, and where the sales came from (per machine and day
-from mart_vending_daily, per kit from the vend facts), all in the hospital's local calendar month.
+from mart_vending_daily, per kit from mart_hospital_kit_sales_monthly), all in the hospital's local calendar month.
 
 The breakdowns must add up to the statement line, and a completed vend without a RUB amount (no FX rate on
 its day) stops the statement: its net sales, and so the commission, would be understated.
@@ -116,9 +116,9 @@ WHERE hospital_id IN {ids:Array(Int64)} AND sales_month = {month:Date}
 """
 
 TIERS_SQL = """
-SELECT plan_id, min_monthly_kits, rate
-FROM staging.stg_commission_tiers
-WHERE plan_id IN {plans:Array(Int64)}
+SELECT commission_plan_id AS plan_id, min_monthly_kits, rate
+FROM marts.dim_commission_tiers
+WHERE commission_plan_id IN {plans:Array(Int64)}
 ORDER BY plan_id, min_monthly_kits
 """
 
@@ -141,16 +141,15 @@ WHERE hospital_id IN {ids:Array(Int64)} AND toStartOfMonth(day) = {month:Date}
 GROUP BY hospital_id, day
 """
 
-# Completed vends by kit; a vend in another currency without a rate has amount_rub NULL (counted apart).
-PRODUCTS_SQL = """
-SELECT s.hospital_id AS hospital_id, p.sku AS sku, p.product_name AS name, sum(s.quantity) AS kits,
-       sum(coalesce(s.amount_rub, 0)) AS revenue, countIf(s.amount_rub IS NULL) AS without_rate,
-       groupUniqArrayIf(s.currency, s.amount_rub IS NULL) AS currencies_without_rate
-FROM intermediate.int_vend_sales AS s
-INNER JOIN marts.dim_products AS p ON p.product_id = s.product_id
-WHERE s.hospital_id IN {ids:Array(Int64)} AND s.local_month = {month:Date} AND s.is_completed
-GROUP BY hospital_id, sku, name
-ORDER BY hospital_id, kits DESC, sku
+# Completed sales by kit, from the layer; a vend in another currency without a rate has no RUB amount (counted
+# apart, and it stops the statement).
+KITS_MART = "mart_hospital_kit_sales_monthly"
+WITHOUT_RATE_SQL = """
+SELECT hospital_id, sum(vends_without_rate) AS without_rate,
+       arrayDistinct(arrayFlatten(groupArray(currencies_without_rate))) AS currencies
+FROM marts.mart_hospital_kit_sales_monthly
+WHERE hospital_id IN {ids:Array(Int64)} AND sales_month = {month:Date} AND vends_without_rate > 0
+GROUP BY hospital_id
 """
 
 
@@ -196,13 +195,19 @@ def _load_month(client: Client, month: dt.date, ids: list[int]) -> dict[int, Hos
     tiers = _grouped(query_rows(client, TIERS_SQL, {"plans": plans}), "plan_id")
     machines = _grouped(query_rows(client, MACHINES_SQL, args))
     days = _grouped(query_rows(client, DAYS_SQL, args))
-    products = _grouped(query_rows(client, PRODUCTS_SQL, args))
+    kits = metrics.compile_metrics(
+        metrics.named(KITS_MART, "product_kits_sold", "product_revenue"), ["hospital_id", "sku", "product_name"],
+        {"hospital_id": [str(i) for i in ids]}, metrics.month(month),
+    )  # fmt: skip
+    products = _grouped(query_rows(client, kits.sql, kits.parameters))
+    without_rate = {r["hospital_id"]: r for r in query_rows(client, WITHOUT_RATE_SQL, args)}
     out: dict[int, HospitalStatement | ReportDataError] = {}
     for hospital_id, hospital in hospitals.items():
         try:
             out[hospital_id] = _statement(
                 hospital, month, lines.get(hospital_id), tiers.get(hospital["plan_id"], []),
                 machines.get(hospital_id, []), days.get(hospital_id, []), products.get(hospital_id, []),
+                without_rate.get(hospital_id),
             )  # fmt: skip
         except ReportDataError as error:
             out[hospital_id] = error
@@ -217,15 +222,15 @@ def _statement(
     machines: list[dict[str, Any]],
     days: list[dict[str, Any]],
     products: list[dict[str, Any]],
+    without_rate: dict[str, Any] | None,
 ) -> HospitalStatement:
     params = {"hospital_id": str(hospital["hospital_id"]), "period": f"{month:%Y-%m}"}
-    without_rate = [p for p in products if p["without_rate"]]
     if without_rate:
-        currencies = sorted({c for p in without_rate for c in p["currencies_without_rate"]})
+        currencies = sorted(without_rate["currencies"])
         raise ReportDataError(
             KIND,
             params,
-            f"{sum(p['without_rate'] for p in without_rate)} completed vend(s) in {', '.join(currencies)} have no "
+            f"{without_rate['without_rate']} completed vend(s) in {', '.join(currencies)} have no "
             "exchange rate to the reporting currency on their day, so net sales and commission would be understated",
             hint=f"load the central bank's rates for {', '.join(currencies)} (pulse extract feeds), run dbt build, "
             "and render again",
@@ -246,7 +251,10 @@ def _statement(
         )
         for m in machines
     )  # fmt: skip
-    product_rows = tuple(ProductSales(p["sku"], p["name"], int(p["kits"]), p["revenue"]) for p in products)
+    product_rows = tuple(
+        ProductSales(p["sku"], p["product_name"], int(p["product_kits_sold"]), p["product_revenue"] or ZERO)
+        for p in sorted(products, key=lambda p: (-p["product_kits_sold"], p["sku"]))
+    )
     by_day = {d["day"]: d for d in days}
     day_rows: list[DaySales] = []
     day = month

@@ -25,7 +25,7 @@ from reports.data import REPORT_KINDS, ReportData, check_kind_and_locale, load_m
 from reports.data_common import ReportDataError
 from reports.formatting import LOCALES, Formatter
 from reports.messages import messages
-from reports.views import ReportView, arrow, change_class, kpi_value, view_for
+from reports.views import ReportView, arrow, change_class, view_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
 STYLESHEET = TEMPLATES_DIR / "statement.css"
@@ -65,7 +65,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.globals.update(
-            column_chart=column_chart, paired_bars=paired_bars, sparkline=sparkline, kpi_value=kpi_value,
+            column_chart=column_chart, paired_bars=paired_bars, sparkline=sparkline,
             arrow=arrow, change_class=change_class,
         )  # fmt: skip
         self.css_text = STYLESHEET.read_text(encoding="utf-8")

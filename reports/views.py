@@ -12,7 +12,7 @@ from pulse.metrics import next_month
 from reports.counterparty_statement import CounterpartyStatement
 from reports.customer_statement import CustomerStatement
 from reports.data import ReportData
-from reports.executive_weekly import HEADLINE, METRIC_GROUPS, ExecutiveWeekly, KpiValue
+from reports.executive_weekly import HEADLINE, KPI_GROUPS, ExecutiveWeekly, KpiValue
 from reports.formatting import Formatter
 from reports.hospital_statement import HospitalStatement
 from reports.messages import Messages
@@ -114,33 +114,18 @@ def _executive(data: ExecutiveWeekly, fmt: Formatter, t: Messages) -> ReportView
         recipient_name="",
         extra={
             "previous_dates": week_dates(data.week_start - dt.timedelta(days=7), fmt),
-            "headline": [data.kpi(key) for key in HEADLINE],
-            "groups": METRIC_GROUPS,
+            "headline": [data.kpi(name) for name in HEADLINE],
+            "groups": KPI_GROUPS,
             "day_labels": [fmt.weekday(data.week_start + dt.timedelta(days=i)) for i in range(7)],
         },
         key_totals=tuple(
             (
-                t(f"executive.metrics.{key}"),
-                f"{kpi_value(data.kpi(key).metric.unit, data.kpi(key).value, fmt)} "
-                f"({fmt.signed_percent(data.kpi(key).change)})",
+                kpi.label(fmt.locale),
+                f"{fmt.metric(kpi.value, kpi.metric.format)} ({fmt.signed_percent(kpi.change)})",
             )
-            for key in ("vending_revenue_rub", "kits_sold", "leads", "paid_visits")
+            for kpi in map(data.kpi, ("vending_revenue", "total_kits_sold", "total_leads", "total_paid_visits"))
         ),
     )
-
-
-def kpi_value(unit: str, value: object, fmt: Formatter) -> str:
-    """A KPI the way the weekly summary prints it."""
-    if value is None:
-        return "—"
-    if unit == "money":
-        return fmt.integer(value)  # type: ignore[arg-type]
-    if unit == "amount":
-        return fmt.amount(value)  # type: ignore[arg-type]
-    if unit == "rate":
-        return fmt.percent(value)  # type: ignore[arg-type]
-    number = float(value)  # type: ignore[arg-type]
-    return fmt.integer(number) if number == round(number) else fmt.number(number, 1)
 
 
 def _counterparty(data: CounterpartyStatement, fmt: Formatter, t: Messages) -> ReportView:
@@ -177,7 +162,7 @@ def change_class(kpi: KpiValue) -> str:
     change = kpi.change
     if change is None or abs(change) < 0.0005:
         return "flat"
-    return "good" if (change > 0) == kpi.metric.higher_is_better else "bad"
+    return "good" if (change > 0) == kpi.kpi.higher_is_better else "bad"
 
 
 def arrow(kpi: KpiValue) -> str:

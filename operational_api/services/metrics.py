@@ -58,11 +58,15 @@ def query_metric(
 ) -> MetricRows:
     from reports.recipients import WarehouseUnavailable, hospital_client, reader_client
 
+    own = visible(caller)
     try:
-        metric = metrics.find(metrics.project_metrics(), name)
+        # A name is looked up among the caller's own metrics first: `total_vends` of a hospital key is the
+        # vending mart's, though the customer and KPI marts have a `total_vends` too.
+        metric = metrics.find(own, name) if any(name in (m.name, m.key) for m in own) else None
+        metric = metric or metrics.find(metrics.project_metrics(), name)
     except PulseError as err:
         raise NotFound(f"{err}: {err.hint}") from None
-    if metric not in visible(caller):
+    if metric not in own:
         raise Forbidden(f"metric {metric.key} is not a hospital metric; a hospital key reads only its hospital's")
     try:
         filters = metrics.parse_where(where, ":")

@@ -1,5 +1,6 @@
-"""The numbers printed in each statement equal the marts: the PDF's text is extracted and its amounts compared
-with rows queried from the warehouse (independently of the loaders, straight from the mart tables)."""
+"""The numbers printed in each statement equal the marts and the metrics layer: the PDF's text is extracted and its
+amounts compared with rows queried from the warehouse (independently of the loaders, straight from the mart
+tables) and with the layer's metrics for the recipient and period (what the dashboards and the API show)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from pulse import metrics
+from reports.executive_weekly import KPIS, MART
+from reports.formatting import Formatter
 from reports.render import render_report
 from tests.reports.conftest import PERIOD, ReportWarehouse
 from tests.reports.pdf_text import AMOUNT, amount_after, amounts, integer_after, pages_text, to_decimal
@@ -30,6 +34,14 @@ LABELS = {
 def rows(client: Any, sql: str, **parameters: Any) -> list[dict[str, Any]]:
     result = client.query(sql, parameters=parameters)
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+
+def layer_values(client: Any, mart: str, dimension: str, value: int, month: dt.date) -> dict[str, Any]:
+    """Every metric of a mart for one recipient and month, compiled by the metrics layer as dashboards ask it."""
+    layer = [m for m in metrics.project_metrics() if m.model == mart]
+    query = metrics.compile_metrics(layer, [], {dimension: str(value)}, metrics.month(month))
+    (values,) = rows(client, query.sql, **query.parameters)
+    return values
 
 
 def rendered_text(client: Any, kind: str, params: dict[str, str], locale: str, tmp_path: Path) -> str:
@@ -85,6 +97,10 @@ def test_customer_statement_totals_equal_the_mart(
         assert amount_after(text, labels["refunds"], locale) == mart["refunds"]
         assert amount_after(text, labels["adjustments"], locale) == mart["adjustments"]
         assert amount_after(text, labels["closing"], locale) == mart["closing_balance"]
+        figures = layer_values(client, "mart_customer_spend_monthly", "customer_id", mart["customer_id"], MONTH)
+        assert amount_after(text, labels["topups"], locale) == figures["total_topups"]
+        assert amount_after(text, labels["spend"], locale) == figures["total_gross_vend_spend"]
+        assert amount_after(text, labels["closing"], locale) == figures["customer_balances"]
 
 
 def test_customer_statement_lines_add_up_to_the_mart(
@@ -118,6 +134,10 @@ def test_hospital_statement_equals_the_commission_mart(client: Any, locale: str,
         assert amount_after(text, labels["commission"], locale) == mart["commission_rub"]
         rate = re.search(rf"{labels['rate']}\s+([\d.,]+)\s?%", text, re.IGNORECASE)
         assert rate and to_decimal(rate.group(1), locale) == mart["commission_rate"] * 100
+        figures = layer_values(client, "mart_hospital_commissions_monthly", "hospital_id", mart["hospital_id"], MONTH)
+        assert integer_after(text, labels["kits_sold"], locale) == figures["total_kits_sold"]
+        assert amount_after(text, labels["net_sales"], locale) == figures["net_sales"]
+        assert amount_after(text, labels["commission"], locale) == figures["commission"]
         if locale == "ru":
             continue  # in Russian, digit groups and columns are both separated by spaces: parse lines in English
         machines = rows(
@@ -153,7 +173,7 @@ def test_executive_weekly_equals_the_kpi_mart(client: Any, tmp_path: Path) -> No
     table = text.split("All indicators", 1)[1]
 
     def this_week(label: str) -> str:
-        line = next(x for x in table.splitlines() if x.startswith(label + " "))
+        line = next(x for x in table.splitlines() if x.startswith(label + " ") and x[len(label) + 1].isdigit())
         return line[len(label) :].split()[0]
 
     assert to_decimal(this_week("Vending revenue, RUB"), "en") == sums["revenue"].quantize(Decimal(1))
@@ -162,8 +182,18 @@ def test_executive_weekly_equals_the_kpi_mart(client: Any, tmp_path: Path) -> No
     assert to_decimal(this_week("Paid visits"), "en") == sums["paid"]
     assert to_decimal(this_week("Invoiced to counterparties, RUB"), "en") == sums["invoiced"].quantize(Decimal(1))
     assert to_decimal(this_week("Advertising spend, RUB"), "en") == sums["spend"].quantize(Decimal(1))
+    # A week's rate is the ratio of the week's sums (with the authorisations of the vending mart), not a mean of days.
     decline_rate = Decimal(this_week("Decline rate").rstrip("%"))
     assert decline_rate == (Decimal(sums["declines"]) / auths["n"] * 100).quantize(Decimal("0.1"))
+
+    # Every KPI the report prints is its metric for the week, as the layer (and so the dashboard) computes it.
+    layer = metrics.named(MART, *(k.metric for k in KPIS))
+    query = metrics.compile_metrics(layer, [], {}, (monday, monday + dt.timedelta(days=7)))
+    (week_values,) = rows(client, query.sql, **query.parameters)
+    fmt = Formatter("en")
+    for metric in layer:
+        label = metric.label + (", RUB" if metric.unit == "money" else "")
+        assert this_week(label) == fmt.metric(week_values[metric.name], metric.format), metric.name
 
 
 @pytest.mark.parametrize("locale", ["en", "ru"])
@@ -194,5 +224,7 @@ def test_counterparty_statement_equals_receivables(
     total_invoiced_rub = sum(i["amount_rub"] for i in invoices)
     total_line = next(x for x in text.splitlines() if x.startswith(("Total, USD", "Итого, USD")))
     assert amounts(total_line, locale) == [total_invoiced, total_invoiced_rub]
+    figures = layer_values(client, "mart_receivables", "counterparty_id", counterparty_id, MONTH)
+    assert amounts(total_line, locale)[-1] == figures["invoiced"]  # what the receivables dashboard shows
     words = "One hundred and" if locale == "en" else "тысяч"
     assert words in text  # the balance spelled out

@@ -1,5 +1,5 @@
 """The pieces under the templates, without a warehouse: locale formatting, amounts in words, the message
-catalogues, the SVG charts and the week's KPI arithmetic."""
+catalogues, the SVG charts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import pytest
 
+from pulse import metrics
 from reports.charts import column_chart, paired_bars, sparkline
-from reports.executive_weekly import METRICS, _aggregate
+from reports.executive_weekly import KPI_GROUPS, KPIS, MART
 from reports.formatting import Formatter, amount_in_words
 from reports.messages import MESSAGES_DIR, load_catalogues
 
@@ -42,6 +43,29 @@ def test_percent_change_and_ranges() -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "d3_format", "en", "ru"),
+    [
+        (Decimal("1234567.495"), ",.0f", "1,234,567", "1\u00a0234\u00a0567"),
+        (2325.95671, ",.2f", "2,325.96", "2\u00a0325,96"),
+        (0.0647312, ".2%", "6.47%", "6,47%"),
+        (12.25, ",.1f", "12.3", "12,3"),  # half up, not to even
+        (1234.4, ",d", "1,234", "1\u00a0234"),
+        (None, ".1%", "—", "—"),
+    ],
+)
+def test_metric_values_print_in_their_d3_format(
+    value: float | Decimal | None, d3_format: str, en: str, ru: str
+) -> None:
+    assert Formatter("en").metric(value, d3_format) == en
+    assert Formatter("ru").metric(value, d3_format) == ru
+
+
+def test_a_format_reports_cannot_print_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot be printed"):
+        Formatter("en").metric(1.0, "$,.2s")
+
+
+@pytest.mark.parametrize(
     ("amount", "currency", "locale", "words"),
     [
         ("1234.56", "RUB", "ru", "Одна тысяча двести тридцать четыре рубля, пятьдесят шесть копеек"),
@@ -60,9 +84,13 @@ def test_catalogues_have_the_same_keys_and_every_template_label_exists() -> None
     catalogues = load_catalogues()
     assert set(catalogues["en"].catalogue) == set(catalogues["ru"].catalogue)
     assert all(v.strip() for c in catalogues.values() for v in c.catalogue.values())
-    for metric in METRICS:  # every KPI has a label in both languages
+    assert {k.group for k in KPIS} == set(KPI_GROUPS)
+    for group in KPI_GROUPS:  # every KPI group has a heading in both languages
         for messages in catalogues.values():
-            assert messages(f"executive.metrics.{metric.key}")
+            assert messages(f"executive.groups.{group}")
+    layer = metrics.named(MART, *(k.metric for k in KPIS))  # every KPI is a metric, labelled in both languages
+    assert all(m.label and m.label_ru for m in layer)
+    assert all(Formatter("en").metric(1, m.format) for m in layer)  # and printable in its declared format
     assert (MESSAGES_DIR / "ru.yml").read_text(encoding="utf-8").count("\t") == 0
     with pytest.raises(KeyError, match="no message"):
         catalogues["en"]("customer.no_such_label")
@@ -81,16 +109,3 @@ def test_charts_are_well_formed_svg_scaled_to_the_data() -> None:
     assert columns.get("aria-label") == "<kits & more>"  # escaped in the markup, intact once parsed
     texts = [t.text for t in columns.findall("{http://www.w3.org/2000/svg}text")]
     assert texts == ["1", "5", "2", "10", "3"]  # day labels, and values over the non-empty columns
-
-
-def test_weekly_rates_are_recomputed_from_parts_not_averaged() -> None:
-    decline_rate = next(m for m in METRICS if m.key == "decline_rate")
-    days = [
-        {"authorisation_declines": 1, "authorisations": 10},  # 10% on a quiet day
-        {"authorisation_declines": 90, "authorisations": 100},  # 90% on a busy one
-    ]
-    assert _aggregate(decline_rate, [*days, None]) == pytest.approx(91 / 110)  # not (10% + 90%) / 2
-    active = next(m for m in METRICS if m.key == "active_machines")
-    assert _aggregate(active, [{"active_machines": 4}, {"active_machines": 6}]) == 5  # daily average
-    assert _aggregate(decline_rate, [None] * 7) is None
-    assert _aggregate(decline_rate, [{"authorisation_declines": 0, "authorisations": 0}]) is None

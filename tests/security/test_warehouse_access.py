@@ -36,6 +36,9 @@ def new_warehouse_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
     admin.command("CREATE DATABASE IF NOT EXISTS raw")
     admin.command("CREATE TABLE raw.customers (id UInt32, pin_hash String) ENGINE = MergeTree ORDER BY id")
     admin.command("INSERT INTO raw.customers VALUES (1, 'secret-hash')")
+    for layer in ("staging", "intermediate"):  # below the marts: dbt's views over raw, never the reader's
+        admin.command(f"CREATE DATABASE IF NOT EXISTS {layer}")
+        admin.command(f"CREATE VIEW {layer}.customers AS SELECT * FROM raw.customers")
     for table in HOSPITAL_TABLES:
         admin.command(
             f"CREATE TABLE {table} (hospital_id UInt32, v Decimal(38, 2)) ENGINE = MergeTree ORDER BY hospital_id"
@@ -141,6 +144,9 @@ def test_reader_reads_the_marts(server: WarehouseProcess) -> None:
     # A CTE cannot pass off a table the reader has no grant on as one of its own.
     refused(reader(server, "WITH c AS (SELECT * FROM raw.customers) SELECT * FROM c"))
     refused(reader(server, "SELECT * FROM customers", database="raw"))
+    # Nor anything between raw and the marts: the statements read marts only, so the reader has no grant there.
+    for layer in ("staging", "intermediate"):
+        refused(reader(server, f"SELECT * FROM {layer}.customers"))
 
 
 def test_a_statement_allowed_once_is_checked_again_when_it_could_mean_more(server: WarehouseProcess) -> None:
@@ -212,11 +218,11 @@ def test_production_grants_are_select_only_with_row_policies(tmp_path: object) -
 def test_production_reader_has_the_embedded_grants_and_no_sources() -> None:
     import xml.etree.ElementTree as ET
 
-    from pulse.settings import READER_DATABASES, READER_TABLES
+    from pulse.settings import READER_DATABASES
     from tests.conftest import REPO
 
     root = ET.parse(REPO / "docker" / "clickhouse" / "users.d" / "pulse-reader.xml").getroot()  # noqa: S314 - our own file
     grants = [q.text for q in root.findall("users/pulse_reader/grants/query")]
-    expected = [f"GRANT SELECT ON {d}.*" for d in READER_DATABASES] + [f"GRANT SELECT ON {t}" for t in READER_TABLES]
+    expected = [f"GRANT SELECT ON {d}.*" for d in READER_DATABASES]
     assert grants == expected
     assert not any("SOURCES" in g or "ALL" in g for g in grants if g)

@@ -98,6 +98,7 @@ days as (
 
 select
     toDate(days.day) as day,
+    toMonday(days.day) as week_start,
     toUInt64(vending.vends) as vends,
     toUInt64(vending.completed_vends) as completed_vends,
     toUInt64(vending.kits_sold) as kits_sold,
@@ -106,10 +107,12 @@ select
     toUInt64(vending.failed_vends) as failed_vends,
     toUInt64(vending.refunded_vends) as refunded_vends,
     toFloat64(if(vending.vends = 0, 0, vending.offline_vends / vending.vends)) as offline_share,
+    toUInt64(vending.offline_vends) as offline_vends,
     toUInt64(vending.active_machines) as active_machines,
     toUInt64(buyers.active_customers) as active_customers,
     toUInt64(new_customers.new_customers) as new_customers,
     if(ledger.unpriced_topups > 0, NULL, toDecimal128(coalesce(ledger.topups_rub, 0), 2)) as topups_rub,
+    toUInt64(vending.authorisations) as authorisations,
     toUInt64(vending.declines) as authorisation_declines,
     toFloat64(if(vending.authorisations = 0, 0, vending.declines / vending.authorisations)) as decline_rate,
     toUInt64(vending.pin_lockouts) as pin_lockouts,
@@ -130,8 +133,10 @@ select
     toUInt64(calls.outbound_calls) as outbound_calls,
     toFloat64(if(calls.inbound_calls + calls.outbound_calls = 0, 0,
                  calls.answered_calls / (calls.inbound_calls + calls.outbound_calls))) as call_answered_rate,
+    toUInt64(calls.answered_calls) as answered_calls,
     toUInt64(calls.missed_calls) as missed_calls,
     toUInt64(messages.messages_sent) as messages_sent,
+    toUInt64(messages.messages_delivered) as messages_delivered,
     toFloat64(if(messages.messages_sent = 0, 0, messages.messages_delivered / messages.messages_sent))
         as message_delivery_rate,
     if(invoicing.unpriced_invoices > 0, NULL, toDecimal128(coalesce(invoicing.invoiced_rub, 0), 2)) as invoiced_rub
