@@ -3,6 +3,7 @@ Decimal money computed at full precision on the real embedded warehouse."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 import yaml
 
 from pulse.console import PulseError
-from pulse.metrics import MARTS_DIR, load_metrics, named
+from pulse.metrics import MARTS_DIR, REPO, load_metrics, model_metrics, named
+from reports.executive_weekly import KPI_GROUPS
 from tests.conftest import WarehouseProcess
 
 
@@ -28,6 +30,24 @@ def test_the_marts_declare_their_metrics() -> None:
     assert rate.unit == "ratio" and rate.label_ru == "Ставка комиссии"
     [revenue] = named("mart_vending_daily", "revenue")
     assert revenue.unit == "money" and revenue.description == "Sum of: Revenue of completed vends, RUB."
+
+
+def test_the_readme_example_adds_a_valid_metric() -> None:
+    """README "Add a metric": its YAML block, appended to the mart it names, compiles to a full-precision ratio."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Add a metric", 1)[1]
+    mart = re.search(r"dbt_project/models/marts/(\w+)\.yml", section)
+    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert mart and block
+    path = MARTS_DIR / f"{mart.group(1)}.yml"
+    [model] = yaml.safe_load(path.read_text())["models"]
+    [example] = yaml.safe_load(block.group(1))
+    model["config"]["meta"]["metrics"].append(example)
+    added = model_metrics(path, model)[-1]
+    assert added.name == example["name"] and added.is_ratio
+    assert added.sql == "toFloat64(sum(refunded_vends)) / nullIf(toFloat64(sum(completed_vends)), 0)"
+    kpi = re.search(r'Kpi\("(\w+)", "(\w+)"', section)  # the report line it tells you to add
+    assert kpi and kpi.group(1) == added.name and kpi.group(2) in KPI_GROUPS
 
 
 def write_model(tmp_path: Path, metrics: list[dict[str, object]], dimensions: list[str] | None = None) -> Path:
