@@ -63,12 +63,14 @@ test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 lint:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Re-resolve the lock files after editing requirements/*.in (needs PyPI).
 lock: | $(UV)

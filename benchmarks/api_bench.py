@@ -51,7 +51,7 @@ from operational_api.security import hash_pin  # noqa: E402
 from operational_api.services import crud, vending  # noqa: E402
 from operational_api.services.keys import create_api_key  # noqa: E402
 from operational_api.services.resources import BY_NAME  # noqa: E402
-from pulse.settings import Settings  # noqa: E402
+from pulse.core.settings import Settings  # noqa: E402
 
 console = Console(width=170)
 BATCH = 1000

@@ -39,11 +39,11 @@ from rich.table import Table
 from extractors.feeds import load_feeds
 from extractors.pipeline import extract
 from operational_api.migrate import upgrade
-from pulse import superset_runtime
-from pulse.dbt import run_dbt
-from pulse.settings import READER_USER, Settings
-from pulse.superset_api import SupersetClient
-from pulse.superset_assets import import_assets, load_assets
+from pulse.core.settings import READER_USER, Settings
+from pulse.dbt.runner import run_dbt
+from pulse.superset import runtime as superset_runtime
+from pulse.superset.api import SupersetClient
+from pulse.superset.assets import import_assets, load_assets
 from warehouse import server as warehouse_server
 
 console = Console()

@@ -8,7 +8,7 @@ simulated ones (their machines, customers and products, prices, ~7% offline, a f
 times, increasing _change_seq). The incremental step adds 10,000 new vends (device times over the whole month) plus
 100 refunds of earlier vends picked across the whole table (later versions of existing rows), as an extract would.
 
-Both sides run in one `pulse.dbt.DbtSession` (dbt in this process, the project parsed once), so neither pays
+Both sides run in one `pulse.dbt.runner.DbtSession` (dbt in this process, the project parsed once), so neither pays
 interpreter start-up or parsing; what a new dbt process costs (start-up, partial parse, hooks, no node) is
 measured apart with the CLI and printed.
 - full build / full rebuild: `dbt build --full-refresh`: every model rebuilt from raw, every data test over all
@@ -46,8 +46,8 @@ from rich.table import Table
 from extractors.feeds import load_feeds
 from extractors.pipeline import extract
 from operational_api.migrate import upgrade
-from pulse.dbt import BuildOutcome, DbtSession, run_dbt
-from pulse.settings import Settings
+from pulse.core.settings import Settings
+from pulse.dbt.runner import BuildOutcome, DbtSession, run_dbt
 
 console = Console()
 

@@ -50,7 +50,7 @@ from extractors.load import INSERT_SETTINGS, TableLoad, operational_tables
 from extractors.pipeline import extract
 from extractors.raw_schema import RAW_DATABASE, RawTable
 from extractors.source import Source
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from warehouse import server
 
 console = Console(width=150)

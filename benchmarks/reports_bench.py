@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from operational_api.db import Store  # noqa: E402
 from operational_api.migrate import upgrade  # noqa: E402
-from pulse.settings import Settings  # noqa: E402
+from pulse.core.settings import Settings  # noqa: E402
 
 console = Console(width=150)
 PERIOD = "2026-03"
@@ -111,7 +111,7 @@ def build_business(settings: Settings, scale: float, days: int) -> None:
 
     from extractors.feeds import load_feeds
     from extractors.pipeline import extract
-    from pulse.dbt import run_dbt
+    from pulse.dbt.runner import run_dbt
     from simulator.config import SimConfig
     from simulator.history import run_history
     from warehouse.client import connect
@@ -222,8 +222,8 @@ class QuietServer(http.server.ThreadingHTTPServer):
 
 def statement_pages(settings: Settings, sample: int, folder: Path) -> list[str]:
     """The sample's statements as standalone HTML files (what a browser would print)."""
-    from reports.recipients import reader_client
     from reports.render import ReportDataError, load_many, render_html
+    from warehouse.identities import reader_client
 
     client = reader_client(settings)
     rows = client.query(RECIPIENTS.format(period=PERIOD, limit=sample)).named_results()
@@ -262,8 +262,8 @@ def sample_message(settings: Settings) -> bytes:
     import datetime as dt
 
     from reports.mail import build_message
-    from reports.recipients import reader_client
     from reports.render import load_report_data, render_pdf
+    from warehouse.identities import reader_client
 
     client = reader_client(settings)
     row = client.query(RECIPIENTS.format(period=PERIOD, limit=1)).named_results().__next__()

@@ -31,7 +31,7 @@ import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
-from pulse.settings import READER_USER, Settings
+from pulse.core.settings import READER_USER, Settings
 from warehouse import server
 
 console = Console()

@@ -7,8 +7,8 @@ import pendulum
 from airflow.sdk import dag, task
 
 from extractors.load import source_groups
-from pulse import orchestration
-from pulse.settings import get_settings
+from pulse.airflow import elt_tasks
+from pulse.core.settings import get_settings
 
 
 @dag(
@@ -17,18 +17,16 @@ from pulse.settings import get_settings
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=orchestration.retry_args(),
+    default_args=elt_tasks.retry_args(),
     tags=["pulse", "elt"],
     doc_md=__doc__,
 )
 def pulse_elt() -> None:
-    extracts = [
-        task(task_id=f"extract_{group}")(orchestration.extract_group)(group) for group in sorted(source_groups())
-    ]
-    feeds = task(task_id="load_feeds")(orchestration.load_landing_feeds)()
-    dbt = task(task_id="dbt_build")(orchestration.dbt_build)()
-    freshness = task(task_id="dbt_source_freshness")(orchestration.dbt_source_freshness)()
-    reconcile = task(task_id="reconcile")(orchestration.reconcile_layers)()
+    extracts = [task(task_id=f"extract_{group}")(elt_tasks.extract_group)(group) for group in sorted(source_groups())]
+    feeds = task(task_id="load_feeds")(elt_tasks.load_landing_feeds)()
+    dbt = task(task_id="dbt_build")(elt_tasks.dbt_build)()
+    freshness = task(task_id="dbt_source_freshness")(elt_tasks.dbt_source_freshness)()
+    reconcile = task(task_id="reconcile")(elt_tasks.reconcile_layers)()
     [*extracts, feeds] >> dbt >> freshness >> reconcile
 
 

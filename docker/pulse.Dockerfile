@@ -28,7 +28,7 @@ COPY requirements/main.lock requirements/main.lock
 RUN uv venv --quiet --python /usr/local/bin/python3.11 .venv \
     && uv pip sync --quiet --no-cache --python .venv/bin/python requirements/main.lock
 COPY . .
-# Editable, like `make install`: pulse/dbt.py and pulse/orchestration.py find dbt_project/ and dags/ next to
+# Editable, like `make install`: pulse/dbt/runner.py and pulse/airflow/elt_tasks.py find dbt_project/ and dags/ next to
 # the packages, so the source tree stays where it is. Bytecode is compiled now: the tree is read-only at run time.
 RUN uv pip install --quiet --no-cache --python .venv/bin/python --no-deps --no-build-isolation -e . \
     && .venv/bin/python -m compileall -q pulse warehouse operational_api extractors reports simulator dags

@@ -25,10 +25,9 @@ RUN useradd --system --uid 10002 --gid 0 --create-home --home-dir /home/superset
     && install -d -o superset -g 0 -m 0770 /var/lib/superset
 COPY --from=build /opt/superset/.venv /opt/superset/.venv
 # Pulse's Superset configuration and metadata bootstrap (the same files `pulse superset` runs on embedded
-# defaults; standard library only), with the deployment's additions on top.
-COPY pulse/superset_config.py /etc/superset/pulse_superset_config.py
-COPY pulse/superset_bootstrap.py /etc/superset/superset_bootstrap.py
+# defaults; standard library only).
 COPY docker/superset/superset_config.py /etc/superset/superset_config.py
+COPY docker/superset/superset_bootstrap.py /etc/superset/superset_bootstrap.py
 COPY docker/http_check.py /usr/local/bin/pulse-http-check
 RUN chmod 0755 /usr/local/bin/pulse-http-check
 ENV VIRTUAL_ENV=/opt/superset/.venv \

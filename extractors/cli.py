@@ -6,8 +6,8 @@ import datetime as dt
 
 import typer
 
-from pulse.console import PulseError, console
-from pulse.settings import get_settings
+from pulse.core.console import PulseError, console
+from pulse.core.settings import get_settings
 
 app = typer.Typer(help="Extract-load into ClickHouse: operational tables and landing-folder feeds.")
 

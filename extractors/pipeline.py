@@ -21,8 +21,8 @@ from extractors.load import (
 from extractors.raw_schema import CHANGE_SEQ
 from extractors.source import Source
 from operational_api.db import database_url
-from pulse.console import console
-from pulse.settings import Settings, get_settings
+from pulse.core.console import console
+from pulse.core.settings import Settings, get_settings
 from warehouse.client import connect
 from warehouse.ddl import WarehouseDDL
 

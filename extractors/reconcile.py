@@ -19,7 +19,7 @@ from rich.table import Table
 from extractors.load import Watermarks, load_incremental, new_run_id, select_tables
 from extractors.source import Source
 from operational_api.db import database_url
-from pulse.settings import Settings, get_settings
+from pulse.core.settings import Settings, get_settings
 from warehouse.client import connect
 from warehouse.ddl import WarehouseDDL
 

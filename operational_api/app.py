@@ -23,7 +23,7 @@ from operational_api.routes.crud import router_for
 from operational_api.schemas.common import ErrorBody
 from operational_api.services.common import MAX_REPORTED_FIELDS, ServiceError
 from operational_api.services.resources import RESOURCES
-from pulse.settings import Settings, get_settings
+from pulse.core.settings import Settings, get_settings
 
 log = logging.getLogger("pulse.api")
 

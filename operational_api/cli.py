@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from pulse.console import PulseError, console
-from pulse.settings import get_settings
+from pulse.core.console import PulseError, console
+from pulse.core.settings import get_settings
 
 app = typer.Typer(help="The operational API and store (vending + CRM).", no_args_is_help=True)
 

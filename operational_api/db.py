@@ -8,8 +8,6 @@ counter's row lock first (see models.base). `Store.read()` is a plain read trans
 
 from __future__ import annotations
 
-import os
-import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -21,7 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from operational_api.models import lock_change_seq
-from pulse.settings import Settings, get_settings
+from pulse.core.secrets import persistent_secret
+from pulse.core.settings import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -43,24 +42,7 @@ def secret_key(settings: Settings | None = None) -> bytes:
     settings = settings or get_settings()
     if settings.ops_secret_key:
         return settings.ops_secret_key.get_secret_value().encode()
-    return generated_secret(settings.secrets_dir / "ops_secret_key")
-
-
-def generated_secret(path: Path) -> bytes:
-    """A random secret kept in `path` (mode 0600), generated the first time; safe when processes race."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
-        try:
-            os.link(tmp, path)  # atomic: the first process to get here wins, the others read its file
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip().encode()
+    return persistent_secret(settings.secrets_dir / "ops_secret_key", nbytes=32).encode()
 
 
 def make_engine(url: str, *, write: bool, pool_size: int = 8) -> Engine:

@@ -1,4 +1,4 @@
-"""`pulse`: the one command that fronts every part of the platform."""
+"""`pulse`: the one command that fronts every part of the lineup."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from rich.table import Table
 
 from extractors.cli import app as extract_app
 from operational_api.cli import app as api_app
-from pulse.airflow_cli import app as airflow_app
-from pulse.console import PulseError, console
-from pulse.dbt_docs import app as dbt_docs_app
+from pulse.airflow.cli import app as airflow_app
+from pulse.core.console import PulseError, console
+from pulse.core.settings import get_settings, masked, settings_table
+from pulse.dbt.docs import app as dbt_docs_app
 from pulse.metrics_cli import app as metrics_app
-from pulse.settings import get_settings, masked, settings_table
-from pulse.superset_cli import app as superset_app
+from pulse.superset.cli import app as superset_app
 from reports.cli import app as reports_app
 from simulator.cli import simulate
 from warehouse.cli import app as warehouse_app
@@ -52,7 +52,7 @@ def show_settings() -> None:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def dbt(ctx: typer.Context) -> None:
     """Run dbt on dbt_project/ against the warehouse (e.g. `pulse dbt build`, `pulse dbt docs generate`)."""
-    from pulse.dbt import run_dbt
+    from pulse.dbt.runner import run_dbt
 
     raise typer.Exit(run_dbt(list(ctx.args)))
 
@@ -60,7 +60,7 @@ def dbt(ctx: typer.Context) -> None:
 @app.command()
 def up(airflow: bool = typer.Option(True, help="Also start Airflow (scheduler and UI).")) -> None:
     """Start the platform's services (warehouse, API, Airflow) in the background, without demo data."""
-    from pulse import demo as demo_module
+    from pulse.platform import demo as demo_module
 
     demo_module.bring_up(get_settings(), airflow=airflow)
 
@@ -68,7 +68,7 @@ def up(airflow: bool = typer.Option(True, help="Also start Airflow (scheduler an
 @app.command()
 def down() -> None:
     """Stop every background service (graceful: running work finishes first)."""
-    from pulse.demo import stop_all
+    from pulse.platform.demo import stop_all
 
     stop_all(get_settings())
 
@@ -76,10 +76,10 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Show each service's health."""
-    from pulse import platform
+    from pulse.platform import lineup
 
     table = Table("service", "pid", "health", "health URL")
-    rows = platform.status(get_settings())
+    rows = lineup.status(get_settings())
     for name, pid, ok, url in rows:
         table.add_row(name, str(pid or "-"), "[green]healthy" if ok else "[red]down", url)
     console.print(table)
@@ -94,7 +94,7 @@ def demo(
 ) -> None:
     """The whole platform on embedded defaults: services, a year of simulated history, ELT, reports,
     dashboards, then live traffic until Ctrl-C. With --no-live the services keep running (`pulse down`)."""
-    from pulse import demo as demo_module
+    from pulse.platform import demo as demo_module
 
     demo_module.run(live=live, live_seconds=live_seconds)
 

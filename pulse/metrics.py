@@ -22,7 +22,7 @@ convention follows Lightdash's `meta.metrics`), and the dimensions they may be g
 A metric is an aggregate over the mart's columns (`sql`) or a `ratio` of two metrics (or aggregates). Ratios
 are computed in Float64: in ClickHouse `Decimal(38, 2) / Decimal(38, 2)` keeps scale 2, so a Decimal ratio
 truncates (6.47% became 6.00%), and an `sql` with a division in it is refused for that reason. Money sums stay
-exact Decimals. Superset's dataset metrics (`pulse.superset_assets`) are generated from here.
+exact Decimals. Superset's dataset metrics (`pulse.superset.assets`) are generated from here.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ from typing import Any, Literal, get_args
 
 import yaml
 
-from pulse.console import PulseError
+from pulse.core.console import PulseError
+from pulse.core.paths import DBT_PROJECT_DIR
 
-REPO = Path(__file__).resolve().parent.parent
-MARTS_DIR = REPO / "dbt_project" / "models" / "marts"
+MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
 MARTS_SCHEMA = "marts"
-PROJECT_FILE = REPO / "dbt_project" / "dbt_project.yml"
+PROJECT_FILE = DBT_PROJECT_DIR / "dbt_project.yml"
 
 Unit = Literal["money", "count", "ratio", "seconds", "minutes"]
 UNITS: tuple[str, ...] = get_args(Unit)

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from pulse import metrics
-from pulse.settings import get_settings
+from pulse.core.settings import get_settings
 
-out = Console()  # answers go to stdout (pulse.console, for progress and errors, writes to stderr)
+out = Console()  # answers go to stdout (pulse.core.console, for progress and errors, writes to stderr)
 app = typer.Typer(help="The metrics layer (dbt_project/models/marts/*.yml, config.meta.metrics).", no_args_is_help=True)
 
 
@@ -35,7 +35,7 @@ def query(
     as_json: bool = typer.Option(False, "--json", help="Print rows as JSON (numbers as exact strings)."),
 ) -> None:
     """The metric from the warehouse, compiled from its one definition."""
-    from reports.recipients import reader_client
+    from warehouse.identities import reader_client
 
     metric = metrics.find(metrics.load_metrics(), name)
     compiled = metrics.compile_query(

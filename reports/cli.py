@@ -13,8 +13,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pulse.console import PulseError, console
-from pulse.settings import get_settings
+from pulse.core.console import PulseError, console
+from pulse.core.settings import get_settings
 
 if TYPE_CHECKING:
     from operational_api.db import Store
@@ -136,7 +136,8 @@ def run(
 ) -> None:
     """Run one subscription now: plan the period's recipients, then render and send what is not sent yet."""
     from reports.delivery import find_subscription, new_run_id, run_subscription
-    from reports.recipients import RecipientQueryError, WarehouseUnavailable
+    from reports.recipients import RecipientQueryError
+    from warehouse.identities import WarehouseUnavailable
 
     settings = get_settings()
     with _store() as store:
@@ -332,8 +333,8 @@ def render(
     output: Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.")] = Path("report.pdf"),
 ) -> None:
     """Render one report to a PDF file (no email)."""
-    from reports.recipients import WarehouseUnavailable, reader_client
     from reports.render import render_report
+    from warehouse.identities import WarehouseUnavailable, reader_client
 
     params: dict[str, str] = {}
     for item in param or []:

@@ -11,14 +11,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 from clickhouse_connect.driver.client import Client
 
+from pulse.core.vocabulary import LOCALES, REPORT_KINDS
 from reports.counterparty_statement import CounterpartyStatement, load_counterparty_statements
 from reports.customer_statement import CustomerStatement, load_customer_statements
 from reports.data_common import ReportDataError
 from reports.executive_weekly import ExecutiveWeekly, load_executive_weeklies
-from reports.formatting import LOCALES
 from reports.hospital_statement import HospitalStatement, load_hospital_statements
-
-REPORT_KINDS = ("hospital_statement", "customer_statement", "executive_weekly", "counterparty_statement")
 
 ReportData = HospitalStatement | CustomerStatement | ExecutiveWeekly | CounterpartyStatement
 Loader = Callable[[Client, Sequence[Mapping[str, str]]], Sequence[ReportData | ReportDataError]]

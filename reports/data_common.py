@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from pulse.console import PulseError
+from pulse.core.console import PulseError
 from pulse.metrics import project_vars
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -89,7 +89,3 @@ def query_rows(client: Client, sql: str, parameters: Mapping[str, Any]) -> list[
     result = client.query(sql, parameters=dict(parameters))
     names = result.column_names
     return [dict(zip(names, row, strict=True)) for row in result.result_rows]
-
-
-def unique_values(values: Sequence[int]) -> list[int]:
-    return sorted(set(values))

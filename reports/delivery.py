@@ -32,16 +32,17 @@ from sqlalchemy import select
 
 from operational_api.db import Store
 from operational_api.models import ReportDelivery, ReportSubscription, utcnow
-from operational_api.models.vending import LOCALES
-from pulse.console import PulseError
-from pulse.settings import Settings
+from pulse.core.console import PulseError
+from pulse.core.settings import Settings
+from pulse.core.vocabulary import LOCALES
 from reports import ledger, schedule
 from reports.kinds import KindSpec, spec_for
 from reports.ledger import Delivery, PlannedDelivery
 from reports.mail import build_message, message_id, sender_address
-from reports.recipients import RecipientRow, reader_client, run_query
+from reports.recipients import RecipientRow, run_query
 from reports.smtp import Outcome, SmtpSender
 from reports.unsubscribe import signing_key, unsubscribe_url
+from warehouse.identities import reader_client
 
 MAX_CHUNK = 50
 Progress = Callable[[int], None]

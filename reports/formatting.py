@@ -17,7 +17,8 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_name
 from num2words import num2words
 
-LOCALES = ("en", "ru")
+from pulse.core.vocabulary import LOCALES
+
 # The d3-format specifiers the metrics layer declares (pulse/metrics.py) that a report prints: [,][.N](f|d|%).
 _D3_FORMAT = re.compile(r"^(,)?(?:\.(\d+))?([fd%])$")
 CENT = Decimal("0.01")

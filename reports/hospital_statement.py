@@ -80,7 +80,6 @@ class HospitalStatement:
     tier_min_monthly_kits: int
     commission_rate: Decimal
     commission: Decimal
-    statement_line: str  # the mart's own one-line rendering, kept for reference
     tiers: tuple[Tier, ...]
     machines: tuple[MachineSales, ...]
     products: tuple[ProductSales, ...]
@@ -109,8 +108,7 @@ MART = "mart_hospital_commissions_monthly"
 FIGURES = ("total_kits_sold", "total_refunded_kits", "net_sales", "commission")
 
 LINES_SQL = """
-SELECT hospital_id, completed_vends, tier_min_monthly_kits, commission_rate, currency,
-       coalesce(statement_line, '') AS statement_line
+SELECT hospital_id, completed_vends, tier_min_monthly_kits, commission_rate, currency
 FROM marts.mart_hospital_commissions_monthly
 WHERE hospital_id IN {ids:Array(Int64)} AND sales_month = {month:Date}
 """
@@ -235,11 +233,12 @@ def _statement(
             hint=f"load the central bank's rates for {', '.join(currencies)} (pulse extract feeds), run dbt build, "
             "and render again",
         )
+    has_line = line is not None  # a month without sales has no line: no tier was reached
     if line is None:
         line = {
             "completed_vends": 0, "total_kits_sold": 0, "total_refunded_kits": 0, "net_sales": ZERO,
             "tier_min_monthly_kits": 0, "commission_rate": Decimal("0"), "commission": ZERO,
-            "currency": metrics.reporting_currency(), "statement_line": "",
+            "currency": metrics.reporting_currency(),
         }  # fmt: skip
     kits, net_sales = int(line["total_kits_sold"]), line["net_sales"] or ZERO
 
@@ -279,7 +278,6 @@ def _statement(
             )
 
     tier_min = int(line["tier_min_monthly_kits"])
-    has_line = line["statement_line"] != ""
     return HospitalStatement(
         hospital_id=int(hospital["hospital_id"]), hospital_code=hospital["hospital_code"],
         hospital_name=hospital["hospital_name"], city=hospital["city"], region=hospital["region"],
@@ -287,7 +285,7 @@ def _statement(
         plan_name=hospital["commission_plan_name"], month=month, currency=line["currency"],
         completed_vends=int(line["completed_vends"]), kits_sold=kits, refunded_kits=int(line["total_refunded_kits"]),
         net_sales=net_sales, tier_min_monthly_kits=tier_min, commission_rate=line["commission_rate"],
-        commission=line["commission"] or ZERO, statement_line=line["statement_line"],
+        commission=line["commission"] or ZERO,
         tiers=tuple(
             Tier(int(t["min_monthly_kits"]), t["rate"], has_line and int(t["min_monthly_kits"]) == tier_min)
             for t in tiers

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from operational_api.models.reporting import REPORT_KINDS
+from pulse.core.vocabulary import REPORT_KINDS
 
 Cadence = Literal["month", "week"]
 RECIPIENT_COLUMNS = ("email", "locale", "name")

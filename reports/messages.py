@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from reports.formatting import LOCALES
+from pulse.core.vocabulary import LOCALES
 
 MESSAGES_DIR = Path(__file__).resolve().parent.parent / "report_templates" / "messages"
 

@@ -12,19 +12,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from pulse.settings import READER_USER, Settings
+from pulse.core.settings import READER_USER, Settings
 from reports.kinds import KindSpec, spec_for
-from warehouse.access import hospital_user
+from warehouse.identities import QUERY_SECONDS, WarehouseUnavailable, reader_client
 from warehouse.sql_split import SqlSplitError, split_statement
 
 MAX_RECIPIENTS = 1_000_000
-QUERY_SECONDS = 300
 _CLICKHOUSE_ERROR = re.compile(
     r"DB::Exception: (?P<message>.*?)(?: \((?P<name>[A-Z_]+)\))?(?: \(version [^)]*\))?$", re.S
 )
@@ -32,10 +29,6 @@ _CLICKHOUSE_ERROR = re.compile(
 
 class RecipientQueryError(ValueError):
     """The query is not a usable recipient query; the message says why (for a 422 or the CLI)."""
-
-
-class WarehouseUnavailable(RuntimeError):
-    """The warehouse did not answer (nothing is known about the query)."""
 
 
 @dataclass(frozen=True)
@@ -46,35 +39,6 @@ class RecipientRow:
     locale: str | None
     name: str | None
     params: dict[str, str]  # the report's parameters present in the row (period only when returned)
-
-
-def reader_client(settings: Settings) -> Client:
-    """A client of the warehouse as the read-only user (recipient queries and report data only read)."""
-    return _client(settings, READER_USER, settings.reader_password())
-
-
-def hospital_client(settings: Settings, hospital_id: int) -> Client:
-    """A client of the warehouse as one hospital's identity: it reads that hospital's rows of the hospital marts
-    and nothing else, whatever the query says (the warehouse filters every granted table)."""
-    user = hospital_user([hospital_id])
-    return _client(settings, user, settings.hospital_password(user))
-
-
-def _client(settings: Settings, user: str, password: str) -> Client:
-    url = urlsplit(settings.clickhouse_url)
-    try:
-        return clickhouse_connect.get_client(
-            host=settings.clickhouse_host,
-            port=settings.clickhouse_port,
-            username=user,
-            password=password,
-            secure=url.scheme == "https",
-            connect_timeout=10,
-            send_receive_timeout=QUERY_SECONDS,
-        )
-    except OperationalError as err:
-        raise WarehouseUnavailable(f"the warehouse at {settings.clickhouse_host}:{settings.clickhouse_port} "
-                                   f"did not answer: {err}") from None  # fmt: skip
 
 
 def warehouse_message(err: Exception) -> str:

@@ -20,10 +20,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from pulse.core.vocabulary import LOCALES
 from reports.charts import column_chart, paired_bars, sparkline
 from reports.data import REPORT_KINDS, ReportData, check_kind_and_locale, load_many, load_report_data
 from reports.data_common import ReportDataError
-from reports.formatting import LOCALES, Formatter
+from reports.formatting import Formatter
 from reports.messages import messages
 from reports.views import ReportView, arrow, change_class, view_for
 

@@ -22,9 +22,9 @@ from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from typing import Any
 
-from pulse.console import PulseError
-from pulse.services import Service, pulse_command, pulse_env
-from pulse.settings import Settings
+from pulse.core.console import PulseError
+from pulse.core.processes import Service, pulse_command, pulse_env
+from pulse.core.settings import Settings
 
 MAX_MESSAGE_BYTES = 64 * 1024**2
 

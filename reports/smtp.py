@@ -22,7 +22,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 
 TIMEOUT_SECONDS = 60.0
 _EOL = re.compile(rb"\r\n|\n|\r(?!\n)")

@@ -13,8 +13,8 @@ import binascii
 import hashlib
 import hmac
 
-from operational_api.db import generated_secret
-from pulse.settings import Settings
+from pulse.core.secrets import persistent_secret
+from pulse.core.settings import Settings
 
 MAC_BYTES = 16  # 128 bits: forging one needs 2^128 guesses
 MAX_TOKEN_CHARS = 600
@@ -27,7 +27,7 @@ class BadToken(ValueError):
 def signing_key(settings: Settings) -> bytes:
     if settings.reports_secret_key:
         return settings.reports_secret_key.get_secret_value().encode()
-    return generated_secret(settings.secrets_dir / "reports_secret_key")
+    return persistent_secret(settings.secrets_dir / "reports_secret_key", nbytes=32).encode()
 
 
 def _b64(data: bytes) -> str:

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from pulse.console import PulseError, console
-from pulse.settings import get_settings
+from pulse.core.console import PulseError, console
+from pulse.core.settings import get_settings
 
 
 def simulate(

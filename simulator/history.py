@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from operational_api import models as m
 from operational_api.db import Store
 from operational_api.migrate import check_migrated
-from pulse.console import console
-from pulse.settings import Settings
+from pulse.core.console import console
+from pulse.core.settings import Settings
 from simulator.config import SimConfig
 from simulator.crm_sim import CrmSim
 from simulator.crm_world import build_crm_world

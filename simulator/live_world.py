@@ -17,7 +17,7 @@ from operational_api import models as m
 from operational_api.db import Store
 from operational_api.services.keys import authenticate, create_api_key
 from operational_api.services.vending import current_price
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from simulator.history import SimulationError, world_file
 from simulator.rng import customer_pin, stream
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from operational_api.db import Store
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from tests.conftest import WarehouseProcess
 from tests.simulator.conftest import simulate
 

@@ -32,7 +32,7 @@ import psycopg
 import pytest
 import yaml
 
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from tests.pg import PostgresMissing, PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -304,12 +304,12 @@ def test_superset_image_has_the_driver_its_metadata_url_names(resolved: dict[str
 # -- Settings and secrets -----------------------------------------------------------------------------------------
 def pulse_setting_names() -> set[str]:
     names = {f"PULSE_{name.upper()}" for name in Settings.model_fields}
-    # dbt's connection is read by dbt_project/profiles.yml from the process environment (pulse/dbt.py sets it
+    # dbt's connection is read by dbt_project/profiles.yml from the process environment (pulse/dbt/runner.py sets it
     # from the settings; the Airflow dbt tasks inherit it from the container).
     profile = (REPO / "dbt_project" / "profiles.yml").read_text()
     names |= set(re.findall(r"env_var\('(PULSE_\w+)'", profile))
     # Superset's configuration file (it runs in Superset's environment) reads its part from the environment too.
-    superset_config = (REPO / "pulse" / "superset_config.py").read_text()
+    superset_config = (REPO / "docker" / "superset" / "superset_config.py").read_text()
     return names | set(re.findall(r"os\.environ\.get\(\"(PULSE_\w+)\"", superset_config))
 
 
@@ -318,7 +318,7 @@ def test_every_pulse_variable_is_a_real_setting(resolved: dict[str, Any]) -> Non
     known = pulse_setting_names()
     used = {name for service in resolved["services"].values() for name in service.get("environment") or {}}
     unknown = sorted(name for name in used if name.startswith("PULSE_") and name not in known)
-    assert not unknown, f"not settings in pulse/settings.py (nor read by dbt's profile): {unknown}"
+    assert not unknown, f"not settings in pulse/core/settings.py (nor read by dbt's profile): {unknown}"
 
 
 def strings(node: Any) -> Iterator[str]:
@@ -395,7 +395,7 @@ def test_state_lives_in_named_volumes(resolved: dict[str, Any]) -> None:
 
 
 def test_airflow_connections_agree_with_the_rest(resolved: dict[str, Any]) -> None:
-    """What the DAGs connect to (pulse/orchestration.py) is what dbt, the API and ClickHouse itself are set to."""
+    """What the DAGs connect to (pulse/airflow/elt_tasks.py) is what dbt, the API and ClickHouse itself are set to."""
     services = resolved["services"]
     env = services["airflow-scheduler"]["environment"]
     warehouse = json.loads(env["AIRFLOW_CONN_PULSE_WAREHOUSE"])

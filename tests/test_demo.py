@@ -17,9 +17,11 @@ import httpx
 import psutil
 import pytest
 
-from pulse import airflow_runtime, platform, services
-from pulse.airflow_runtime import AIRFLOW_ADMIN
-from pulse.settings import Settings
+from pulse.airflow import runtime as airflow_runtime
+from pulse.airflow.runtime import AIRFLOW_ADMIN
+from pulse.core import processes
+from pulse.core.settings import Settings
+from pulse.platform import lineup
 from tests.conftest import free_port
 
 pytestmark = [pytest.mark.xdist_group("demo"), pytest.mark.timeout(2400)]
@@ -99,7 +101,7 @@ def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
                                            if k.startswith("PULSE_")})  # type: ignore[call-arg]  # fmt: skip
     try:
         wait_for(log, "vends stored", demo, timeout=2000)  # set up done, a first minute of live traffic posted
-        for name, pid, ok, url in platform.status(settings):
+        for name, pid, ok, url in lineup.status(settings):
             assert pid is not None and ok, f"{name} is not healthy at {url}"
         assert any((home / "outbox").iterdir()), "no statement reached the SMTP sink"
         login = httpx.get(f"http://127.0.0.1:{ports['SUPERSET']}/login/", timeout=30)
@@ -112,9 +114,9 @@ def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
             assert expected in text, expected
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         assert demo.wait(timeout=300) == 0, log.read_text()[-4000:]
-        for service in platform.all_services(settings):
-            assert services.running_pid(service, settings) is None, f"{service.name} still running"
-            assert not services.healthy(service), f"{service.name} still answers"
+        for service in lineup.all_services(settings):
+            assert processes.running_pid(service, settings) is None, f"{service.name} still running"
+            assert not processes.healthy(service), f"{service.name} still answers"
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)

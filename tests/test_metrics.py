@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pulse.console import PulseError
-from pulse.metrics import MARTS_DIR, REPO, load_metrics, model_metrics, named
+from pulse.core.console import PulseError
+from pulse.core.paths import REPO
+from pulse.metrics import MARTS_DIR, load_metrics, model_metrics, named
 from reports.executive_weekly import KPI_GROUPS
 from tests.conftest import WarehouseProcess
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pulse.settings import settings_table
+from pulse.core.settings import settings_table
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from pulse.core.settings import HOSPITAL_TABLES, Settings, WarehouseUser
 from warehouse.errors import ClickHouseError
 
 # Tables of `system` clients read when they connect or describe what they may see.
@@ -220,3 +221,29 @@ def clickhouse_statements(user: str, password_sha256_hex: str, grant: Grant) -> 
             policy = f"{user}_{table.replace('.', '_')}"
             statements.append(f"CREATE ROW POLICY OR REPLACE {policy} ON {table} USING {grant.row_filter} TO {user}")
     return statements
+
+
+def grant_of(account: WarehouseUser) -> Grant:
+    """What a configured user may read."""
+    return Grant(frozenset(account.databases), frozenset(account.tables), account.row_filter)
+
+
+def settings_hospital_password(settings: Settings, user: str) -> str:
+    """A hospital identity's password under these settings' hospital key."""
+    return hospital_password(settings.hospital_key(), user)
+
+
+def warehouse_account(settings: Settings, user: str) -> WarehouseUser | None:
+    """The embedded server's user by name: a configured one, or a hospital identity (the server caches it)."""
+    users = settings.resolved_warehouse_users()
+    if user in users:
+        return users[user]
+    ids = hospital_ids(user)
+    if ids is None:
+        return None
+    grant = hospital_grant(ids, HOSPITAL_TABLES)
+    return WarehouseUser(
+        password_sha256_hex=hashlib.sha256(settings_hospital_password(settings, user).encode()).hexdigest(),
+        tables=sorted(grant.tables),
+        row_filter=grant.row_filter,
+    )

@@ -6,8 +6,8 @@ import logging
 
 import typer
 
-from pulse.console import console
-from pulse.settings import get_settings
+from pulse.core.console import console
+from pulse.core.settings import get_settings
 from warehouse import server
 
 app = typer.Typer(help="The embedded warehouse server (ClickHouse over HTTP).", no_args_is_help=True)

@@ -7,7 +7,7 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from pulse.settings import Settings, get_settings
+from pulse.core.settings import Settings, get_settings
 
 
 def connect(settings: Settings | None = None, **kwargs: Any) -> Client:

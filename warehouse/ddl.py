@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pulse.settings import Settings, get_settings
+from pulse.core.settings import Settings, get_settings
 
 # The MergeTree family: the engines that have a Replicated variant.
 _MERGE_TREE = re.compile(

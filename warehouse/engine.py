@@ -27,7 +27,7 @@ from typing import Any
 
 import chdb
 
-from pulse.settings import WarehouseUser
+from pulse.core.settings import WarehouseUser
 from warehouse import access
 from warehouse.errors import ClickHouseError, auth_failed
 
@@ -180,7 +180,7 @@ class Engine:
         """Refuse what the account may not run, on the engine's own parse of the statement (warehouse/access.py)."""
         if account.admin:
             return
-        grant, database = account.grant(), conn.database or "default"
+        grant, database = access.grant_of(account), conn.database or "default"
         key = (grant, database, sql, tuple(sorted((params or {}).items())))
         with self._lock:
             if key in self._allowed:

@@ -26,8 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
-from pulse.settings import WarehouseUser
-from warehouse.access import PROTECTED_SETTINGS, denied, read_only
+from pulse.core.settings import WarehouseUser
+from warehouse.access import PROTECTED_SETTINGS, denied, grant_of, read_only
 from warehouse.codecs import choose_response_encoding, decoder_for, encoder_for
 from warehouse.engine import Engine, EngineConnection, changes_session_state, quote_identifier
 from warehouse.errors import ClickHouseError
@@ -473,7 +473,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         if account.admin:
             return
         request.readonly = True
-        grant = account.grant()
+        grant = grant_of(account)
         if grant.row_filter is not None:
             refused = sorted(PROTECTED_SETTINGS & set(request.settings))
             if refused:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
 import threading
 
-from pulse import services
-from pulse.console import PulseError
-from pulse.services import Service, pulse_env
-from pulse.settings import Settings
+from pulse.core import processes
+from pulse.core.console import PulseError
+from pulse.core.processes import Service, pulse_env
+from pulse.core.settings import Settings
+from warehouse.access import warehouse_account
 from warehouse.engine import Engine
 from warehouse.http_server import ClickHouseServer
 
@@ -27,7 +29,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     try:
         engine = Engine(
             data_dir,
-            settings.warehouse_account,
+            functools.partial(warehouse_account, settings),
             max_concurrent_queries=settings.warehouse_max_concurrent_queries,
             default_session_timeout=settings.warehouse_session_timeout,
             max_session_timeout=settings.warehouse_max_session_timeout,
@@ -79,17 +81,17 @@ def service(settings: Settings) -> Service:
 
 def start(settings: Settings) -> int:
     """Start the server in the background (idempotent); return its pid once it answers /ping."""
-    return services.start(service(settings), settings)
+    return processes.start(service(settings), settings)
 
 
 def stop(settings: Settings) -> bool:
     """Graceful stop: running queries finish first. False if it was not running."""
-    return services.stop(service(settings), settings)
+    return processes.stop(service(settings), settings)
 
 
 def healthy(settings: Settings) -> bool:
-    return services.healthy(service(settings))
+    return processes.healthy(service(settings))
 
 
 def running_pid(settings: Settings) -> int | None:
-    return services.running_pid(service(settings), settings)
+    return processes.running_pid(service(settings), settings)

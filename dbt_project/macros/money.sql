@@ -1,5 +1,5 @@
 {#- An amount in the reporting currency (RUB): amount * rate, rounded to kopecks, as Decimal(18, 2).
-    `rate` is the rate to RUB of the amount's currency on the amount's date (int_fx_rates_daily, ASOF);
+    `rate` is the rate to RUB of the amount's currency on the amount's date (int_fx_rates, ASOF on its rate_date);
     NULL when no rate on or before that date is known (never silently 0). -#}
 {% macro to_rub(amount, currency, rate, has_rate) -%}
     if({{ currency }} = '{{ var("reporting_currency") }}', toDecimal128({{ amount }}, 2),

@@ -16,9 +16,9 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from operational_api.models.base import Base, BigIntPK, JSONDoc, UTCDateTime, table_comment
-from operational_api.models.vending import LOCALES, enum
+from operational_api.models.vending import enum
+from pulse.core.vocabulary import LOCALES, REPORT_KINDS
 
-REPORT_KINDS = ("hospital_statement", "customer_statement", "executive_weekly", "counterparty_statement")
 REPORT_FORMATS = ("pdf",)
 # pending: planned, never tried; sending: claimed by a sender, outcome not recorded yet; sent: the SMTP
 # server accepted it; failed: refused or unreachable (retried at next_attempt_at; NULL = for good);

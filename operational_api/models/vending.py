@@ -27,8 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from operational_api.models.base import Base, BigIntPK, Currency, JSONDoc, Money, UTCDateTime, table_comment
+from pulse.core.vocabulary import LOCALES
 
-LOCALES = ("en", "ru")
 MACHINE_STATUSES = ("active", "maintenance", "offline", "retired")
 CUSTOMER_STATUSES = ("active", "blocked", "closed")
 CUSTOMER_ROLES = ("doctor", "nurse", "other")

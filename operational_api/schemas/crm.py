@@ -6,6 +6,18 @@ from typing import Literal
 
 from pydantic import Field
 
+from operational_api.models.crm import (
+    APPOINTMENT_STATUSES,
+    CALL_DIRECTIONS,
+    CALL_OUTCOMES,
+    COUNTERPARTY_KINDS,
+    DEAL_STATUSES,
+    INVOICE_STATUSES,
+    LEAD_STATUSES,
+    MESSAGE_CHANNELS,
+    MESSAGE_STATUSES,
+    VISIT_TYPES,
+)
 from operational_api.schemas.common import (
     MAX_BATCH,
     Amount,
@@ -35,6 +47,17 @@ from operational_api.schemas.common import (
     TimeZone,
     Url,
 )
+
+# The store's enums (operational_api/models), so a value the database refuses is refused at the API.
+DealStatus = Literal[DEAL_STATUSES]  # type: ignore[valid-type]
+CounterpartyKind = Literal[COUNTERPARTY_KINDS]  # type: ignore[valid-type]
+VisitType = Literal[VISIT_TYPES]  # type: ignore[valid-type]
+AppointmentStatus = Literal[APPOINTMENT_STATUSES]  # type: ignore[valid-type]
+CallDirection = Literal[CALL_DIRECTIONS]  # type: ignore[valid-type]
+CallOutcome = Literal[CALL_OUTCOMES]  # type: ignore[valid-type]
+MessageChannel = Literal[MESSAGE_CHANNELS]  # type: ignore[valid-type]
+MessageStatus = Literal[MESSAGE_STATUSES]  # type: ignore[valid-type]
+InvoiceStatus = Literal[INVOICE_STATUSES]  # type: ignore[valid-type]
 
 
 class OperatorIn(In):
@@ -119,7 +142,7 @@ class AdSpendOut(AdSpendIn, Stored):
     pass
 
 
-LeadStatus = Literal["new", "in_progress", "qualified", "converted", "lost"]
+LeadStatus = Literal[LEAD_STATUSES]  # type: ignore[valid-type]
 
 
 class LeadIn(In):
@@ -178,7 +201,7 @@ class DealIn(In):
 
 
 class DealOut(DealIn, Stored):
-    status: Literal["open", "won", "lost"]
+    status: DealStatus
     stage_changed_at: Timestamp | None
     closed_at: Timestamp | None
 
@@ -202,7 +225,7 @@ class DealStageHistoryOut(Stored):
 class CounterpartyIn(In):
     external_id: ExternalId | None = None
     name: Str300 = Field(min_length=1)
-    kind: Literal["insurer", "assistance", "partner_clinic", "other"]
+    kind: CounterpartyKind
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     currency: Currency = "RUB"
 
@@ -219,8 +242,8 @@ class AppointmentIn(In):
     branch_id: Id
     doctor_id: Id | None = None
     service: Str200 | None = None
-    visit_type: Literal["primary", "repeat"]
-    status: Literal["booked", "confirmed", "attended", "cancelled", "no_show", "rescheduled"] = "booked"
+    visit_type: VisitType
+    status: AppointmentStatus = "booked"
     scheduled_at: Timestamp
     duration_minutes: Count | None = None
     price: NonNegativeAmount | None = None
@@ -236,7 +259,7 @@ class AppointmentOut(AppointmentIn, Stored):
 
 class CallIn(In):
     external_id: ExternalId | None = Field(default=None, description="Telephony call ID (idempotency).")
-    direction: Literal["inbound", "outbound"]
+    direction: CallDirection
     operator_id: Id | None = None
     contact_id: Id | None = None
     lead_id: Id | None = None
@@ -246,7 +269,7 @@ class CallIn(In):
     answered_at: Timestamp | None = None
     ended_at: Timestamp | None = None
     duration_seconds: Count = 0
-    outcome: Literal["answered", "missed", "busy", "voicemail", "failed", "booked", "callback"]
+    outcome: CallOutcome
     recording_url: Url | None = None
     is_robot: bool = False
     script_answers: JsonDoc | None = Field(default=None, description="Call-script answers.")
@@ -268,9 +291,9 @@ class MessageIn(In):
     external_id: ExternalId | None = None
     contact_id: Id
     appointment_id: Id | None = None
-    channel: Literal["sms", "whatsapp", "telegram", "email", "voice", "push"]
+    channel: MessageChannel
     template: Str128 = Field(min_length=1)
-    status: Literal["queued", "sent", "delivered", "read", "confirmed", "failed"] = "queued"
+    status: MessageStatus = "queued"
     sent_at: Timestamp | None = None
     delivered_at: Timestamp | None = None
     read_at: Timestamp | None = None
@@ -289,7 +312,7 @@ class InvoiceIn(In):
     due_on: Day | None = None
     amount: Amount
     currency: Currency
-    status: Literal["draft", "issued", "partially_paid", "paid", "cancelled"] = "issued"
+    status: InvoiceStatus = "issued"
 
 
 class InvoiceOut(InvoiceIn, Stored):

@@ -7,6 +7,19 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
+from operational_api.models.vending import (
+    ACQUISITION_CHANNELS,
+    ALERT_KINDS,
+    ALERT_STATUSES,
+    CUSTOMER_ROLES,
+    CUSTOMER_STATUSES,
+    DECISIONS,
+    DECLINE_REASONS,
+    ENTRY_KINDS,
+    ENTRY_SOURCES,
+    MACHINE_STATUSES,
+    VEND_STATUSES,
+)
 from operational_api.schemas.common import (
     MAX_BATCH,
     Amount,
@@ -41,21 +54,20 @@ from operational_api.schemas.common import (
 )
 from operational_api.security import PIN_PATTERN, looks_like_pan
 
-MachineStatus = Literal["active", "maintenance", "offline", "retired"]
-CustomerStatus = Literal["active", "blocked", "closed"]
-CustomerRole = Literal["doctor", "nurse", "other"]
-AcquisitionChannel = Literal["hospital_onboarding", "referral", "web", "ads", "phone", "other"]
-DeclineReason = Literal[
-    "unknown_customer",
-    "unknown_product",
-    "unknown_machine",
-    "bad_pin",
-    "pin_locked",
-    "blocked",
-    "insufficient_funds",
-    "out_of_stock",
-    "no_price",
-]
+MachineStatus = Literal[MACHINE_STATUSES]  # type: ignore[valid-type]
+CustomerStatus = Literal[CUSTOMER_STATUSES]  # type: ignore[valid-type]
+CustomerRole = Literal[CUSTOMER_ROLES]  # type: ignore[valid-type]
+AcquisitionChannel = Literal[ACQUISITION_CHANNELS]  # type: ignore[valid-type]
+DeclineReason = Literal[DECLINE_REASONS]  # type: ignore[valid-type]
+
+
+# The store's enums (operational_api/models), so a value the database refuses is refused at the API.
+AlertKind = Literal[ALERT_KINDS]  # type: ignore[valid-type]
+AlertStatus = Literal[ALERT_STATUSES]  # type: ignore[valid-type]
+EntryKind = Literal[ENTRY_KINDS]  # type: ignore[valid-type]
+EntrySource = Literal[ENTRY_SOURCES]  # type: ignore[valid-type]
+Decision = Literal[DECISIONS]  # type: ignore[valid-type]
+VendStatus = Literal[VEND_STATUSES]  # type: ignore[valid-type]
 
 
 class CommissionPlanIn(In):
@@ -185,14 +197,14 @@ class CustomerIn(CustomerBase):
 
 class CustomerPatch(In):
     full_name: Name = None  # type: ignore[assignment]
-    role: CustomerRole = None  # type: ignore[assignment]
+    role: CustomerRole = None
     email: Email | None = None
     phone: Phone | None = None
     locale: Locale = None  # type: ignore[assignment]
     statement_email_consent: bool = None  # type: ignore[assignment]
     home_hospital_id: Id | None = None
-    acquisition_channel: AcquisitionChannel = None  # type: ignore[assignment]
-    status: CustomerStatus = None  # type: ignore[assignment]
+    acquisition_channel: AcquisitionChannel = None
+    status: CustomerStatus = None
     card_brand: Str32 | None = None
     pin: str = Field(default=None, pattern=PIN_PATTERN, description="New PIN (4-8 digits).")  # type: ignore[assignment]
     payment_token: str | None = Field(default=None, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")
@@ -225,9 +237,9 @@ class BalanceOut(In):
 
 
 class AlertIn(In):
-    kind: Literal["pin_lockout", "machine_offline", "low_stock", "other"]
+    kind: AlertKind
     severity: Literal["info", "warning", "critical"] = "warning"
-    status: Literal["open", "acknowledged", "resolved"] = "open"
+    status: AlertStatus = "open"
     customer_id: Id | None = None
     machine_id: Id | None = None
     message: LongText
@@ -241,8 +253,8 @@ class AlertOut(AlertIn, Stored):
 class AccountEntryOut(Stored):
     entry_id: str | None
     customer_id: int
-    kind: Literal["topup", "vend", "refund", "adjustment"]
-    source: Literal["web_portal", "phone_operator", "payroll", "machine", "admin"]
+    kind: EntryKind
+    source: EntrySource
     amount: Decimal
     currency: str
     occurred_at: Timestamp
@@ -259,7 +271,7 @@ class VendAuthorisationOut(Stored):
     product_id: int | None
     quantity: int
     price: Decimal | None
-    decision: Literal["approved", "declined"]
+    decision: Decision
     reason: DeclineReason | None
     requested_at: Timestamp
 
@@ -276,7 +288,7 @@ class VendTransactionOut(In):
     unit_price: Decimal
     amount: Decimal
     currency: str
-    status: Literal["completed", "failed", "refunded"]
+    status: VendStatus
     device_time: Timestamp
     received_at: Timestamp
     offline: bool
@@ -300,7 +312,7 @@ class AuthoriseIn(In):
 
 
 class AuthoriseOut(In):
-    decision: Literal["approved", "declined"]
+    decision: Decision
     reason: DeclineReason | None = Field(description="Why it was declined; null when approved.")
     authorisation_id: int
     unit_price: Decimal | None = None

@@ -17,8 +17,8 @@ from operational_api.schemas.metrics import MetricOut, MetricRows
 from operational_api.services.common import Forbidden, Invalid, NotFound, Unavailable
 from operational_api.services.keys import Caller
 from pulse import metrics
-from pulse.console import PulseError
-from pulse.settings import HOSPITAL_TABLES, Settings
+from pulse.core.console import PulseError
+from pulse.core.settings import HOSPITAL_TABLES, Settings
 
 
 def _out(metric: metrics.Metric) -> MetricOut:
@@ -56,7 +56,7 @@ def query_metric(
     period: str | None,
     limit: int,
 ) -> MetricRows:
-    from reports.recipients import WarehouseUnavailable, hospital_client, reader_client
+    from warehouse.identities import WarehouseUnavailable, hospital_client, reader_client
 
     own = visible(caller)
     try:

@@ -26,12 +26,13 @@ from operational_api.services.common import (
     encode_cursor,
     tombstone,
 )
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 
 
 def check_query(settings: Settings, kind: str, query: str) -> None:
     """Statement, columns and tables checked by the warehouse itself, as the read-only user."""
-    from reports.recipients import RecipientQueryError, WarehouseUnavailable, validate_query
+    from reports.recipients import RecipientQueryError, validate_query
+    from warehouse.identities import WarehouseUnavailable
 
     try:
         validate_query(settings, kind, query)

@@ -275,8 +275,8 @@ def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> A
         insert(table_of(VendAuthorisation)).returning(table_of(VendAuthorisation).c.id), row
     ).scalar_one()
     return AuthoriseOut(
-        decision=decision,  # type: ignore[arg-type]
-        reason=reason,  # type: ignore[arg-type]
+        decision=decision,
+        reason=reason,
         authorisation_id=auth_id,
         unit_price=None if price is None else price[0],
         amount=amount,

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from operational_api.models import AdSpend, VendTransaction
-from pulse import airflow_runtime
-from pulse.settings import Settings
+from pulse.airflow import runtime as airflow_runtime
+from pulse.core.settings import Settings
 from tests.platform import Platform
 
 pytestmark = pytest.mark.xdist_group("airflow")

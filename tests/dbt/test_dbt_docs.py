@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pulse import dbt_docs, platform
-from pulse.settings import Settings
+from pulse.core.settings import Settings
+from pulse.dbt import docs as dbt_docs
+from pulse.platform import lineup
 from tests.conftest import WarehouseProcess, free_port
 
 pytestmark = pytest.mark.xdist_group("dbt_project")
@@ -31,10 +32,10 @@ def test_docs_are_generated_and_served_as_a_service(
         assert {"mart_vending_daily", "int_vend_daily", "fct_vend_transactions"} <= models
         catalog = json.loads((settings.home / "dbt" / "target" / "catalog.json").read_text())
         assert "nodes" in catalog
-        rows = {name: (service_pid, healthy) for name, service_pid, healthy, _ in platform.status(settings)}
+        rows = {name: (service_pid, healthy) for name, service_pid, healthy, _ in lineup.status(settings)}
         assert rows["dbt-docs"] == (pid, True)
         assert dbt_docs.start(settings) == pid  # idempotent: the running site is kept
     finally:
         assert dbt_docs.stop(settings)
-    rows = {name: (service_pid, healthy) for name, service_pid, healthy, _ in platform.status(settings)}
+    rows = {name: (service_pid, healthy) for name, service_pid, healthy, _ in lineup.status(settings)}
     assert rows["dbt-docs"] == (None, False)

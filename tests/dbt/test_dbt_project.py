@@ -21,7 +21,7 @@ from extractors.feeds import load_feeds
 from extractors.pipeline import extract
 from extractors.reconcile import reconcile
 from operational_api.models import AccountEntry, Call, Customer, Hospital, Machine, VendTransaction
-from pulse.dbt import PROJECT_DIR, DbtSession, dbt_env, dbt_executable
+from pulse.dbt.runner import PROJECT_DIR, DbtSession, dbt_env, dbt_executable
 from tests.extractors.conftest import Platform
 
 pytestmark = pytest.mark.xdist_group("dbt_project")

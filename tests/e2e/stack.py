@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from operational_api import models as m
 from operational_api.db import Store
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from tests.conftest import WarehouseProcess, free_port
 
 

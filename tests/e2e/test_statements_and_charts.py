@@ -28,9 +28,10 @@ import pytest
 from sqlalchemy import select
 
 from operational_api.models import ReportDelivery, ReportSubscription
-from pulse import services, superset_runtime
-from pulse.settings import Settings
-from pulse.superset_assets import ASSETS_DIR, import_assets, load_assets
+from pulse.core import processes
+from pulse.core.settings import Settings
+from pulse.superset import runtime as superset_runtime
+from pulse.superset.assets import ASSETS_DIR, import_assets, load_assets
 from reports import sink
 from tests.conftest import SUPERSET_PYTHON, free_port
 from tests.e2e.stack import Stack, store_totals, warehouse_totals
@@ -216,7 +217,7 @@ def mailed(stack: Stack, superset_boot: SupersetBoot, marts: Marts) -> Iterator[
         outage_runs = [stack.pulse(*args, check=False) for args in run_periods]
         ledger_in_outage, outbox_in_outage = ledger_rows(stack), sink.outbox_files(outbox)
 
-        services.start(smtp_sink, settings)
+        processes.start(smtp_sink, settings)
         # Wait for the moment the failed runs scheduled their retry (read from the ledger, not guessed).
         due = max((r.next_attempt_at for r in ledger_in_outage if r.next_attempt_at), default=None)
         if due is not None:
@@ -231,7 +232,7 @@ def mailed(stack: Stack, superset_boot: SupersetBoot, marts: Marts) -> Iterator[
     finally:
         stack.extra_env.clear()
         stack.extra_env.update(saved_env)
-        services.stop(smtp_sink, settings)
+        processes.stop(smtp_sink, settings)
 
 
 def test_statements_fail_and_wait_for_a_retry_while_the_sink_is_down(marts: Marts, mailed: Mailed) -> None:

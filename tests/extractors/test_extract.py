@@ -22,7 +22,7 @@ from extractors.pipeline import extract
 from extractors.raw_schema import RawTable
 from extractors.reconcile import ReconciliationError, reconcile
 from operational_api.models import Base, Hospital, Lead
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from tests.platform import Platform
 
 
@@ -148,7 +148,7 @@ def test_schema_evolution_adds_the_column_with_values(platform: Platform) -> Non
         from sqlalchemy import Column, Integer
         from operational_api.models import Base
         from extractors.pipeline import extract
-        from pulse.settings import Settings
+        from pulse.core.settings import Settings
 
         # The model gains a column and the store is migrated (what an Alembic revision does).
         Base.metadata.tables["hospitals"].append_column(Column("beds", Integer, nullable=True, comment="Beds."))

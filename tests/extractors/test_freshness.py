@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from extractors.load import WATERMARKS
 from extractors.pipeline import extract
-from pulse.dbt import run_dbt
+from pulse.dbt.runner import run_dbt
 from tests.platform import Platform
 
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from operational_api.app import create_app
 from operational_api.db import Store
 from operational_api.migrate import upgrade
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from tests.operational_api.factories import keys_for_every_scope
 from tests.pg import PostgresServer, running_postgres
 

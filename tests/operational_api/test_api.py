@@ -250,7 +250,7 @@ def test_unmigrated_database_is_refused(tmp_path) -> None:  # type: ignore[no-un
 
     from operational_api.app import create_app
     from operational_api.migrate import NotMigrated
-    from pulse.settings import Settings
+    from pulse.core.settings import Settings
 
     settings = Settings(home=tmp_path, ops_database_url=f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(NotMigrated, match="pulse api migrate"), TestClient(create_app(settings=settings)):

@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
     from operational_api.db import Store
     from operational_api.schemas.vending import VendIn
     from operational_api.services import vending
-    from pulse.settings import Settings
+    from pulse.core.settings import Settings
 
     url, home, path = sys.argv[1:4]
     items = [VendIn.model_validate(x) for x in json.load(open(path))]

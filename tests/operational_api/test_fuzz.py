@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from operational_api.app import create_app
 from operational_api.db import Store
 from operational_api.services.keys import create_api_key
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from tests.operational_api.conftest import BACKENDS, fresh_database
 from tests.operational_api.factories import seed
 

@@ -94,7 +94,7 @@ def test_create_key_cli_prints_key_once_and_stores_hash(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from operational_api.app import create_app
-    from pulse.settings import Settings
+    from pulse.core.settings import Settings
 
     app = create_app(settings=Settings(home=tmp_path, ops_database_url=f"sqlite:///{tmp_path / 'ops.db'}"))
     with TestClient(app) as client:

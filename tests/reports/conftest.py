@@ -38,8 +38,8 @@ from operational_api.models import (
     Product,
     VendTransaction,
 )
-from pulse.dbt import run_dbt
-from pulse.settings import Settings
+from pulse.core.settings import Settings
+from pulse.dbt.runner import run_dbt
 from tests.conftest import WarehouseProcess, free_port
 
 PERIOD = "2026-03"  # the simulated month (tests/simulator/conftest.py END = 2026-03-31, 30 days)

@@ -19,7 +19,7 @@ from operational_api.db import Store
 from operational_api.migrate import upgrade
 from operational_api.models import ReportDelivery
 from operational_api.services.reporting import create_subscription
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from reports.delivery import RunReport, Subscription, find_subscription, run_subscription
 from reports.sink import outbox_files, read_message, start_sink
 from tests.conftest import free_port

@@ -30,11 +30,12 @@ from operational_api.models import ReportDelivery, ReportSubscription, ReportUns
 from reports import ledger
 from reports.delivery import deliver as deliver_claimable
 from reports.delivery import due_jobs, plan_subscription, run_job
-from reports.recipients import RecipientQueryError, reader_client
+from reports.recipients import RecipientQueryError
 from reports.sink import start_sink
 from reports.unsubscribe import make_token, signing_key
 from tests.conftest import free_port
 from tests.reports.delivery_env import PERIOD, ReportsEnv
+from warehouse.identities import reader_client
 
 pytestmark = pytest.mark.xdist_group("reports")
 

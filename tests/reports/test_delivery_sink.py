@@ -10,8 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pulse import platform, services
-from pulse.settings import Settings
+from pulse.core import processes
+from pulse.core.settings import Settings
+from pulse.platform import lineup
 from reports import sink
 from reports.mail import build_message
 from reports.render import RenderedReport
@@ -42,14 +43,14 @@ def test_sink_service_stores_every_message_and_the_cli_reads_them(tmp_path: Path
     shutil.copy(ops_template, home / "ops.db")
     settings = Settings(home=home, smtp_port=free_port(), ops_database_url=f"sqlite:///{home / 'ops.db'}")
     service = sink.service(settings)
-    in_platform = {s.name: s.health_url for s in platform.all_services(settings)}
+    in_platform = {s.name: s.health_url for s in lineup.all_services(settings)}
     assert in_platform["smtp-sink"] == service.health_url == f"smtp://127.0.0.1:{settings.smtp_port}"
     relay = settings.model_copy(update={"smtp_sink": False})  # production: a relay, no sink
-    assert "smtp-sink" not in {s.name for s in platform.all_services(relay)}
-    assert not services.healthy(service)
-    services.start(service, settings)
+    assert "smtp-sink" not in {s.name for s in lineup.all_services(relay)}
+    assert not processes.healthy(service)
+    processes.start(service, settings)
     try:
-        assert services.healthy(service)
+        assert processes.healthy(service)
         with SmtpSender(settings) as sender:  # one connection for all three
             results = [sender.send("reports@pulse.localhost", f"r{i}@example.com", message(f"r{i}@example.com"))
                        for i in range(3)]  # fmt: skip
@@ -66,5 +67,5 @@ def test_sink_service_stores_every_message_and_the_cli_reads_them(tmp_path: Path
         assert (tmp_path / "saved" / "statement-2026-10-ru.pdf").read_bytes().startswith(b"%PDF-1.4")
         assert "the ledger is empty" in pulse(settings, "deliveries")
     finally:
-        assert services.stop(service, settings)
-    assert not services.healthy(service)
+        assert processes.stop(service, settings)
+    assert not processes.healthy(service)

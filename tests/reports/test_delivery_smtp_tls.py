@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from reports.smtp import Outcome, SmtpSender
 from tests.conftest import free_port
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from pulse.settings import READER_USER
+from pulse.core.settings import READER_USER
 from reports.data import load_many
 from reports.render import REPORT_KINDS, ReportDataError, render_html, render_pdf, render_report
 from tests.reports.conftest import PERIOD, ReportWarehouse

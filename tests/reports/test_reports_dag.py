@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from operational_api.models import ReportSubscription
-from pulse import airflow_runtime
+from pulse.airflow import runtime as airflow_runtime
 from tests.reports.delivery_env import CUSTOMERS_QUERY, PERIOD, ReportsEnv
 
 pytestmark = pytest.mark.xdist_group("reports")

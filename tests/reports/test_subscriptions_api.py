@@ -15,7 +15,7 @@ from sqlalchemy import select
 from operational_api.app import create_app
 from operational_api.db import Store
 from operational_api.models import ReportUnsubscribe
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from reports.unsubscribe import _b64, _mac, make_token, signing_key
 from tests.operational_api.factories import keys_for_every_scope
 from tests.reports.delivery_env import CUSTOMERS_QUERY, ReportsEnv

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 
 
 def test_pulse_settings_masks_every_secret(tmp_path: Path) -> None:

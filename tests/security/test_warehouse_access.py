@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from pulse.settings import HOSPITAL_TABLES, Settings
+from pulse.core.settings import HOSPITAL_TABLES, Settings
 from tests.conftest import WarehouseProcess
-from warehouse.access import clickhouse_statements, hospital_password, hospital_user
+from warehouse.access import clickhouse_statements, grant_of, hospital_password, hospital_user, warehouse_account
 
 pytestmark = pytest.mark.xdist_group("warehouse_access")
 
@@ -205,20 +205,20 @@ def test_hospital_identity_needs_its_derived_password(server: WarehouseProcess) 
 
 def test_production_grants_are_select_only_with_row_policies(tmp_path: object) -> None:
     settings = Settings(home=tmp_path, warehouse_reader_password="r")  # type: ignore[arg-type]
-    account = settings.warehouse_account(hospital_user([4, 2]))
+    account = warehouse_account(settings, hospital_user([4, 2]))
     assert account is not None and account.row_filter == "hospital_id IN (2, 4)"
-    sql = clickhouse_statements("pulse_hospital_2_4", hashlib.sha256(b"x").hexdigest(), account.grant())
+    sql = clickhouse_statements("pulse_hospital_2_4", hashlib.sha256(b"x").hexdigest(), grant_of(account))
     assert not any("SOURCES" in s or ("ALL ON" in s and "REVOKE" not in s) for s in sql)
     assert f"GRANT SELECT ON {HOSPITAL_TABLES[0]} TO pulse_hospital_2_4" in sql
     assert any(s.startswith("CREATE ROW POLICY") and "hospital_id IN (2, 4)" in s for s in sql)
-    assert settings.warehouse_account("pulse_hospital_x") is None
-    assert settings.warehouse_account("nobody") is None
+    assert warehouse_account(settings, "pulse_hospital_x") is None
+    assert warehouse_account(settings, "nobody") is None
 
 
 def test_production_reader_has_the_embedded_grants_and_no_sources() -> None:
     import xml.etree.ElementTree as ET
 
-    from pulse.settings import READER_DATABASES
+    from pulse.core.settings import READER_DATABASES
     from tests.conftest import REPO
 
     root = ET.parse(REPO / "docker" / "clickhouse" / "users.d" / "pulse-reader.xml").getroot()  # noqa: S314 - our own file

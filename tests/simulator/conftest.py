@@ -11,7 +11,7 @@ import pytest
 
 from operational_api.db import Store
 from operational_api.migrate import upgrade
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from simulator.config import SimConfig
 from simulator.history import HistoryResult, run_history
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from operational_api import models as m
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 from simulator.live import LiveConfig, drive
 from simulator.live_world import load_world, revoke_keys
 from tests.conftest import free_port

@@ -19,12 +19,12 @@ import pytest
 
 from extractors.feeds import load_feeds
 from extractors.pipeline import extract
-from pulse import superset_runtime
-from pulse.dbt import run_dbt
-from pulse.settings import Settings
-from pulse.superset_api import SupersetClient
-from pulse.superset_assets import ASSETS_DIR, ImportSummary, import_assets, load_assets
-from pulse.superset_security import demo_password
+from pulse.core.settings import Settings
+from pulse.dbt.runner import run_dbt
+from pulse.superset import runtime as superset_runtime
+from pulse.superset.api import SupersetClient
+from pulse.superset.assets import ASSETS_DIR, ImportSummary, import_assets, load_assets
+from pulse.superset.security import demo_password
 from tests.conftest import SUPERSET_PYTHON, WarehouseProcess, free_port
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from pulse.console import PulseError
+from pulse.core.console import PulseError
+from pulse.core.settings import Settings
 from pulse.metrics import load_metrics
-from pulse.settings import Settings
-from pulse.superset_assets import (
+from pulse.superset.assets import (
     ASSETS_DIR,
     MASKED_PASSWORD,
     STORED_PASSWORD_PLACEHOLDER,
@@ -31,7 +31,7 @@ from pulse.superset_assets import (
     read_bundle,
     stable_chart_id,
 )
-from pulse.superset_query_context import build, supports
+from pulse.superset.query_context import build, supports
 
 
 @pytest.fixture(scope="module")

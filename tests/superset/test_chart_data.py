@@ -20,7 +20,7 @@ import pytest
 
 from pulse.metrics import compile_query, load_metrics
 from pulse.metrics import month as metrics_month
-from pulse.superset_api import SupersetClient, SupersetError
+from pulse.superset.api import SupersetClient, SupersetError
 from tests.superset.conftest import Imported, SupersetStack
 
 pytestmark = [pytest.mark.superset, pytest.mark.xdist_group("superset")]
@@ -439,9 +439,9 @@ def test_hospital_manager_sees_the_same_figures_on_the_dashboard_and_in_the_pdf(
 ) -> None:
     """The commissions dashboard, as manager_h001 for one month, and that month's PDF statement state the same net
     sales, commission, kits and commission rate (the rate to the two decimals both print)."""
-    from reports.recipients import reader_client
     from reports.render import render_report
     from tests.reports.pdf_text import amount_after, integer_after, pages_text, to_decimal
+    from warehouse.identities import reader_client
 
     hospital_id, _ = hospitals(superset_stack)["H001"]
     [[month]] = (

@@ -114,7 +114,7 @@ def assert_all_drawn(slug: str, states: list[dict[str, Any]]) -> None:
 def test_every_dashboard_renders_in_chromium(
     browser: Any, superset_stack: SupersetStack, imported: Imported, artifacts: Path
 ) -> None:
-    from pulse.superset_runtime import admin_password
+    from pulse.superset.runtime import admin_password
 
     page = signed_in_page(
         browser, superset_stack, superset_stack.settings.superset_admin_user, admin_password(superset_stack.settings)
@@ -132,7 +132,7 @@ def test_every_dashboard_renders_in_chromium(
 def test_hospital_manager_dashboard_renders_in_chromium(
     browser: Any, superset_stack: SupersetStack, imported: Imported, artifacts: Path
 ) -> None:
-    from pulse.superset_security import demo_password
+    from pulse.superset.security import demo_password
 
     page = signed_in_page(
         browser, superset_stack, "manager_h001", demo_password(superset_stack.settings, "manager_h001")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pulse.superset_assets import ASSETS_DIR, KINDS, export_assets, import_assets
+from pulse.superset.assets import ASSETS_DIR, KINDS, export_assets, import_assets
 from tests.superset.conftest import Imported, SupersetStack, chart_ids, count_objects
 
 pytestmark = [pytest.mark.superset, pytest.mark.xdist_group("superset")]

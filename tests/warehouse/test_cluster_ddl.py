@@ -21,8 +21,8 @@ from clickhouse_connect.driver.client import Client
 from extractors.feeds import tables_ddl as feed_tables_ddl
 from extractors.load import Watermarks, operational_tables
 from extractors.raw_schema import RAW_DATABASE
-from pulse.dbt import PROJECT_DIR, dbt_env, dbt_executable, marks_table_ddl
-from pulse.settings import Settings
+from pulse.core.settings import Settings
+from pulse.dbt.runner import PROJECT_DIR, dbt_env, dbt_executable, marks_table_ddl
 from tests.conftest import REPO, WarehouseProcess, free_port
 from warehouse.ddl import WarehouseDDL
 
@@ -142,8 +142,8 @@ def test_pulse_code_names_no_engine_outside_the_ddl_helper() -> None:
     """A table created with a literal engine (or a literal CREATE DATABASE, DROP or EXCHANGE) would stay
     unreplicated, or on one server only, on a cluster: Pulse's warehouse DDL goes through warehouse/ddl.py."""
     literal = re.compile(r"(?i:\bengine\s*=\s*)\w*MergeTree|(?i:create database|drop table|exchange tables)")
-    # pulse/demo.py's round trip runs against the embedded server only (`pulse demo` starts it).
-    exempt = {REPO / "warehouse" / "ddl.py", REPO / "pulse" / "demo.py"}
+    # pulse/platform/demo.py's round trip runs against the embedded server only (`pulse demo` starts it).
+    exempt = {REPO / "warehouse" / "ddl.py", REPO / "pulse" / "platform" / "demo.py"}
     offenders = [
         f"{path.relative_to(REPO)}:{number}: {line.strip()}"
         for folder in ("extractors", "pulse", "reports", "warehouse")

@@ -1,4 +1,4 @@
--- Tag clock: depends on today's date, so the hourly build (pulse/dbt.py) rebuilds it when the date changes.
+-- Tag clock: depends on today's date, so the hourly build (pulse/dbt/runner.py) rebuilds it when the date changes.
 {{ config(tags=['clock']) }}
 -- Customer account statement per month (company time zone): kits bought, spend, top-ups, refunds,
 -- adjustments, and the opening and closing balance. Every month from the customer's first ledger entry to

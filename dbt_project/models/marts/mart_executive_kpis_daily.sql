@@ -1,4 +1,4 @@
--- Tag clock: depends on today's date, so the hourly build (pulse/dbt.py) rebuilds it when the date changes.
+-- Tag clock: depends on today's date, so the hourly build (pulse/dbt/runner.py) rebuilds it when the date changes.
 {{ config(tags=['clock']) }}
 -- Company-level KPIs per day, one row per day from the first day with vends, leads or calls to today: what the executive
 -- dashboards read. Vending days are the hospitals' local days; CRM, calls and marketing days are in the

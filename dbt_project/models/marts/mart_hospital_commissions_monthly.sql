@@ -73,11 +73,5 @@ select
     toUInt32(tier_min_monthly_kits) as tier_min_monthly_kits,
     toDecimal32(commission_rate, 4) as commission_rate,
     toDecimal128(commission_rub, 2) as commission_rub,
-    '{{ var("reporting_currency") }}' as currency,
-    concat(
-        formatDateTime(sales_month, '%Y-%m'), ' | ', hospital_name, ' | ',
-        toString(kits_sold), ' kits | net sales ', toDecimalString(net_sales_rub, 2), ' RUB | tier from ',
-        toString(tier_min_monthly_kits), ' kits at ', toString(round(commission_rate * 100, 2)), '% | commission ',
-        toDecimalString(commission_rub, 2), ' RUB'
-    ) as statement_line
+    '{{ var("reporting_currency") }}' as currency
 from lines

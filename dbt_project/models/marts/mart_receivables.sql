@@ -1,4 +1,4 @@
--- Tag clock: depends on today's date, so the hourly build (pulse/dbt.py) rebuilds it when the date changes.
+-- Tag clock: depends on today's date, so the hourly build (pulse/dbt/runner.py) rebuilds it when the date changes.
 {{ config(tags=['clock']) }}
 -- Receivables: one row per invoice with the amount, payments and outstanding balance in the invoice currency
 -- and in RUB, and its ageing on the report date (today). RUB amounts use the central bank's most recent rate

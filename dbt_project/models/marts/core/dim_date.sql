@@ -1,4 +1,4 @@
--- Tag clock: depends on today's date, so the hourly build (pulse/dbt.py) rebuilds it when the date changes.
+-- Tag clock: depends on today's date, so the hourly build (pulse/dbt/runner.py) rebuilds it when the date changes.
 {{ config(tags=['clock']) }}
 -- One row per calendar day from var('calendar_start') to a year after today.
 with days as (

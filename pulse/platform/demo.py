@@ -17,10 +17,14 @@ from types import FrameType
 from rich.panel import Panel
 from sqlalchemy import func, select
 
-from pulse import airflow_runtime, dbt_docs, platform, services, superset_runtime
-from pulse.console import PulseError, console
-from pulse.services import pulse_command, pulse_env
-from pulse.settings import READER_USER, Settings, get_settings
+from pulse.airflow import runtime as airflow_runtime
+from pulse.core import processes
+from pulse.core.console import PulseError, console
+from pulse.core.processes import pulse_command, pulse_env
+from pulse.core.settings import READER_USER, Settings, get_settings
+from pulse.dbt import docs as dbt_docs
+from pulse.platform import lineup
+from pulse.superset import runtime as superset_runtime
 from reports import sink as mail_sink
 from reports.defaults import DEFAULT_SUBSCRIPTIONS
 from warehouse import server as warehouse_server
@@ -70,11 +74,11 @@ def bring_up(settings: Settings, *, airflow: bool) -> None:
     console.print(f"[green]✓[/green] warehouse (pid {pid}): {warehouse_round_trip(settings)}")
     _run(pulse_command("api", "migrate"), settings, "migrating the operational store")
     with console.status("starting the operational API..."):
-        pid = services.start(platform.api_service(settings), settings)
+        pid = processes.start(lineup.api_service(settings), settings)
     console.print(f"[green]✓[/green] operational API (pid {pid})")
     if settings.smtp_sink:
         with console.status("starting the SMTP sink..."):
-            pid = services.start(mail_sink.service(settings), settings)
+            pid = processes.start(mail_sink.service(settings), settings)
         console.print(f"[green]✓[/green] SMTP sink (pid {pid}): mail lands in {mail_sink.outbox_dir(settings)}")
     if airflow:
         start_airflow(settings, demo=False)
@@ -84,7 +88,7 @@ def start_airflow(settings: Settings, *, demo: bool) -> None:
     with console.status("preparing Airflow (metadata database, dbt manifest)..."):
         airflow_runtime.init(settings)
     with console.status("starting Airflow (scheduler, DAG processor, triggerer, UI)..."):
-        pid = services.start(platform.airflow_service(settings, demo=demo), settings)
+        pid = processes.start(lineup.airflow_service(settings, demo=demo), settings)
     console.print(f"[green]✓[/green] Airflow (pid {pid})")
 
 
@@ -103,7 +107,7 @@ def run(*, live_seconds: float | None = None, live: bool = True) -> None:
 
 
 def _stop_on_signals() -> None:
-    """Ctrl-C and SIGTERM raise KeyboardInterrupt, which stops the platform. Set explicitly: a demo started as a
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt, which stops the lineup. Set explicitly: a demo started as a
     background job of a non-interactive shell inherits SIGINT ignored, and Python would keep ignoring it."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
@@ -174,9 +178,9 @@ def keep_traffic_flowing(settings: Settings, *, seconds: float | None, minute: f
 
 def stop_all(settings: Settings) -> None:
     """Stop every background service in reverse start order (each finishes its running work first)."""
-    for service in reversed(platform.all_services(settings)):
+    for service in reversed(lineup.all_services(settings)):
         with console.status(f"stopping {service.name}..."):
-            was = services.stop(service, settings)
+            was = processes.stop(service, settings)
         console.print(f"{service.name}: {'stopped' if was else 'was not running'}")
 
 

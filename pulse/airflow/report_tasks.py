@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from operational_api.db import Store
 from operational_api.models import ReportDelivery, ReportSubscription, utcnow
-from pulse.settings import Settings
+from pulse.core.settings import Settings
 
 log = logging.getLogger("pulse.reports")
 SMTP_CONN = "pulse_smtp"
@@ -38,7 +38,7 @@ def reports_settings() -> Settings:
     from airflow.exceptions import AirflowNotFoundException
     from airflow.sdk import BaseHook
 
-    from pulse.orchestration import settings_from_connections
+    from pulse.airflow.elt_tasks import settings_from_connections
 
     settings = settings_from_connections()
     try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sys
 
-from pulse import dbt_docs, services, superset_runtime
-from pulse.airflow_runtime import airflow_env
-from pulse.services import Service, pulse_command, pulse_env
-from pulse.settings import Settings
+from pulse.airflow.runtime import airflow_env
+from pulse.core import processes
+from pulse.core.processes import Service, pulse_command, pulse_env
+from pulse.core.settings import Settings
+from pulse.dbt import docs as dbt_docs
+from pulse.superset import runtime as superset_runtime
 from reports import sink as mail_sink
 from warehouse import server as warehouse_server
 
@@ -35,7 +37,7 @@ def airflow_service(settings: Settings, *, demo: bool = False) -> Service:
         env["PULSE_ELT_SCHEDULE"] = DEMO_ELT_SCHEDULE
     return Service(
         name="airflow",
-        command=[sys.executable, "-m", "pulse.airflow_standalone"],  # standalone without log servers
+        command=[sys.executable, "-m", "pulse.airflow.standalone"],  # standalone without log servers
         health_url=f"http://127.0.0.1:{settings.airflow_port}/api/v2/monitor/health",
         env=env,
         start_timeout=240.0,
@@ -58,5 +60,5 @@ def all_services(settings: Settings) -> list[Service]:
 def status(settings: Settings) -> list[tuple[str, int | None, bool, str]]:
     """(name, pid, healthy, health URL) of every service."""
     return [
-        (s.name, services.running_pid(s, settings), services.healthy(s), s.health_url) for s in all_services(settings)
+        (s.name, processes.running_pid(s, settings), processes.healthy(s), s.health_url) for s in all_services(settings)
     ]

@@ -7,11 +7,11 @@ import subprocess
 import typer
 from rich.table import Table
 
-from pulse import superset_runtime
-from pulse.console import console
-from pulse.settings import get_settings
-from pulse.superset_assets import ASSETS_DIR, export_assets, import_assets
-from pulse.superset_security import demo_password_path
+from pulse.core.console import console
+from pulse.core.settings import get_settings
+from pulse.superset import runtime as superset_runtime
+from pulse.superset.assets import ASSETS_DIR, export_assets, import_assets
+from pulse.superset.security import demo_password_path
 
 app = typer.Typer(help="Superset: init, import/export dashboards as code, serve.", no_args_is_help=True)
 

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import yaml
 
-from pulse.console import PulseError
-from pulse.settings import HOSPITAL_TABLES, Settings, persistent_secret
-from pulse.superset_api import SupersetClient
+from pulse.core.console import PulseError
+from pulse.core.paths import SUPERSET_ASSETS_DIR
+from pulse.core.secrets import persistent_secret
+from pulse.core.settings import HOSPITAL_TABLES, Settings
+from pulse.superset.api import SupersetClient
 
-SECURITY_FILE = Path(__file__).resolve().parent.parent / "superset_assets" / "security.yaml"
+SECURITY_FILE = SUPERSET_ASSETS_DIR / "security.yaml"
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def load_security(path: Path = SECURITY_FILE) -> SecuritySpec:
         ],
         hospital_role=hospitals["name"],
         hospitals_query=hospitals["hospitals"],
-        # The warehouse's hospital identities read exactly these marts (pulse.settings.HOSPITAL_TABLES).
+        # The warehouse's hospital identities read exactly these marts (pulse.core.settings.HOSPITAL_TABLES).
         hospital_datasets=tuple(table.split(".", 1)[1] for table in HOSPITAL_TABLES),
         rls_clause=hospitals["row_level_security"]["clause"],
         rls_group_key=hospitals["row_level_security"]["group_key"],

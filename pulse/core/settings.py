@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
 from functools import lru_cache
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from warehouse.access import Grant, hospital_grant, hospital_ids, hospital_password
+from pulse.core.secrets import persistent_secret
 
 
 class WarehouseUser(BaseModel):
@@ -38,9 +37,6 @@ class WarehouseUser(BaseModel):
     @property
     def readonly(self) -> bool:
         return not self.admin
-
-    def grant(self) -> Grant:
-        return Grant(frozenset(self.databases), frozenset(self.tables), self.row_filter)
 
     def check(self, password: str) -> bool:
         candidate = hashlib.sha256(password.encode()).hexdigest()
@@ -265,24 +261,6 @@ class Settings(BaseSettings):
             return self.warehouse_hospital_key.get_secret_value()
         return persistent_secret(self.secrets_dir / "warehouse_hospital_key")
 
-    def hospital_password(self, user: str) -> str:
-        return hospital_password(self.hospital_key(), user)
-
-    def warehouse_account(self, user: str) -> WarehouseUser | None:
-        """The embedded server's user by name: a configured one, or a hospital identity (the server caches it)."""
-        users = self.resolved_warehouse_users()
-        if user in users:
-            return users[user]
-        ids = hospital_ids(user)
-        if ids is None:
-            return None
-        grant = hospital_grant(ids, HOSPITAL_TABLES)
-        return WarehouseUser(
-            password_sha256_hex=hashlib.sha256(self.hospital_password(user).encode()).hexdigest(),
-            tables=sorted(grant.tables),
-            row_filter=grant.row_filter,
-        )
-
     @property
     def warehouse_dir(self) -> Path:
         return self.home / "warehouse"
@@ -330,25 +308,6 @@ def masked(text: str) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def persistent_secret(path: Path) -> str:
-    """Read a generated secret, creating it (mode 0600) the first time. Safe when processes race: the
-    secret is written whole to a private file, then linked into place; the loser reads the winner's."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(24))
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return path.read_text().strip()
 
 
 @lru_cache

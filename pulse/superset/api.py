@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from pulse.console import PulseError
+from pulse.core.console import PulseError
 
 PAGE_SIZE = 100  # Superset's largest page
 

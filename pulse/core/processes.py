@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from pulse.console import PulseError
-from pulse.settings import Settings
+from pulse.core.console import PulseError
+from pulse.core.settings import Settings
 
 
 @dataclass(frozen=True)

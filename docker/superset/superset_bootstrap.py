@@ -3,10 +3,10 @@ its permissions and built-in roles, and create (or update) the administrator.
 
 One process does what `superset db upgrade`, `superset init` and `superset fab create-admin` do in three, which
 saves two start-ups of Superset (about 15 s each). Idempotent: a second run changes nothing but the admin's
-password, when the setting changed. The environment comes from `pulse.superset_runtime.superset_env`; the
+password, when the setting changed. The environment comes from `pulse.superset.runtime.superset_env`; the
 admin's credentials come in PULSE_SUPERSET_ADMIN_USER / PULSE_SUPERSET_ADMIN_PASSWORD (not argv: `ps` shows argv).
 
-Run: `.venv-superset/bin/python pulse/superset_bootstrap.py`
+Run: `.venv-superset/bin/python docker/superset/superset_bootstrap.py`
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pulse.console import PulseError
-from pulse.settings import Settings, get_settings
+from pulse.core.console import PulseError
+from pulse.core.paths import DBT_PROJECT_DIR
+from pulse.core.settings import Settings, get_settings
 from warehouse.ddl import WarehouseDDL
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from dbt.contracts.graph.manifest import Manifest
     from dbt_common.events.base_types import EventMsg
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+PROJECT_DIR = DBT_PROJECT_DIR
 
 # Where the build planner keeps what the last successful build covered (dbt's own target schema, like the
 # windowed tests' marks): one row per raw table (its max _loaded_at), plus the date and the project's fingerprint.

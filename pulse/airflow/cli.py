@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pulse import airflow_runtime
+from pulse.airflow import runtime as airflow_runtime
 
 app = typer.Typer(help="Airflow: init, run a DAG once, serve the UI.", no_args_is_help=True)
 

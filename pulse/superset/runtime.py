@@ -1,7 +1,7 @@
 """Superset on Pulse's settings: its environment, metadata database, secrets and the gunicorn service.
 
 Superset runs in its own virtual environment (.venv-superset: it pins SQLAlchemy 1.4) as a child process;
-Pulse never imports it. `pulse/superset_config.py` is its configuration and reads what `superset_env` derives
+Pulse never imports it. `docker/superset/superset_config.py` is its configuration and reads what `superset_env` derives
 from the PULSE_* settings: the metadata database (SQLite under PULSE_HOME by default), a secret key generated
 once into PULSE_HOME/secrets, the chart-data cache. `init` migrates the metadata database and creates the
 administrator; `service` is the background gunicorn process `pulse up|status|down` manage. It is healthy when
@@ -15,16 +15,17 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulse import services
-from pulse.console import PulseError
-from pulse.services import Service
-from pulse.settings import READER_USER, Settings, persistent_secret
-from pulse.superset_api import SupersetClient
+from pulse.core import processes
+from pulse.core.console import PulseError
+from pulse.core.paths import REPO, SUPERSET_DIR
+from pulse.core.processes import Service
+from pulse.core.secrets import persistent_secret
+from pulse.core.settings import READER_USER, Settings
+from pulse.superset.api import SupersetClient
 
-REPO = Path(__file__).resolve().parent.parent
 SUPERSET_VENV = REPO / ".venv-superset"
-CONFIG_FILE = Path(__file__).with_name("superset_config.py")
-BOOTSTRAP_SCRIPT = Path(__file__).with_name("superset_bootstrap.py")
+CONFIG_FILE = SUPERSET_DIR / "superset_config.py"
+BOOTSTRAP_SCRIPT = SUPERSET_DIR / "superset_bootstrap.py"
 HOST = "127.0.0.1"
 
 
@@ -85,7 +86,7 @@ def superset_env(settings: Settings) -> dict[str, str]:
 
 def warehouse_identities_env(settings: Settings) -> dict[str, str]:
     """What superset_config.DB_CONNECTION_MUTATOR needs to pick each user's warehouse identity."""
-    from pulse.superset_security import load_security
+    from pulse.superset.security import load_security
 
     spec = load_security()
     prefix = spec.hospital_role.split("{", 1)[0]
@@ -170,11 +171,11 @@ def start(settings: Settings) -> int:
     """Start gunicorn in the background (idempotent); returns its pid once the login page renders."""
     venv_executable("gunicorn")
     superset_home(settings).mkdir(parents=True, exist_ok=True)
-    return services.start(service(settings), settings)
+    return processes.start(service(settings), settings)
 
 
 def stop(settings: Settings) -> bool:
-    return services.stop(service(settings), settings)
+    return processes.stop(service(settings), settings)
 
 
 def connect(settings: Settings) -> SupersetClient:
@@ -206,8 +207,8 @@ class Logins:
 def set_up(settings: Settings) -> Logins:
     """Everything `pulse demo` needs from Superset, idempotent: metadata database and administrator, the
     server in the background, then dashboards, roles, row-level security and demo users imported."""
-    from pulse.superset_assets import import_assets
-    from pulse.superset_security import demo_password_path
+    from pulse.superset.assets import import_assets
+    from pulse.superset.security import demo_password_path
 
     init(settings)
     start(settings)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import typer
 
-from pulse import services
-from pulse.console import PulseError, console
-from pulse.dbt import dbt_env, dbt_executable, run_dbt
-from pulse.services import Service
-from pulse.settings import Settings, get_settings
+from pulse.core import processes
+from pulse.core.console import PulseError, console
+from pulse.core.processes import Service
+from pulse.core.settings import Settings, get_settings
+from pulse.dbt.runner import dbt_env, dbt_executable, run_dbt
 
 # What `dbt docs generate` writes and `dbt docs serve` needs.
 SITE_FILES = ("index.html", "manifest.json", "catalog.json")
@@ -60,11 +60,11 @@ def start(settings: Settings, *, regenerate: bool = False) -> int:
     """Generate the site if it is missing (or `regenerate`), then serve it in the background; returns the pid.
     What `pulse demo` calls once the marts are built."""
     generate(settings, only_if_missing=not regenerate)
-    return services.start(service(settings), settings)
+    return processes.start(service(settings), settings)
 
 
 def stop(settings: Settings) -> bool:
-    return services.stop(service(settings), settings)
+    return processes.stop(service(settings), settings)
 
 
 @app.command("start")

@@ -13,10 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pulse.console import PulseError
-from pulse.dbt import dbt_env, run_dbt
-from pulse.orchestration import connection_env, repo_dags_folder
-from pulse.settings import Settings, get_settings, persistent_secret
+from pulse.airflow.elt_tasks import connection_env, repo_dags_folder
+from pulse.core.console import PulseError
+from pulse.core.secrets import persistent_secret
+from pulse.core.settings import Settings, get_settings
+from pulse.dbt.runner import dbt_env, run_dbt
 
 AIRFLOW_ADMIN = "admin"
 

@@ -12,7 +12,7 @@ again, so `pulse superset export` right after `pulse superset import` rewrites t
   expression, label, format and description are generated, and a dataset file may not declare any;
 - every field left out means Superset's default (the importer fills it in, so an edit made in the UI and not
   exported is reset by the next import; the exporter drops fields that equal their default);
-- a chart's `query_context` is built from its `params` (`pulse.superset_query_context`), and ids, which differ
+- a chart's `query_context` is built from its `params` (`pulse.superset.query_context`), and ids, which differ
   between Superset instances (`params.datasource`, `slice_id`, a dashboard's `chartId`s), are replaced by stable
   numbers derived from each chart's uuid; native filters' `chartsInScope` / `tabsInScope`, which the UI
   recomputes, are dropped.
@@ -35,14 +35,14 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from pulse import metrics as metrics_layer
-from pulse import superset_query_context
-from pulse.console import PulseError
-from pulse.settings import READER_USER, Settings
-from pulse.superset_api import SupersetClient
-from pulse.superset_security import AppliedSecurity, apply_security, load_security
+from pulse.core.console import PulseError
+from pulse.core.paths import SUPERSET_ASSETS_DIR
+from pulse.core.settings import READER_USER, Settings
+from pulse.superset import query_context as superset_query_context
+from pulse.superset.api import SupersetClient
+from pulse.superset.security import AppliedSecurity, apply_security, load_security
 
-REPO = Path(__file__).resolve().parent.parent
-ASSETS_DIR = REPO / "superset_assets"
+ASSETS_DIR = SUPERSET_ASSETS_DIR
 BUNDLE_ROOT = "pulse_assets"
 EXPORT_VERSION = "1.0.0"
 MASKED_PASSWORD = "XXXXXXXXXX"  # noqa: S105 - the mask Superset writes in place of a password

@@ -1,4 +1,4 @@
-"""`airflow standalone` with no log servers: run as `python -m pulse.airflow_standalone`.
+"""`airflow standalone` with no log servers: run as `python -m pulse.airflow.standalone`.
 
 Airflow's scheduler and triggerer each start a log server bound to every interface (8793 and 8794; Airflow has no
 setting for its host). On one machine they serve nothing the API server cannot read from the log folder itself,

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pulse.console import PulseError
-from pulse.dbt import DbtSession, run_dbt
-from pulse.settings import Settings, get_settings
+from pulse.core.console import PulseError
+from pulse.core.paths import DAGS_DIR
+from pulse.core.settings import Settings, get_settings
+from pulse.dbt.runner import DbtSession, run_dbt
 
 if TYPE_CHECKING:
     from dbt_common.events.base_types import EventMsg
 
-log = logging.getLogger("pulse.orchestration")
+log = logging.getLogger("pulse.airflow.elt_tasks")
 
 WAREHOUSE_CONN = "pulse_warehouse"
 OPS_CONN = "pulse_ops"
@@ -149,7 +150,7 @@ def log_node_result(event: EventMsg) -> None:
 
 
 def dbt_log_file(settings: Settings) -> Path:
-    return settings.home / "dbt" / "logs" / "dbt.log"  # DBT_LOG_PATH (pulse.dbt.dbt_env)
+    return settings.home / "dbt" / "logs" / "dbt.log"  # DBT_LOG_PATH (pulse.dbt.runner.dbt_env)
 
 
 def failure_message(what: str, failures: Sequence[str], settings: Settings) -> str:
@@ -248,4 +249,4 @@ def retry_args(settings: Settings | None = None) -> dict[str, Any]:
 
 
 def repo_dags_folder() -> Path:
-    return Path(__file__).resolve().parent.parent / "dags"
+    return DAGS_DIR

@@ -1,0 +1,1 @@
+"""What every package of Pulse imports: settings, console, generated secrets, process supervision. Imports nothing of Pulse."""

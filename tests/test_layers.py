@@ -1,0 +1,47 @@
+"""The layers of the code (pyproject.toml [tool.importlinter]) are a contract `make test` checks: these tests show
+it holds, and that it is not vacuous (a back-arrow breaks it)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from pulse.core.paths import REPO
+
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(config), "--no-cache"], cwd=REPO, capture_output=True, text=True
+    )
+
+
+def test_the_layers_hold() -> None:
+    result = lint(REPO / "pyproject.toml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+def test_core_imports_nothing_of_pulse_and_a_back_arrow_breaks_the_contract(tmp_path: Path) -> None:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    [contract] = config["contracts"]
+    layers = contract["layers"]
+    assert layers[-1] == "pulse.core"  # the ground floor imports nothing above it
+    # Put the warehouse under core: every `warehouse -> pulse.core` import is now a back-arrow.
+    swapped = [*layers[:-3], "pulse.metrics", "pulse.core", "warehouse"]
+    lines = [
+        "[tool.importlinter]",
+        f"root_packages = {config['root_packages']!r}",
+        "[[tool.importlinter.contracts]]",
+        'name = "swapped"',
+        'type = "layers"',
+        f"layers = {swapped!r}",
+        f"ignore_imports = {contract['ignore_imports']!r}",
+    ]
+    (tmp_path / "swapped.toml").write_text("\n".join(lines) + "\n")
+    result = lint(tmp_path / "swapped.toml")
+    assert result.returncode == 1, result.stdout
+    assert "swapped BROKEN" in result.stdout and "warehouse.server -> pulse.core" in result.stdout
