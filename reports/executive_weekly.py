@@ -167,14 +167,14 @@ def load_executive_weeklies(
             continue
         if monday not in loaded:
             try:
-                loaded[monday] = _load_week(client, monday, params)
+                loaded[monday] = _load_week(client, monday)
             except ReportDataError as error:
                 loaded[monday] = error
         results.append(loaded[monday])
     return results
 
 
-def _load_week(client: Client, monday: dt.date, params: Mapping[str, str]) -> ExecutiveWeekly:
+def _load_week(client: Client, monday: dt.date) -> ExecutiveWeekly:
     week = f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d}"
     previous_monday = monday - dt.timedelta(days=7)
     missing = query_rows(
@@ -207,7 +207,7 @@ def _load_week(client: Client, monday: dt.date, params: Mapping[str, str]) -> Ex
     weeks = [first + dt.timedelta(weeks=i) for i in range(TREND_WEEKS)]
 
     def days(start: dt.date, metric: metrics.Metric) -> tuple[float, ...]:
-        if metric not in additive:
+        if metric.is_ratio:
             return ()
         rows = (by_day.get(start + dt.timedelta(days=i)) for i in range(7))
         return tuple(float(r[metric.name] or 0) if r is not None else 0.0 for r in rows)

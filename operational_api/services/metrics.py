@@ -62,8 +62,8 @@ def query_metric(
     try:
         # A name is looked up among the caller's own metrics first: `total_vends` of a hospital key is the
         # vending mart's, though the customer and KPI marts have a `total_vends` too.
-        metric = metrics.find(own, name) if any(name in (m.name, m.key) for m in own) else None
-        metric = metric or metrics.find(metrics.project_metrics(), name)
+        candidates = own if any(name in (m.name, m.key) for m in own) else metrics.project_metrics()
+        metric = metrics.find(candidates, name)
     except PulseError as err:
         raise NotFound(f"{err}: {err.hint}") from None
     if metric not in own:

@@ -50,12 +50,9 @@ leads as (
 ),
 
 spend as (
-    select
-        ad_spend.day as day,
-        sum({{ to_rub('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_rub', 'fx.has_rate') }}) as ad_spend_rub,
-        countIf(ad_spend.currency != '{{ var("reporting_currency") }}' and fx.has_rate = 0) as unpriced_spend
-    from {{ ref('stg_ad_spend') }} as ad_spend
-    asof left join {{ ref('int_fx_rates') }} as fx on fx.currency = ad_spend.currency and fx.rate_date <= ad_spend.day
+    -- converted once, in fct_ad_spend (what the weekly report's missing-rate check reads too)
+    select day, sum(amount_rub) as ad_spend_rub, countIf(amount_rub is null) as unpriced_spend
+    from {{ ref('fct_ad_spend') }}
     group by day
 ),
 
