@@ -44,7 +44,7 @@ from pulse.dbt.runner import run_dbt
 from pulse.superset import runtime as superset_runtime
 from pulse.superset.api import SupersetClient
 from pulse.superset.assets import import_assets, load_assets
-from warehouse import server as warehouse_server
+from warehouse.embedded import server as warehouse_server
 
 console = Console()
 

@@ -61,7 +61,7 @@ def free_port() -> int:
 def start_warehouse(home: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PULSE_HOME": str(home), "PULSE_CLICKHOUSE_URL": f"http://default:@127.0.0.1:{port}"}
     log = open(home / "server.log", "ab")  # noqa: SIM115 - lives as long as the process
-    process = subprocess.Popen([sys.executable, "-m", "warehouse", "serve"], env=env, stdout=log, stderr=log)
+    process = subprocess.Popen([sys.executable, "-m", "warehouse.embedded", "serve"], env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -51,7 +51,7 @@ from extractors.pipeline import extract
 from extractors.raw_schema import RAW_DATABASE, RawTable
 from extractors.source import Source
 from pulse.core.settings import Settings
-from warehouse import server
+from warehouse.embedded import server
 
 console = Console(width=150)
 ROOT = Path(__file__).resolve().parent.parent

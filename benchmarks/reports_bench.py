@@ -335,7 +335,7 @@ def main() -> None:
         reports_workers=args.workers,
     )
     env = {"PULSE_HOME": str(home), "PULSE_CLICKHOUSE_URL": settings.clickhouse_url, "PULSE_SMTP_PORT": str(smtp_port)}
-    warehouse = start([sys.executable, "-m", "warehouse", "serve"], home, env, "warehouse.log")
+    warehouse = start([sys.executable, "-m", "warehouse.embedded", "serve"], home, env, "warehouse.log")
     sink = None
     pages = Path(tempfile.mkdtemp(prefix="pulse-statements-"))
     try:

@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pulse.core.settings import READER_USER, Settings
-from warehouse import server
+from warehouse.embedded import server
 
 console = Console()
 DDL = (

@@ -17,7 +17,7 @@ from pulse.metrics_cli import app as metrics_app
 from pulse.superset.cli import app as superset_app
 from reports.cli import app as reports_app
 from simulator.cli import simulate
-from warehouse.cli import app as warehouse_app
+from warehouse.embedded.cli import app as warehouse_app
 
 app = typer.Typer(
     help="Pulse: analytics and BI platform with an ETL warehouse.",

@@ -50,8 +50,8 @@ def _local(moment: dt.datetime | None, zone: str) -> str:
 def list_subscriptions() -> None:
     """Subscriptions with their schedule and next fire time."""
     from operational_api.models import utcnow
+    from pulse.core.schedule import next_fire
     from reports.delivery import live_subscriptions
-    from reports.schedule import next_fire
 
     with _store() as store:
         subs = live_subscriptions(store)
@@ -135,8 +135,8 @@ def run(
     workers: Annotated[int | None, typer.Option(help="Processes. Default: PULSE_REPORTS_WORKERS.")] = None,
 ) -> None:
     """Run one subscription now: plan the period's recipients, then render and send what is not sent yet."""
+    from operational_api.services.recipient_queries import RecipientQueryError
     from reports.delivery import find_subscription, new_run_id, run_subscription
-    from reports.recipients import RecipientQueryError
     from warehouse.identities import WarehouseUnavailable
 
     settings = get_settings()

@@ -7,31 +7,18 @@ The data objects are frozen dataclasses of plain values, so they pickle cheaply 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from clickhouse_connect.driver.client import Client
 
-from pulse.core.vocabulary import LOCALES, REPORT_KINDS
-from reports.counterparty_statement import CounterpartyStatement, load_counterparty_statements
-from reports.customer_statement import CustomerStatement, load_customer_statements
+from pulse.core.vocabulary import LOCALES
+from reports.catalogue import REPORTS, ReportData
 from reports.data_common import ReportDataError
-from reports.executive_weekly import ExecutiveWeekly, load_executive_weeklies
-from reports.hospital_statement import HospitalStatement, load_hospital_statements
-
-ReportData = HospitalStatement | CustomerStatement | ExecutiveWeekly | CounterpartyStatement
-Loader = Callable[[Client, Sequence[Mapping[str, str]]], Sequence[ReportData | ReportDataError]]
-
-LOADERS: dict[str, Loader] = {
-    "hospital_statement": load_hospital_statements,
-    "customer_statement": load_customer_statements,
-    "executive_weekly": load_executive_weeklies,
-    "counterparty_statement": load_counterparty_statements,
-}
 
 
 def check_kind_and_locale(kind: str, params: Mapping[str, str], locale: str) -> None:
-    if kind not in REPORT_KINDS:
-        raise ReportDataError(kind, params, "unknown report", hint=f"reports are: {', '.join(REPORT_KINDS)}")
+    if kind not in REPORTS:
+        raise ReportDataError(kind, params, "unknown report", hint=f"reports are: {', '.join(REPORTS)}")
     if locale not in LOCALES:
         raise ReportDataError(
             kind,
@@ -50,7 +37,7 @@ def load_many(
     checked, so a run with a bad locale fails before it queries anything.
     """
     check_kind_and_locale(kind, {}, locale)
-    return list(LOADERS[kind](client, params_list))
+    return list(REPORTS[kind].load(client, params_list))
 
 
 def load_report_data(client: Client, kind: str, params: Mapping[str, str], locale: str = "en") -> ReportData:

@@ -32,16 +32,17 @@ from sqlalchemy import select
 
 from operational_api.db import Store
 from operational_api.models import ReportDelivery, ReportSubscription, utcnow
+from operational_api.services.recipient_queries import RecipientRow, run_query
+from operational_api.unsubscribe import signing_key, unsubscribe_url
+from pulse.core import schedule
 from pulse.core.console import PulseError
+from pulse.core.report_kinds import KindSpec, spec_for
 from pulse.core.settings import Settings
 from pulse.core.vocabulary import LOCALES
-from reports import ledger, schedule
-from reports.kinds import KindSpec, spec_for
+from reports import ledger
 from reports.ledger import Delivery, PlannedDelivery
 from reports.mail import build_message, message_id, sender_address
-from reports.recipients import RecipientRow, run_query
 from reports.smtp import Outcome, SmtpSender
-from reports.unsubscribe import signing_key, unsubscribe_url
 from warehouse.identities import reader_client
 
 MAX_CHUNK = 50

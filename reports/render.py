@@ -20,13 +20,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from pulse.core.report_kinds import REPORT_KINDS
 from pulse.core.vocabulary import LOCALES
+from reports.catalogue import ReportData, view_for
 from reports.charts import column_chart, paired_bars, sparkline
-from reports.data import REPORT_KINDS, ReportData, check_kind_and_locale, load_many, load_report_data
+from reports.data import check_kind_and_locale, load_many, load_report_data
 from reports.data_common import ReportDataError
 from reports.formatting import Formatter
 from reports.messages import messages
-from reports.views import ReportView, arrow, change_class, view_for
+from reports.views import ReportView, arrow, change_class
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
 STYLESHEET = TEMPLATES_DIR / "statement.css"

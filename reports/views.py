@@ -11,7 +11,6 @@ from typing import Any
 from pulse.metrics import next_month
 from reports.counterparty_statement import CounterpartyStatement
 from reports.customer_statement import CustomerStatement
-from reports.data import ReportData
 from reports.executive_weekly import HEADLINE, KPI_GROUPS, ExecutiveWeekly, KpiValue
 from reports.formatting import Formatter
 from reports.hospital_statement import HospitalStatement
@@ -34,21 +33,11 @@ class ReportView:
     extra: Mapping[str, Any] = field(default_factory=dict)  # kind-specific template values
 
 
-def view_for(data: ReportData, fmt: Formatter, t: Messages) -> ReportView:
-    if isinstance(data, CustomerStatement):
-        return _customer(data, fmt, t)
-    if isinstance(data, HospitalStatement):
-        return _hospital(data, fmt, t)
-    if isinstance(data, ExecutiveWeekly):
-        return _executive(data, fmt, t)
-    return _counterparty(data, fmt, t)
-
-
 def _month_period(month: dt.date) -> tuple[dt.date, dt.date]:
     return month, next_month(month) - dt.timedelta(days=1)
 
 
-def _customer(data: CustomerStatement, fmt: Formatter, t: Messages) -> ReportView:
+def customer_view(data: CustomerStatement, fmt: Formatter, t: Messages) -> ReportView:
     start, end = _month_period(data.month)
     title = t("customer.title")
     return ReportView(
@@ -71,7 +60,7 @@ def _customer(data: CustomerStatement, fmt: Formatter, t: Messages) -> ReportVie
     )
 
 
-def _hospital(data: HospitalStatement, fmt: Formatter, t: Messages) -> ReportView:
+def hospital_view(data: HospitalStatement, fmt: Formatter, t: Messages) -> ReportView:
     start, end = _month_period(data.month)
     return ReportView(
         kind=data.kind,
@@ -98,7 +87,7 @@ def week_dates(start: dt.date, fmt: Formatter) -> str:
     return fmt.day_range(start, start + dt.timedelta(days=6))
 
 
-def _executive(data: ExecutiveWeekly, fmt: Formatter, t: Messages) -> ReportView:
+def executive_view(data: ExecutiveWeekly, fmt: Formatter, t: Messages) -> ReportView:
     dates = week_dates(data.week_start, fmt)
     week_number = data.week.split("-W")[1].lstrip("0")
     return ReportView(
@@ -128,7 +117,7 @@ def _executive(data: ExecutiveWeekly, fmt: Formatter, t: Messages) -> ReportView
     )
 
 
-def _counterparty(data: CounterpartyStatement, fmt: Formatter, t: Messages) -> ReportView:
+def counterparty_view(data: CounterpartyStatement, fmt: Formatter, t: Messages) -> ReportView:
     start, end = _month_period(data.month)
     reference = data.external_id or str(data.counterparty_id)
     totals: list[tuple[str, str]] = []

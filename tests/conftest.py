@@ -50,7 +50,7 @@ class WarehouseProcess:
     def start(self) -> WarehouseProcess:
         log = open(self.home / "server.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "warehouse", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "warehouse.embedded", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from operational_api.models.base import Base, BigIntPK, JSONDoc, UTCDateTime, table_comment
 from operational_api.models.vending import enum
-from pulse.core.vocabulary import LOCALES, REPORT_KINDS
+from pulse.core.report_kinds import REPORT_KINDS
+from pulse.core.vocabulary import LOCALES
 
 REPORT_FORMATS = ("pdf",)
 # pending: planned, never tried; sending: claimed by a sender, outcome not recorded yet; sent: the SMTP

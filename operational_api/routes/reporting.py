@@ -23,6 +23,7 @@ from operational_api.schemas.reporting import (
 from operational_api.services import reporting
 from operational_api.services.common import NotFound
 from operational_api.services.keys import Caller
+from operational_api.unsubscribe import BadToken, read_token, signing_key
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Admin = Annotated[Caller, Depends(require())]  # admin keys only
@@ -146,8 +147,6 @@ def _bad_link(err: Exception) -> HTMLResponse:
 
 
 def _unsubscribe(token: str, store: Store) -> HTMLResponse:
-    from reports.unsubscribe import BadToken, read_token, signing_key
-
     try:
         subscription_id, email = read_token(signing_key(store.settings), token)
     except BadToken as err:
@@ -175,8 +174,6 @@ def _unsubscribe(token: str, store: Store) -> HTMLResponse:
 def unsubscribe_link(token: Token, store: StoreDep) -> HTMLResponse:
     """Asks the recipient to confirm, with a button that POSTs the same link. A GET changes nothing: mail
     scanners follow links, and must not unsubscribe people (RFC 8058: the unsubscribing request is a POST)."""
-    from reports.unsubscribe import BadToken, read_token, signing_key
-
     try:
         _, email = read_token(signing_key(store.settings), token)
     except BadToken as err:

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from operational_api.models.reporting import DELIVERY_STATES, REPORT_FORMATS, REPORT_KINDS
 from operational_api.schemas.common import In, Name, NoNul, Stored, TimeZone, partial
-from reports.schedule import check_cron, check_time_zone
+from pulse.core.schedule import check_cron, check_time_zone
 
 Cron = Annotated[
     str,

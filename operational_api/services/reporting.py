@@ -26,14 +26,14 @@ from operational_api.services.common import (
     encode_cursor,
     tombstone,
 )
+from operational_api.services.recipient_queries import RecipientQueryError, validate_query
+from pulse.core.schedule import next_fire
 from pulse.core.settings import Settings
+from warehouse.identities import WarehouseUnavailable
 
 
 def check_query(settings: Settings, kind: str, query: str) -> None:
     """Statement, columns and tables checked by the warehouse itself, as the read-only user."""
-    from reports.recipients import RecipientQueryError, validate_query
-    from warehouse.identities import WarehouseUnavailable
-
     try:
         validate_query(settings, kind, query)
     except RecipientQueryError as err:
@@ -43,8 +43,6 @@ def check_query(settings: Settings, kind: str, query: str) -> None:
 
 
 def next_fire_at(row: ReportSubscription, now: dt.datetime | None = None) -> dt.datetime | None:
-    from reports.schedule import next_fire
-
     if not row.enabled or row.deleted_at is not None:
         return None
     return next_fire(row.cron, row.time_zone, now or utcnow())

@@ -27,8 +27,8 @@ from pulse.platform import lineup
 from pulse.superset import runtime as superset_runtime
 from reports import sink as mail_sink
 from reports.defaults import DEFAULT_SUBSCRIPTIONS
-from warehouse import server as warehouse_server
 from warehouse.client import connect
+from warehouse.embedded import server as warehouse_server
 
 
 def warehouse_round_trip(settings: Settings) -> str:

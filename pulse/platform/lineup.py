@@ -12,7 +12,7 @@ from pulse.core.settings import Settings
 from pulse.dbt import docs as dbt_docs
 from pulse.superset import runtime as superset_runtime
 from reports import sink as mail_sink
-from warehouse import server as warehouse_server
+from warehouse.embedded import server as warehouse_server
 
 
 def api_service(settings: Settings) -> Service:

@@ -27,12 +27,12 @@ from sqlalchemy import select, update
 
 from operational_api.app import create_app
 from operational_api.models import ReportDelivery, ReportSubscription, ReportUnsubscribe, utcnow
+from operational_api.services.recipient_queries import RecipientQueryError
+from operational_api.unsubscribe import make_token, signing_key
 from reports import ledger
 from reports.delivery import deliver as deliver_claimable
 from reports.delivery import due_jobs, plan_subscription, run_job
-from reports.recipients import RecipientQueryError
 from reports.sink import start_sink
-from reports.unsubscribe import make_token, signing_key
 from tests.conftest import free_port
 from tests.reports.delivery_env import PERIOD, ReportsEnv
 from warehouse.identities import reader_client

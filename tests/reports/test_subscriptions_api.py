@@ -15,8 +15,8 @@ from sqlalchemy import select
 from operational_api.app import create_app
 from operational_api.db import Store
 from operational_api.models import ReportUnsubscribe
+from operational_api.unsubscribe import _b64, _mac, make_token, signing_key
 from pulse.core.settings import Settings
-from reports.unsubscribe import _b64, _mac, make_token, signing_key
 from tests.operational_api.factories import keys_for_every_scope
 from tests.reports.delivery_env import CUSTOMERS_QUERY, ReportsEnv
 

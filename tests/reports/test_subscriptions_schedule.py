@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from reports.kinds import SPECS, spec_for
+from operational_api.unsubscribe import BadToken, make_token, read_token
+from pulse.core.report_kinds import SPECS, spec_for
+from pulse.core.schedule import due_fire, next_fire, previous_fire
 from reports.mail import html_to_text, message_id
-from reports.schedule import due_fire, next_fire, previous_fire
 from reports.smtp import dot_stuffed
-from reports.unsubscribe import BadToken, make_token, read_token
 
 UTC = dt.UTC
 

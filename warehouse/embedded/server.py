@@ -13,8 +13,8 @@ from pulse.core.console import PulseError
 from pulse.core.processes import Service, pulse_env
 from pulse.core.settings import Settings
 from warehouse.access import warehouse_account
-from warehouse.engine import Engine
-from warehouse.http_server import ClickHouseServer
+from warehouse.embedded.engine import Engine
+from warehouse.embedded.http_server import ClickHouseServer
 
 log = logging.getLogger("pulse.warehouse")
 
@@ -72,7 +72,7 @@ def service(settings: Settings) -> Service:
     """The warehouse as a background service of the platform (pidfile and log under PULSE_HOME/run)."""
     return Service(
         name="warehouse",
-        command=[sys.executable, "-m", "warehouse", "serve"],
+        command=[sys.executable, "-m", "warehouse.embedded", "serve"],
         health_url=f"http://{settings.clickhouse_host}:{settings.clickhouse_port}/ping",
         env=pulse_env(settings),
         healthy_if=lambda r: r.status_code == 200 and r.text == "Ok.\n",

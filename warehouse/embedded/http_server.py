@@ -28,11 +28,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pulse.core.settings import WarehouseUser
 from warehouse.access import PROTECTED_SETTINGS, denied, grant_of, read_only
-from warehouse.codecs import choose_response_encoding, decoder_for, encoder_for
-from warehouse.engine import Engine, EngineConnection, changes_session_state, quote_identifier
+from warehouse.embedded.codecs import choose_response_encoding, decoder_for, encoder_for
+from warehouse.embedded.engine import Engine, EngineConnection, changes_session_state, quote_identifier
+from warehouse.embedded.external_data import ExternalTable, is_multipart, read_form
+from warehouse.embedded.output import content_type, empty_result_is_empty, engine_format, shape_stream, streaming_mode
 from warehouse.errors import ClickHouseError
-from warehouse.external_data import ExternalTable, is_multipart, read_form
-from warehouse.output import content_type, empty_result_is_empty, engine_format, shape_stream, streaming_mode
 from warehouse.sql_split import NeedMoreText, SqlSplitError, Statement, split_statement
 
 log = logging.getLogger("pulse.warehouse")

@@ -8,7 +8,7 @@ import typer
 
 from pulse.core.console import console
 from pulse.core.settings import get_settings
-from warehouse import server
+from warehouse.embedded import server
 
 app = typer.Typer(help="The embedded warehouse server (ClickHouse over HTTP).", no_args_is_help=True)
 

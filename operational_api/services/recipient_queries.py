@@ -1,7 +1,10 @@
 """Recipient queries: run read-only on the warehouse, one row per recipient.
 
+The subscription API checks a query here before it stores it (`validate_query`, without running it); delivery
+runs it here when the subscription fires (`run_query`).
+
 A query returns `email`, `locale` (en or ru), optionally `name`, and the report's parameters (e.g.
-`customer_id`; the period column is optional, see reports.kinds). It runs as the warehouse's read-only
+`customer_id`; the period column is optional, see pulse.core.report_kinds). It runs as the warehouse's read-only
 user (`pulse_reader`), so whatever it says it cannot write; on top of that it must be one SELECT (or
 WITH ... SELECT) statement, which is checked before it is sent, with a clear reason.
 """
@@ -16,8 +19,8 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
+from pulse.core.report_kinds import KindSpec, spec_for
 from pulse.core.settings import READER_USER, Settings
-from reports.kinds import KindSpec, spec_for
 from warehouse.identities import QUERY_SECONDS, WarehouseUnavailable, reader_client
 from warehouse.sql_split import SqlSplitError, split_statement
 
