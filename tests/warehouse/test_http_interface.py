@@ -7,7 +7,6 @@ import gzip
 import io
 import json
 import threading
-import time
 import uuid
 import zlib
 from collections.abc import Callable
@@ -20,6 +19,7 @@ import pytest
 import zstandard
 
 from tests.conftest import WarehouseProcess
+from tests.polling import wait_until
 from warehouse.errors import CODES
 
 
@@ -292,9 +292,15 @@ def test_session_expiry_and_session_check(warehouse: WarehouseProcess) -> None:
     assert "Code: 372" in missing.text
     ok(q(warehouse, "CREATE TEMPORARY TABLE tmp (x UInt8)", session_id=session, session_timeout="1"))
     assert ok(q(warehouse, "SELECT count() FROM tmp", session_id=session, session_check="1")) == "0\n"
-    time.sleep(3)
-    expired = q(warehouse, "SELECT count() FROM tmp", session_id=session, session_check="1")
-    assert "Code: 372" in expired.text
+
+    def expired() -> bool:
+        return "Code: 372" in q(warehouse, "SELECT count() FROM tmp", session_id=session, session_check="1").text
+
+    # Looking at the session uses it, so look less often than it may idle (1 s, swept every second); the wait
+    # stays well under the default timeout (60 s), so a session_timeout that is ignored still fails.
+    wait_until(
+        expired, timeout=30, interval=2.5, what="the session expired after idling past its session_timeout of 1 s"
+    )
     too_long = q(warehouse, "SELECT 1", session_id=uuid.uuid4().hex, session_timeout="999999")
     assert too_long.status_code == 400
 
@@ -302,11 +308,20 @@ def test_session_expiry_and_session_check(warehouse: WarehouseProcess) -> None:
 def _while_slow_query_runs(
     server: WarehouseProcess, **params: str
 ) -> tuple[dict[str, httpx.Response], threading.Thread]:
-    slow = "SELECT sleepEachRow(0.5) FROM numbers(3) SETTINGS function_sleep_max_microseconds_per_block = 0"
+    marker = f"m{uuid.uuid4().hex[:8]}"
+    slow = (
+        f"SELECT sleepEachRow(0.5), '{marker}' FROM numbers(3) SETTINGS function_sleep_max_microseconds_per_block = 0"
+    )
     results: dict[str, httpx.Response] = {}
     first = threading.Thread(target=lambda: results.update(slow=q(server, slow, **params)))
     first.start()
-    time.sleep(0.5)
+
+    def running() -> bool:
+        # Sessionless, so it neither waits for the session nor takes it; once listed, the query holds the session.
+        sql = f"SELECT count() FROM system.processes WHERE position(query, '{marker}') > 0 AND position(query, 'system.processes') = 0"
+        return ok(q(server, sql)) == "1\n"
+
+    wait_until(running, what="the slow query showed in system.processes")
     return results, first
 
 

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import lz4.frame
 import pytest
 
 from tests.conftest import WarehouseProcess, free_port
+from tests.polling import wait_until
 
 SLOW = "SELECT sum(sleepEachRow(0.25)) FROM numbers(8) SETTINGS function_sleep_max_microseconds_per_block = 0, max_block_size = 1"
 
@@ -127,12 +127,20 @@ def test_oversized_body_is_refused(new_warehouse: Callable[..., WarehouseProcess
 
 def test_concurrent_query_limit(new_warehouse: Callable[..., WarehouseProcess]) -> None:
     server = new_warehouse(PULSE_WAREHOUSE_MAX_CONCURRENT_QUERIES="1", PULSE_WAREHOUSE_QUEUE_WAIT_SECONDS="0.2")
-    slow = threading.Thread(target=post, args=(server, SLOW))
+    still_serving(server)  # a pooled connection is ready: a probe below holds the only slot for a moment only
+    results: list[httpx.Response] = []
+    slow = threading.Thread(target=lambda: results.append(post(server, SLOW)))
     slow.start()
-    time.sleep(0.5)
-    refused = post(server, "SELECT 1")
+
+    def not_served() -> httpx.Response | None:
+        # With one slot even system.processes is refused while the slow query runs: a refusal is what shows it.
+        probe = post(server, "SELECT 1")
+        return probe if probe.status_code != 200 else None
+
+    refused = wait_until(not_served, what="a query was refused while the slow query held the only slot")
     slow.join()
     assert refused.text.startswith("Code: 202. DB::Exception: Too many simultaneous queries")
+    assert results[0].status_code == 200, results[0].text
     still_serving(server)
 
 
@@ -148,14 +156,12 @@ def test_client_disconnect_cancels_its_query(warehouse: WarehouseProcess) -> Non
         body = sql.encode()
         auth = f"password={warehouse.admin_password}".encode()
         sock.sendall(b"POST /?%b HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%b" % (auth, len(body), body))
-        deadline = time.monotonic() + 10
-        while _running(warehouse, marker) == 0 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _running(warehouse, marker) == 1
-    deadline = time.monotonic() + 10
-    while _running(warehouse, marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _running(warehouse, marker) == 0
+        running = wait_until(lambda: _running(warehouse, marker), what="the query showed in system.processes")
+        assert running == 1
+    wait_until(
+        lambda: _running(warehouse, marker) == 0,
+        what="the query left system.processes after its client disconnected",
+    )
     still_serving(warehouse)
 
 
@@ -164,7 +170,7 @@ def test_sigterm_finishes_running_queries_then_exits(new_warehouse: Callable[...
     results: list[httpx.Response] = []
     slow = threading.Thread(target=lambda: results.append(post(server, SLOW)))
     slow.start()
-    time.sleep(0.6)
+    wait_until(lambda: _running(server, "sleepEachRow"), what="the slow query showed in system.processes")
     assert server.process is not None
     server.process.send_signal(signal.SIGTERM)
     slow.join()
@@ -195,7 +201,12 @@ def test_every_acknowledged_insert_survives_sigkill(new_warehouse: Callable[...,
 
     thread = threading.Thread(target=writer)
     thread.start()
-    time.sleep(2.5)
+    # Kill it while the writer is busy, once it has a few acknowledged batches (or has stopped: asserted below).
+    wait_until(
+        lambda: len(acknowledged) > 5 or not thread.is_alive(),
+        timeout=60,
+        what="the writer had 6 batches acknowledged",
+    )
     assert server.process is not None
     server.process.kill()
     server.process.wait()
