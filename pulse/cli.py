@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -11,7 +13,7 @@ from extractors.cli import app as extract_app
 from operational_api.cli import app as api_app
 from pulse.airflow.cli import app as airflow_app
 from pulse.core.console import PulseError, console
-from pulse.core.settings import get_settings, masked, settings_table
+from pulse.core.settings import get_settings, masked, settings_markdown, settings_table
 from pulse.dbt.docs import app as dbt_docs_app
 from pulse.metrics_cli import app as metrics_app
 from pulse.superset.cli import app as superset_app
@@ -36,13 +38,20 @@ app.add_typer(metrics_app, name="metrics")
 
 
 @app.command("settings")
-def show_settings() -> None:
-    """Show every PULSE_* setting with its default and current value."""
-    settings = get_settings()
+def show_settings(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print docs/settings.md instead: every setting, default and meaning.")
+    ] = False,
+) -> None:
+    """Show every PULSE_* setting with its default and current value (passwords and keys masked)."""
+    if markdown:
+        typer.echo(settings_markdown(), nl=False)
+        return
+    current_values = get_settings().model_dump(mode="json")  # nested models as JSON, so masked() finds their hashes
     table = Table("variable", "default", "current")
     for env, default, _ in settings_table():
-        current = getattr(settings, env.removeprefix("PULSE_").lower())
-        shown = masked(str(current))
+        current = current_values[env.removeprefix("PULSE_").lower()]
+        shown = masked(json.dumps(current) if isinstance(current, dict | list) else str(current))
         if any(word in env.lower() for word in ("password", "secret", "key")) and current:
             shown = "***"
         table.add_row(env, masked(default), shown)

@@ -316,10 +316,55 @@ def get_settings() -> Settings:
 
 
 def settings_table() -> list[tuple[str, str, str]]:
-    """(env var, default, description) for every setting: the README's table and `pulse settings`."""
+    """(env var, default, description) for every setting: `pulse settings` and docs/settings.md."""
     rows = []
     for name, field in Settings.model_fields.items():
         default = field.default
         shown = json.dumps(default) if isinstance(default, dict | list) else str(default)
         rows.append((f"PULSE_{name.upper()}", shown, field.description or ""))
     return rows
+
+
+# docs/settings.md is this text; tests/test_project.py fails when the page and the settings disagree.
+SETTINGS_PAGE = "docs/settings.md"
+REGENERATE_SETTINGS_PAGE = ".venv/bin/pulse settings --markdown > docs/settings.md"
+_CODE_SPAN = re.compile(r"(`[^`]*`)")
+
+
+def _markdown_cell(text: str) -> str:
+    """Text for a Markdown table cell: pipes escaped everywhere, `<` and `*` outside code spans."""
+    parts = _CODE_SPAN.split(text)
+    escaped = [part if part.startswith("`") else part.replace("<", r"\<").replace("*", r"\*") for part in parts]
+    return "".join(escaped).replace("|", r"\|")
+
+
+def _markdown_default(default: object) -> str:
+    if default is None:
+        return "unset"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    shown = json.dumps(default) if isinstance(default, dict | list) else str(default)
+    return f"`{shown}`"
+
+
+def settings_markdown() -> str:
+    """docs/settings.md: every setting, its default and what it means, generated from `Settings` (`pulse settings
+    --markdown`)."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `pulse/core/settings.py`, do not edit by hand: after adding or changing a setting, run",
+        f"`{REGENERATE_SETTINGS_PAGE}` (`tests/test_project.py` fails until this page matches).",
+        "",
+        "Every setting is an environment variable, or a line in a `.env` file in the working directory, and has an",
+        "embedded default, so a fresh clone runs with no configuration; production changes only these values",
+        "([production.md](production.md)). `pulse settings` shows the current values, passwords masked. A default of",
+        "*unset* means the variable has no value unless given; the meaning says what Pulse does then.",
+        "",
+        "| variable | default | meaning |",
+        "| --- | --- | --- |",
+    ]
+    for name, field in Settings.model_fields.items():
+        cells = (f"`PULSE_{name.upper()}`", _markdown_default(field.default), _markdown_cell(field.description or ""))
+        lines.append(f"| {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
