@@ -49,7 +49,7 @@ def extract(
             full_refresh=full_refresh,
             since=_when(since),
             until=_when(until),
-            batch_rows=batch_rows or settings.extract_batch_rows,
+            batch_rows=batch_rows,
             show_progress=True,
         )
     except KeyError as exc:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -29,8 +28,6 @@ from extractors.source import Source
 from operational_api.models import Base
 from warehouse.ddl import WarehouseDDL
 
-DEFAULT_BATCH_ROWS = 1_000_000  # rows per watermark step (PULSE_EXTRACT_BATCH_ROWS)
-DEFAULT_INSERT_ROWS = 1_000_000  # rows per streamed HTTP insert inside a batch (PULSE_EXTRACT_INSERT_ROWS)
 WATERMARKS = f"{RAW_DATABASE}._pulse_watermarks"
 # A batch never holds two versions of one key (it comes from one statement), so the replacing merge that
 # ClickHouse otherwise runs over every inserted block has nothing to remove; it is skipped (background
@@ -254,9 +251,10 @@ def load_incremental(
     client: Client,
     table: RawTable,
     watermarks: Watermarks,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
+    *,
+    batch_rows: int,  # rows per watermark step (settings.extract_batch_rows)
+    insert_rows: int,  # rows per streamed HTTP insert inside a batch (settings.extract_insert_rows)
     progress: Progress | None = None,
-    insert_rows: int = DEFAULT_INSERT_ROWS,
 ) -> TableLoad:
     started = time.perf_counter()
     result = TableLoad(table.name)
@@ -277,9 +275,10 @@ def load_full_refresh(
     client: Client,
     table: RawTable,
     watermarks: Watermarks,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
+    *,
+    batch_rows: int,  # rows per watermark step (settings.extract_batch_rows)
+    insert_rows: int,  # rows per streamed HTTP insert inside a batch (settings.extract_insert_rows)
     progress: Progress | None = None,
-    insert_rows: int = DEFAULT_INSERT_ROWS,
 ) -> TableLoad:
     """Reload a table from scratch into a side table, then swap it in atomically (readers never see a gap)."""
     started = time.perf_counter()
@@ -356,7 +355,3 @@ def select_tables(names: Iterable[str] | None) -> list[RawTable]:
     if unknown:
         raise KeyError(f"not an extracted operational table: {', '.join(unknown)}")
     return [known[n] for n in wanted]
-
-
-def new_run_id() -> str:
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"

@@ -15,13 +15,13 @@ from extractors.load import (
     load_full_refresh,
     load_incremental,
     load_window,
-    new_run_id,
     select_tables,
 )
 from extractors.raw_schema import CHANGE_SEQ
 from extractors.source import Source
 from operational_api.db import database_url
 from pulse.core.console import console
+from pulse.core.run_ids import new_run_id
 from pulse.core.settings import Settings, get_settings
 from warehouse.client import connect
 from warehouse.ddl import WarehouseDDL
@@ -53,7 +53,7 @@ def extract(
     chosen = select_tables(tables)
     client = connect(settings, compress=settings.extract_compression or False)
     source = Source(database_url(settings), reader_process_rows=settings.extract_reader_process_rows)
-    watermarks = Watermarks(client, new_run_id(), WarehouseDDL.from_settings(settings))
+    watermarks = Watermarks(client, new_run_id("extract"), WarehouseDDL.from_settings(settings))
     watermarks.ensure()
     results: list[TableLoad] = []
     try:
@@ -78,13 +78,25 @@ def extract(
                 elif full_refresh:
                     results.append(
                         load_full_refresh(
-                            source, client, table, watermarks, batch_rows, advance, settings.extract_insert_rows
+                            source,
+                            client,
+                            table,
+                            watermarks,
+                            batch_rows=batch_rows,
+                            insert_rows=settings.extract_insert_rows,
+                            progress=advance,
                         )
                     )
                 else:
                     results.append(
                         load_incremental(
-                            source, client, table, watermarks, batch_rows, advance, settings.extract_insert_rows
+                            source,
+                            client,
+                            table,
+                            watermarks,
+                            batch_rows=batch_rows,
+                            insert_rows=settings.extract_insert_rows,
+                            progress=advance,
                         )
                     )
                 if progress is not None:

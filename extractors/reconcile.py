@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from rich.table import Table
 
-from extractors.load import Watermarks, load_incremental, new_run_id, select_tables
+from extractors.load import Watermarks, load_incremental, select_tables
 from extractors.source import Source
 from operational_api.db import database_url
+from pulse.core.run_ids import new_run_id
 from pulse.core.settings import Settings, get_settings
 from warehouse.client import connect
 from warehouse.ddl import WarehouseDDL
@@ -58,7 +59,7 @@ def reconcile(
     source = Source(database_url(settings))
     checks: list[Check] = []
     try:
-        watermarks = Watermarks(client, new_run_id(), WarehouseDDL.from_settings(settings))
+        watermarks = Watermarks(client, new_run_id("reconcile"), WarehouseDDL.from_settings(settings))
         watermarks.ensure()
         staged = set()
         if staging:
@@ -70,7 +71,15 @@ def reconcile(
             }
         with source.snapshot():
             for table in chosen:
-                load_incremental(source, client, table, watermarks)  # catch up to this very snapshot
+                # catch up to this very snapshot
+                load_incremental(
+                    source,
+                    client,
+                    table,
+                    watermarks,
+                    batch_rows=settings.extract_batch_rows,
+                    insert_rows=settings.extract_insert_rows,
+                )
                 operational = source.query_row(
                     f'SELECT count(*), count(deleted_at), coalesce(sum(change_seq), 0) FROM "{table.name}"'
                 )

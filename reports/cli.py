@@ -136,7 +136,8 @@ def run(
 ) -> None:
     """Run one subscription now: plan the period's recipients, then render and send what is not sent yet."""
     from operational_api.services.recipient_queries import RecipientQueryError
-    from reports.delivery import find_subscription, new_run_id, run_subscription
+    from pulse.core.run_ids import new_run_id
+    from reports.delivery import find_subscription, run_subscription
     from warehouse.identities import WarehouseUnavailable
 
     settings = get_settings()
@@ -148,7 +149,7 @@ def run(
             if dry_run:
                 _dry_run(store, sub, period)
                 return
-            report = _with_progress(sub.name, run_subscription, settings, sub, period=period, run_id=new_run_id(),
+            report = _with_progress(sub.name, run_subscription, settings, sub, period=period, run_id=new_run_id("cli"),
                                     workers=workers)  # fmt: skip
         except RecipientQueryError as err:
             raise PulseError(f"the recipient query of {sub.name} {err}",
@@ -197,7 +198,8 @@ def run_due(
 ) -> None:
     """Run every subscription whose schedule fired, and every retry that is due (what the DAG does)."""
     from operational_api.models import utcnow
-    from reports.delivery import due_jobs, new_run_id, run_job
+    from pulse.core.run_ids import new_run_id
+    from reports.delivery import due_jobs, run_job
 
     settings = get_settings()
     now = utcnow()

@@ -18,7 +18,6 @@ import datetime as dt
 import math
 import multiprocessing
 import multiprocessing.util
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -37,6 +36,7 @@ from operational_api.unsubscribe import signing_key, unsubscribe_url
 from pulse.core import schedule
 from pulse.core.console import PulseError
 from pulse.core.report_kinds import KindSpec, spec_for
+from pulse.core.run_ids import new_run_id
 from pulse.core.settings import Settings
 from pulse.core.vocabulary import LOCALES
 from reports import ledger
@@ -71,10 +71,6 @@ class Subscription:
     @property
     def spec(self) -> KindSpec:
         return spec_for(self.kind)
-
-
-def new_run_id(prefix: str = "cli") -> str:
-    return f"{prefix}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
 def find_subscription(store: Store, ref: str | int) -> Subscription:
@@ -413,7 +409,7 @@ def run_subscription(
     on_progress: Progress | None = None,
 ) -> RunReport:
     """Plan (unless `plan` is False: retries only) and deliver one subscription."""
-    run_id = run_id or new_run_id()
+    run_id = run_id or new_run_id("cli")
     now = now or utcnow()
     store = Store(settings=settings)
     try:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from pulse.core.console import PulseError
 from pulse.core.paths import DAGS_DIR
 from pulse.core.settings import Settings, get_settings
-from pulse.dbt.runner import DbtSession, run_dbt
+from pulse.dbt.runner import DbtSession, failed_nodes, run_dbt
 
 if TYPE_CHECKING:
     from dbt_common.events.base_types import EventMsg
@@ -190,7 +190,7 @@ def dbt_full_tests() -> dict[str, int]:
     except PulseError as error:
         raise DbtFailed(f"{error}; dbt log: {dbt_log_file(settings)}") from error
     results = list(outcome.result.results)
-    failures = [r.node.unique_id for r in results if str(r.status) in {"error", "fail", "runtime error"}]
+    failures = failed_nodes(results)
     log.info("dbt test over all rows: %d tests, %d failed", len(results), len(failures))
     if not outcome.success:
         raise DbtFailed(failure_message("dbt test over all rows", failures, settings))

@@ -109,6 +109,14 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})  # dbt's run and test statuses that mean failure
+
+
+def failed_nodes(results: list[Any]) -> list[str]:
+    """The unique ids of the nodes of a dbt invocation's results that failed."""
+    return [r.node.unique_id for r in results if str(r.status) in FAILED_STATUSES]
+
+
 @dataclass(frozen=True)
 class BuildPlan:
     """What an incremental build must do. `select` None: everything (no marks yet, or the project changed);
@@ -232,7 +240,7 @@ class DbtSession:
             return BuildOutcome(plan, True, time.perf_counter() - started, 0, [])
         outcome = self.invoke([*plan.args, *extra])
         results = list(getattr(outcome.result, "results", []) or [])
-        failures = [r.node.unique_id for r in results if str(r.status) in {"error", "fail", "runtime error"}]
+        failures = failed_nodes(results)
         if outcome.success and plan.marks:
             with self._client() as client:
                 client.insert(BUILD_MARKS_TABLE, list(plan.marks.items()), column_names=["key", "token"])
