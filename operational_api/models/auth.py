@@ -25,7 +25,6 @@ class ApiKey(Base):
     )
     prefix: Mapped[str] = mapped_column(String(16), comment="First characters of the key, to recognise it.")
     key_sha256: Mapped[str] = mapped_column(String(64), unique=True, comment="hex SHA-256 of the key.")
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), comment="Unused; reserved.")
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), comment="When revoked.")
 
 

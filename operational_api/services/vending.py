@@ -309,13 +309,6 @@ def _lock_out(session: Session, prepared: PreparedAuthorisation, client_id: str,
     log.warning("customer %s locked after %d bad PINs; alert raised", client_id, failures)
 
 
-def authorise_vend(store: Store, request: AuthoriseIn) -> AuthoriseOut:
-    """Approve or decline one vend (for callers without HTTP, e.g. the simulator)."""
-    prepared = prepare_authorisation(store, request)
-    with store.write() as session:
-        return decide_authorisation(session, prepared)
-
-
 # --- bulk ingestion -----------------------------------------------------------------------------------
 
 

@@ -13,11 +13,19 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from operational_api import models as m
-from operational_api.schemas.vending import AuthoriseIn, VendIn
+from operational_api.db import Store
+from operational_api.schemas.vending import AuthoriseIn, AuthoriseOut, VendIn
 from operational_api.services import vending
 from simulator.calendar import OFFSET_HOURS
 from simulator.rng import customer_pin
 from tests.simulator.conftest import Simulated, simulate
+
+
+def authorise(store: Store, request: AuthoriseIn) -> AuthoriseOut:
+    """What POST /v1/vend-authorisations does, without HTTP: prepare outside the write, decide inside it."""
+    prepared = vending.prepare_authorisation(store, request)
+    with store.write() as session:
+        return vending.decide_authorisation(session, prepared)
 
 
 def scalar(sim: Simulated, sql: str) -> int:
@@ -175,12 +183,12 @@ def test_service_layer_accepts_the_simulated_world(business: Simulated) -> None:
         ).scalar_one()
         balance = vending.balance(session, customer.id)
     pin = customer_pin(business.cfg.seed, customer.client_id)
-    wrong = vending.authorise_vend(store, AuthoriseIn(machine_serial=machine, client_id=customer.client_id,
+    wrong = authorise(store, AuthoriseIn(machine_serial=machine, client_id=customer.client_id,
                                                       pin="0" + pin, sku="GOWN-M"))  # fmt: skip
     assert wrong.reason == "bad_pin"
     if balance < Decimal("1000"):
         return
-    decision = vending.authorise_vend(
+    decision = authorise(
         store, AuthoriseIn(machine_serial=machine, client_id=customer.client_id, pin=pin, sku="GOWN-M")
     )
     assert decision.decision == "approved", decision
