@@ -69,17 +69,17 @@ def dbt(ctx: typer.Context) -> None:
 @app.command()
 def up(airflow: bool = typer.Option(True, help="Also start Airflow (scheduler and UI).")) -> None:
     """Start the platform's services (warehouse, API, Airflow) in the background, without demo data."""
-    from pulse.platform import demo as demo_module
+    from pulse.platform import lineup
 
-    demo_module.bring_up(get_settings(), airflow=airflow)
+    lineup.bring_up(get_settings(), airflow=airflow)
 
 
 @app.command()
 def down() -> None:
     """Stop every background service (graceful: running work finishes first)."""
-    from pulse.platform.demo import stop_all
+    from pulse.platform import lineup
 
-    stop_all(get_settings())
+    lineup.stop_all(get_settings())
 
 
 @app.command()

@@ -10,48 +10,24 @@ API until Ctrl-C, which stops every service (`--no-live` leaves them running for
 from __future__ import annotations
 
 import signal
-import subprocess
-import uuid
 from types import FrameType
 
 from rich.panel import Panel
 from sqlalchemy import func, select
 
 from pulse.airflow import runtime as airflow_runtime
-from pulse.core import processes
-from pulse.core.console import PulseError, console
-from pulse.core.processes import pulse_command, pulse_env
+from pulse.core.console import console
+from pulse.core.processes import pulse_command
 from pulse.core.settings import READER_USER, Settings, get_settings
 from pulse.dbt import docs as dbt_docs
 from pulse.platform import lineup
 from pulse.superset import runtime as superset_runtime
 from reports import sink as mail_sink
 from reports.defaults import DEFAULT_SUBSCRIPTIONS
-from warehouse.client import connect
-from warehouse.embedded import server as warehouse_server
-
-
-def warehouse_round_trip(settings: Settings) -> str:
-    """Create, insert, aggregate and drop a table through the HTTP interface, as any client would."""
-    client = connect(settings)
-    table = f"demo_round_trip_{uuid.uuid4().hex[:8]}"
-    client.command(f"CREATE TABLE {table} (id UInt32, amount Decimal(12, 2)) ENGINE = MergeTree ORDER BY id")
-    try:
-        client.insert(table, [[i, i * 1.5] for i in range(1000)], column_names=["id", "amount"])
-        rows, total = client.query(f"SELECT count(), sum(amount) FROM {table}").result_rows[0]
-    finally:
-        client.command(f"DROP TABLE {table}")
-    return f"{rows} rows written and read back, sum(amount) = {total}"
 
 
 def _step(title: str) -> None:
     console.rule(f"[bold]{title}", align="left")
-
-
-def _run(args: list[str], settings: Settings, what: str) -> None:
-    code = subprocess.call(args, env=pulse_env(settings))
-    if code != 0:
-        raise PulseError(f"{what} failed (exit {code})", "read the output above")
 
 
 def store_is_empty(settings: Settings) -> bool:
@@ -66,32 +42,6 @@ def store_is_empty(settings: Settings) -> bool:
         store.dispose()
 
 
-def bring_up(settings: Settings, *, airflow: bool) -> None:
-    """Start the services (idempotent): warehouse, API (after migrating the store), the SMTP sink on embedded
-    defaults, optionally Airflow. Superset and the dbt docs need built marts: `pulse demo` starts them."""
-    with console.status("starting the warehouse (ClickHouse over HTTP)..."):
-        pid = warehouse_server.start(settings)
-    console.print(f"[green]✓[/green] warehouse (pid {pid}): {warehouse_round_trip(settings)}")
-    _run(pulse_command("api", "migrate"), settings, "migrating the operational store")
-    with console.status("starting the operational API..."):
-        pid = processes.start(lineup.api_service(settings), settings)
-    console.print(f"[green]✓[/green] operational API (pid {pid})")
-    if settings.smtp_sink:
-        with console.status("starting the SMTP sink..."):
-            pid = processes.start(mail_sink.service(settings), settings)
-        console.print(f"[green]✓[/green] SMTP sink (pid {pid}): mail lands in {mail_sink.outbox_dir(settings)}")
-    if airflow:
-        start_airflow(settings, demo=False)
-
-
-def start_airflow(settings: Settings, *, demo: bool) -> None:
-    with console.status("preparing Airflow (metadata database, dbt manifest)..."):
-        airflow_runtime.init(settings)
-    with console.status("starting Airflow (scheduler, DAG processor, triggerer, UI)..."):
-        pid = processes.start(lineup.airflow_service(settings, demo=demo), settings)
-    console.print(f"[green]✓[/green] Airflow (pid {pid})")
-
-
 def run(*, live_seconds: float | None = None, live: bool = True) -> None:
     """The whole demo; Ctrl-C (or SIGTERM) at any point stops every service it started."""
     settings = get_settings()
@@ -100,7 +50,7 @@ def run(*, live_seconds: float | None = None, live: bool = True) -> None:
         set_up(settings)
     except KeyboardInterrupt:
         console.print("\nCtrl-C: stopping the platform")
-        stop_all(settings)
+        lineup.stop_all(settings)
         return
     if live:
         keep_traffic_flowing(settings, seconds=live_seconds)
@@ -119,30 +69,34 @@ def _stop_on_signals() -> None:
 
 def set_up(settings: Settings) -> None:
     _step("1. services")
-    bring_up(settings, airflow=False)
+    lineup.bring_up(settings, airflow=False)
     _step("2. operational data")
     if store_is_empty(settings):
         days, scale = settings.demo_days, settings.demo_scale
         console.print(f"simulating {days} days of business at scale {scale} (PULSE_DEMO_DAYS, PULSE_DEMO_SCALE)")
-        _run(pulse_command("simulate", "--history", "--days", str(days), "--scale", str(scale)), settings, "simulation")
+        lineup.run_pulse(
+            pulse_command("simulate", "--history", "--days", str(days), "--scale", str(scale)), settings, "simulation"
+        )
     else:
         console.print("the operational store already has data: keeping it")
     _step("3. the pulse_elt DAG, end to end (extract-load, dbt build of what changed, freshness, reconciliation)")
     airflow_runtime.init(settings)
     airflow_runtime.airflow(["dags", "test", "pulse_elt"], settings)
-    _run(pulse_command("extract", "reconcile"), settings, "reconciliation")
+    lineup.run_pulse(pulse_command("extract", "reconcile"), settings, "reconciliation")
     _step("4. dbt docs")
     with console.status("generating and serving the dbt docs..."):
         dbt_docs.start(settings, regenerate=True)
     _step("5. statements: every hospital, customer, counterparty and the executives get their own PDF")
-    _run(pulse_command("reports", "seed-defaults"), settings, "creating the default subscriptions")
+    lineup.run_pulse(pulse_command("reports", "seed-defaults"), settings, "creating the default subscriptions")
     for subscription in DEFAULT_SUBSCRIPTIONS:
-        _run(pulse_command("reports", "run", subscription["name"]), settings, f"report run {subscription['name']}")
+        lineup.run_pulse(
+            pulse_command("reports", "run", subscription["name"]), settings, f"report run {subscription['name']}"
+        )
     _step("6. Superset: dashboards, roles and row-level security as code")
     with console.status("initialising Superset, starting it and importing superset_assets/..."):
         logins = superset_runtime.set_up(settings)
     _step("7. Airflow scheduler and UI")
-    start_airflow(settings, demo=True)
+    lineup.start_airflow(settings, demo=True)
     print_urls(settings, logins)
 
 
@@ -173,15 +127,7 @@ def keep_traffic_flowing(settings: Settings, *, seconds: float | None, minute: f
     finally:
         revoke_keys(store, world.key_ids)
         store.dispose()
-        stop_all(settings)
-
-
-def stop_all(settings: Settings) -> None:
-    """Stop every background service in reverse start order (each finishes its running work first)."""
-    for service in reversed(lineup.all_services(settings)):
-        with console.status(f"stopping {service.name}..."):
-            was = processes.stop(service, settings)
-        console.print(f"{service.name}: {'stopped' if was else 'was not running'}")
+        lineup.stop_all(settings)
 
 
 def print_urls(settings: Settings, superset: superset_runtime.Logins | None = None) -> None:

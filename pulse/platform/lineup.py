@@ -1,17 +1,23 @@
-"""The embedded platform's long-running services, in start order: `pulse up`, `pulse down`, `pulse status`."""
+"""The embedded platform's long-running services, in start order, and the three commands that run them:
+`pulse up` (bring_up), `pulse status` (status) and `pulse down` (stop_all)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import uuid
 
+from pulse.airflow import runtime as airflow_runtime
 from pulse.airflow.runtime import airflow_env
 from pulse.core import processes
+from pulse.core.console import PulseError, console
 from pulse.core.processes import Service, pulse_command, pulse_env
 from pulse.core.settings import Settings
 from pulse.dbt import docs as dbt_docs
 from pulse.superset import runtime as superset_runtime
 from reports import sink as mail_sink
+from warehouse.client import connect
 from warehouse.embedded import server as warehouse_server
 
 
@@ -62,3 +68,57 @@ def status(settings: Settings) -> list[tuple[str, int | None, bool, str]]:
     return [
         (s.name, processes.running_pid(s, settings), processes.healthy(s), s.health_url) for s in all_services(settings)
     ]
+
+
+def warehouse_round_trip(settings: Settings) -> str:
+    """Create, insert, aggregate and drop a table through the HTTP interface, as any client would."""
+    client = connect(settings)
+    table = f"demo_round_trip_{uuid.uuid4().hex[:8]}"
+    client.command(f"CREATE TABLE {table} (id UInt32, amount Decimal(12, 2)) ENGINE = MergeTree ORDER BY id")
+    try:
+        client.insert(table, [[i, i * 1.5] for i in range(1000)], column_names=["id", "amount"])
+        rows, total = client.query(f"SELECT count(), sum(amount) FROM {table}").result_rows[0]
+    finally:
+        client.command(f"DROP TABLE {table}")
+    return f"{rows} rows written and read back, sum(amount) = {total}"
+
+
+def run_pulse(args: list[str], settings: Settings, what: str) -> None:
+    """Run a `pulse` command in a child process with these settings; PulseError naming `what` if it fails."""
+    code = subprocess.call(args, env=pulse_env(settings))
+    if code != 0:
+        raise PulseError(f"{what} failed (exit {code})", "read the output above")
+
+
+def bring_up(settings: Settings, *, airflow: bool) -> None:
+    """Start the services (idempotent): warehouse, API (after migrating the store), the SMTP sink on embedded
+    defaults, optionally Airflow. Superset and the dbt docs need built marts: `pulse demo` starts them."""
+    with console.status("starting the warehouse (ClickHouse over HTTP)..."):
+        pid = warehouse_server.start(settings)
+    console.print(f"[green]✓[/green] warehouse (pid {pid}): {warehouse_round_trip(settings)}")
+    run_pulse(pulse_command("api", "migrate"), settings, "migrating the operational store")
+    with console.status("starting the operational API..."):
+        pid = processes.start(api_service(settings), settings)
+    console.print(f"[green]✓[/green] operational API (pid {pid})")
+    if settings.smtp_sink:
+        with console.status("starting the SMTP sink..."):
+            pid = processes.start(mail_sink.service(settings), settings)
+        console.print(f"[green]✓[/green] SMTP sink (pid {pid}): mail lands in {mail_sink.outbox_dir(settings)}")
+    if airflow:
+        start_airflow(settings, demo=False)
+
+
+def start_airflow(settings: Settings, *, demo: bool) -> None:
+    with console.status("preparing Airflow (metadata database, dbt manifest)..."):
+        airflow_runtime.init(settings)
+    with console.status("starting Airflow (scheduler, DAG processor, triggerer, UI)..."):
+        pid = processes.start(airflow_service(settings, demo=demo), settings)
+    console.print(f"[green]✓[/green] Airflow (pid {pid})")
+
+
+def stop_all(settings: Settings) -> None:
+    """Stop every background service in reverse start order (each finishes its running work first)."""
+    for service in reversed(all_services(settings)):
+        with console.status(f"stopping {service.name}..."):
+            was = processes.stop(service, settings)
+        console.print(f"{service.name}: {'stopped' if was else 'was not running'}")
