@@ -27,8 +27,8 @@ import pyarrow as pa
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
-from tests.warehouse.recording_pool import RecordingPoolManager
-from tests.warehouse.typed_data import MOSCOW, TYPED_COLUMNS, TYPED_ROWS, UTC
+from tests.warehouse.embedded.recording_pool import RecordingPoolManager
+from tests.warehouse.embedded.typed_data import MOSCOW, TYPED_COLUMNS, TYPED_ROWS, UTC
 
 STREAM_ROWS = 1_000_000
 

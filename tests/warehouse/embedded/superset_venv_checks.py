@@ -1,9 +1,9 @@
 """Checks run INSIDE .venv-superset (clickhouse-connect 0.15.x, SQLAlchemy 1.4) against a running warehouse.
 
 Superset cannot share Pulse's main venv (it pins SQLAlchemy < 2 and clickhouse-connect < 1.0), so
-tests/warehouse/test_superset_client.py runs this file with that venv's Python:
+tests/warehouse/embedded/test_superset_client.py runs this file with that venv's Python:
 
-    .venv-superset/bin/python tests/warehouse/superset_venv_checks.py --port PORT
+    .venv-superset/bin/python tests/warehouse/embedded/superset_venv_checks.py --port PORT
 
 Every check runs even when another fails; the last line of stdout is a JSON report
 {"versions": {...}, "checks": {name: {"ok": bool, "detail": str}}}.

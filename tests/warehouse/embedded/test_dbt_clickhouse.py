@@ -1,6 +1,6 @@
 """dbt-core 1.11 + dbt-clickhouse 1.10 (unmodified, as a subprocess) build a project on a real warehouse process.
 
-The fixture project (tests/warehouse/dbt_fixture/) has a seed, a source table the test owns, a view, two
+The fixture project (tests/warehouse/embedded/dbt_fixture/) has a seed, a source table the test owns, a view, two
 tables, incremental models with the default, delete+insert and append strategies, a timestamp snapshot
 and generic tests (unique, not_null, accepted_values, relationships). What this proves:
 - `dbt build` succeeds twice on a fresh schema, every node and test passing both times;
