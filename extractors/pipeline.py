@@ -75,21 +75,10 @@ def extract(
                     start = since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
                     end = until or dt.datetime.now(dt.UTC)
                     results.append(load_window(source, client, table, start, end, ddl=watermarks.ddl))
-                elif full_refresh:
-                    results.append(
-                        load_full_refresh(
-                            source,
-                            client,
-                            table,
-                            watermarks,
-                            batch_rows=batch_rows,
-                            insert_rows=settings.extract_insert_rows,
-                            progress=advance,
-                        )
-                    )
                 else:
+                    load = load_full_refresh if full_refresh else load_incremental
                     results.append(
-                        load_incremental(
+                        load(
                             source,
                             client,
                             table,
