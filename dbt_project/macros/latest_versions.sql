@@ -1,24 +1,30 @@
-{#- The rows an incremental fact must (re)write from a raw table.
+{#- The rows an incremental fact must (re)write, read from the staging of its raw table (renamed there, once):
+    `latest` is stg_<table> (the latest live version of each key), `versions` is stg_<table>_versions (every version,
+    tombstones included); `key` is the fact's unique_key, the staging models' key column.
 
-    Full build: the latest live version of every key (FINAL, tombstones dropped), like staging.
+    Full build: `latest` (FINAL, tombstones dropped), with _is_deleted = 0.
     Incremental run: the latest version of every key changed since the fact's high-water mark
-    (its max(_change_seq)), tombstones included. The delete+insert strategy deletes those keys from the
-    fact and inserts the batch; the post-hook `delete_tombstones()` then removes the tombstones, so updated
-    rows are replaced and deleted rows disappear, exactly as a full rebuild would have them.
+    (its max(_change_seq)), tombstones included, from `versions`: a view with no FINAL, so the filter on
+    _change_seq reaches the raw table as its PREWHERE, as if the fact read raw itself. The delete+insert strategy
+    deletes those keys from the fact and inserts the batch; the post-hook `delete_tombstones()` then removes the
+    tombstones, so updated rows are replaced and deleted rows disappear, exactly as a full rebuild would have them.
 
     Versions newer than the mark all have _change_seq > mark, so the newest of them is the key's
-    newest version overall: no FINAL over the whole raw table is needed. -#}
-{% macro latest_versions(source_table, key='id') -%}
+    newest version overall: no FINAL over the whole raw table is needed.
+
+    Both relations are passed in (`ref()` in the model's call) so that dbt sees both dependencies when it parses
+    the model, where only the full-build branch renders. -#}
+{% macro latest_versions(latest, versions, key=none) -%}
+    {%- set key = key or config.get('unique_key') -%}
     {%- if is_incremental() -%}
     select *
-    from {{ source_table }}
+    from {{ versions }}
     where _change_seq > {{ high_water_mark(this) }}
     order by _change_seq desc
     limit 1 by {{ key }}
     {%- else -%}
-    select *
-    from {{ source_table }} final
-    where _is_deleted = 0
+    select *, toUInt8(0) as _is_deleted
+    from {{ latest }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -20,18 +20,30 @@
 {% macro test_marks_table() -%}{{ target.schema }}.pulse_test_marks{%- endmacro %}
 {% macro test_run_marks_table() -%}{{ target.schema }}.pulse_test_run_marks{%- endmacro %}
 
-{#- The source (unique id) a model's `_change_seq` comes from, or none if the test is not windowed. -#}
+{#- The source (unique id) a model's `_change_seq` comes from, or none if the test is not windowed: the one raw table
+    the model and the staging models it reads are built on (a fact reads stg_<table> and stg_<table>_versions, both
+    over raw.<table>; intermediate models, e.g. the exchange rates a fact joins, carry no `_change_seq` of theirs). -#}
 {% macro test_window_source(test_node) -%}
     {%- set attached = test_node.attached_node if test_node.attached_node is defined else none -%}
     {%- if not attached or attached not in graph.nodes -%}{{ return(none) }}{%- endif -%}
     {%- set parent = graph.nodes[attached] -%}
     {%- if '_change_seq' not in parent.columns -%}{{ return(none) }}{%- endif -%}
-    {%- set sources = [] -%}
-    {%- for dependency in parent.depends_on.nodes if dependency.startswith('source.') -%}
-        {%- do sources.append(dependency) -%}
-    {%- endfor -%}
+    {%- set sources = staged_sources(parent) -%}
     {%- if sources | length != 1 -%}{{ return(none) }}{%- endif -%}
     {{ return(sources[0]) }}
+{%- endmacro %}
+
+{#- The sources a node reads directly or through staging models (unique ids, each once). -#}
+{% macro staged_sources(node, found=none) -%}
+    {%- set found = [] if found is none else found -%}
+    {%- for dependency in node.depends_on.nodes -%}
+        {%- if dependency.startswith('source.') -%}
+            {%- if dependency not in found -%}{%- do found.append(dependency) -%}{%- endif -%}
+        {%- elif dependency in graph.nodes and graph.nodes[dependency].fqn[1:2] == ['staging'] -%}
+            {%- do staged_sources(graph.nodes[dependency], found) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
 {%- endmacro %}
 
 {% macro test_windows_enabled() -%}

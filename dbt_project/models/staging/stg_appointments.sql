@@ -1,26 +1,7 @@
 -- Appointments (visits) of contacts with doctors.
--- Latest live version of each key (FINAL keeps the highest _change_seq; tombstones dropped).
-select
-    id as appointment_id,
-    external_id,
-    contact_id,
-    deal_id,
-    lead_id,
-    branch_id,
-    doctor_id,
-    service,
-    visit_type,
-    status,
-    scheduled_at,
-    duration_minutes,
-    price,
-    currency,
-    insurance_policy,
-    insurer_id,
-    rescheduled_from_id,
-    created_at,
-    updated_at,
-    _change_seq,
-    _loaded_at
-from {{ source('raw', 'appointments') }} final
+-- Latest live version of each key: stg_appointments_versions (where raw.appointments is renamed) read FINAL - the
+-- `final` setting puts FINAL on the raw table under it, keeping the highest _change_seq - with tombstones dropped.
+select * except (_is_deleted)
+from {{ ref('stg_appointments_versions') }}
 where _is_deleted = 0
+settings final = 1

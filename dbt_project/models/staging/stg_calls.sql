@@ -1,25 +1,7 @@
 -- Phone calls handled by operators or robots.
--- Latest live version of each key (FINAL keeps the highest _change_seq; tombstones dropped).
-select
-    id as call_id,
-    external_id,
-    direction,
-    operator_id,
-    contact_id,
-    lead_id,
-    deal_id,
-    phone,
-    started_at,
-    answered_at,
-    ended_at,
-    duration_seconds,
-    outcome,
-    recording_url,
-    is_robot,
-    script_answers,
-    created_at,
-    updated_at,
-    _change_seq,
-    _loaded_at
-from {{ source('raw', 'calls') }} final
+-- Latest live version of each key: stg_calls_versions (where raw.calls is renamed) read FINAL - the `final` setting
+-- puts FINAL on the raw table under it, keeping the highest _change_seq - with tombstones dropped.
+select * except (_is_deleted)
+from {{ ref('stg_calls_versions') }}
 where _is_deleted = 0
+settings final = 1

@@ -1,20 +1,7 @@
 -- Messages and reminders sent to contacts.
--- Latest live version of each key (FINAL keeps the highest _change_seq; tombstones dropped).
-select
-    id as message_id,
-    external_id,
-    contact_id,
-    appointment_id,
-    channel,
-    template,
-    status,
-    sent_at,
-    delivered_at,
-    read_at,
-    confirmed_at,
-    created_at,
-    updated_at,
-    _change_seq,
-    _loaded_at
-from {{ source('raw', 'messages') }} final
+-- Latest live version of each key: stg_messages_versions (where raw.messages is renamed) read FINAL - the `final`
+-- setting puts FINAL on the raw table under it, keeping the highest _change_seq - with tombstones dropped.
+select * except (_is_deleted)
+from {{ ref('stg_messages_versions') }}
 where _is_deleted = 0
+settings final = 1

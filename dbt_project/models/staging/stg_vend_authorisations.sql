@@ -1,18 +1,8 @@
 -- Every vend authorisation request and its decision (with reason).
--- Latest live version of each key (FINAL keeps the highest _change_seq; tombstones dropped).
-select
-    id as vend_authorisation_id,
-    machine_id,
-    customer_id,
-    product_id,
-    quantity,
-    price,
-    decision,
-    reason,
-    requested_at,
-    created_at,
-    updated_at,
-    _change_seq,
-    _loaded_at
-from {{ source('raw', 'vend_authorisations') }} final
+-- Latest live version of each key: stg_vend_authorisations_versions (where raw.vend_authorisations is renamed) read
+-- FINAL - the `final` setting puts FINAL on the raw table under it, keeping the highest _change_seq - with
+-- tombstones dropped.
+select * except (_is_deleted)
+from {{ ref('stg_vend_authorisations_versions') }}
 where _is_deleted = 0
+settings final = 1

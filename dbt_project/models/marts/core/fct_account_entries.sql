@@ -12,7 +12,7 @@
 -- The customer ledger: one row per entry (top-up, vend debit, refund, adjustment), signed (credit > 0).
 -- A customer's balance at any time is the sum of their entries up to it.
 with entries as (
-    {{ latest_versions(source('raw', 'account_entries')) }}
+    {{ latest_versions(ref('stg_account_entries'), ref('stg_account_entries_versions')) }}
 ),
 
 fx as (
@@ -20,17 +20,17 @@ fx as (
 )
 
 select
-    entries.id as account_entry_id,
-    entries.entry_id as client_entry_id,
+    entries.account_entry_id as account_entry_id,
+    entries.client_entry_id as client_entry_id,
     entries.customer_id as customer_id,
     entries.kind as kind,
-    entries.source as entry_source,
+    entries.entry_source as entry_source,
     entries.amount as amount,
     entries.currency as currency,
     {{ to_rub('entries.amount', 'entries.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as amount_rub,
     entries.occurred_at as occurred_at,
     entries.vend_transaction_id as vend_transaction_id,
-    entries.hospital_id as payroll_hospital_id,
+    entries.payroll_hospital_id as payroll_hospital_id,
     entries.operator_id as operator_id,
     entries._change_seq as _change_seq,
     entries._is_deleted as _is_deleted,

@@ -12,11 +12,11 @@
 -- One row per appointment (visit). An insurance visit is one paid under a policy at zero price to the
 -- patient: clinics count it apart from self-paid visits (it is invoiced to the insurer).
 with appointments as (
-    {{ latest_versions(source('raw', 'appointments')) }}
+    {{ latest_versions(ref('stg_appointments'), ref('stg_appointments_versions')) }}
 )
 
 select
-    id as appointment_id,
+    appointment_id,
     contact_id,
     deal_id,
     lead_id,
@@ -26,15 +26,15 @@ select
     visit_type,
     status,
     status = 'attended' as is_attended,
-    {{ is_insurance_visit('insurance_policy', 'price') }} as is_insurance_visit,
+    {{ is_insurance_visit('has_insurance_policy', 'price') }} as is_insurance_visit,
     scheduled_at,
     duration_minutes,
     coalesce(price, toDecimal64(0, 2)) as price,
     currency,
-    insurance_policy as has_insurance_policy,
+    has_insurance_policy,
     insurer_id,
     rescheduled_from_id,
-    created_at as booked_at,
+    booked_at,
     _change_seq,
     _is_deleted,
     _loaded_at

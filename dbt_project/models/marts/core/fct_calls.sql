@@ -11,12 +11,12 @@
 }}
 -- One row per phone call handled by an operator or a voice robot, with ring, talk and handle times.
 with calls as (
-    {{ latest_versions(source('raw', 'calls')) }}
+    {{ latest_versions(ref('stg_calls'), ref('stg_calls_versions')) }}
 )
 
 select
-    id as call_id,
-    external_id as pbx_call_id,
+    call_id,
+    pbx_call_id,
     direction,
     operator_id,
     contact_id,

@@ -11,11 +11,11 @@
 }}
 -- One row per move of a deal between pipeline stages (the first row is the deal entering the pipeline).
 with changes as (
-    {{ latest_versions(source('raw', 'deal_stage_history')) }}
+    {{ latest_versions(ref('stg_deal_stage_history'), ref('stg_deal_stage_history_versions')) }}
 )
 
 select
-    id as deal_stage_change_id,
+    deal_stage_change_id,
     deal_id,
     from_stage_id,
     to_stage_id,

@@ -11,12 +11,12 @@
 }}
 -- One row per message or reminder sent to a contact, with its delivery milestones.
 with messages as (
-    {{ latest_versions(source('raw', 'messages')) }}
+    {{ latest_versions(ref('stg_messages'), ref('stg_messages_versions')) }}
 )
 
 select
-    id as message_id,
-    external_id as provider_message_id,
+    message_id,
+    provider_message_id,
     contact_id,
     appointment_id,
     channel,

@@ -11,11 +11,11 @@
 }}
 -- Every authorisation a machine asked for and the API's decision (with the decline reason).
 with auths as (
-    {{ latest_versions(source('raw', 'vend_authorisations')) }}
+    {{ latest_versions(ref('stg_vend_authorisations'), ref('stg_vend_authorisations_versions')) }}
 )
 
 select
-    id as vend_authorisation_id,
+    vend_authorisation_id,
     machine_id,
     customer_id,
     product_id,
@@ -23,7 +23,7 @@ select
     price,
     decision,
     decision = 'declined' as is_declined,
-    reason as decline_reason,
+    decline_reason,
     requested_at,
     _change_seq,
     _is_deleted,

@@ -20,7 +20,7 @@
 -- on _change_seq lets windowed tests skip the parts a batch did not touch; block number and offset columns let a
 -- batch delete the rows it replaces as a small patch part (lightweight update) instead of a mutation of every part.
 with vends as (
-    {{ latest_versions(source('raw', 'vend_transactions')) }}
+    {{ latest_versions(ref('stg_vend_transactions'), ref('stg_vend_transactions_versions')) }}
 ),
 
 fx as (
@@ -28,7 +28,7 @@ fx as (
 )
 
 select
-    vends.id as vend_transaction_id,
+    vends.vend_transaction_id as vend_transaction_id,
     vends.machine_id as machine_id,
     vends.customer_id as customer_id,
     vends.product_id as product_id,
@@ -42,7 +42,7 @@ select
     vends.status = 'completed' as is_completed,
     vends.device_time as device_time,
     vends.received_at as received_at,
-    vends.offline as is_offline,
+    vends.is_offline as is_offline,
     greatest(dateDiff('second', vends.device_time, vends.received_at), 0) as upload_delay_seconds,
     vends._change_seq as _change_seq,
     vends._is_deleted as _is_deleted,
