@@ -37,8 +37,8 @@ from tests.conftest import SUPERSET_PYTHON, free_port
 from tests.e2e.stack import Stack, store_totals, warehouse_totals
 from tests.reports.pdf_text import amount_after, integer_after, pages_text, to_decimal
 from tests.reports.test_render_numbers import LABELS
-from tests.superset.conftest import SupersetStack, chart_ids
-from tests.superset.test_chart_data import rows as chart_rows
+from tests.pulse.superset.conftest import SupersetStack, chart_ids
+from tests.pulse.superset.test_chart_data import rows as chart_rows
 
 pytestmark = pytest.mark.xdist_group("e2e")
 

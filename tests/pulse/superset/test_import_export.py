@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pulse.superset.assets import ASSETS_DIR, KINDS, export_assets, import_assets
-from tests.superset.conftest import Imported, SupersetStack, chart_ids, count_objects
+from tests.pulse.superset.conftest import Imported, SupersetStack, chart_ids, count_objects
 
 pytestmark = [pytest.mark.superset, pytest.mark.xdist_group("superset")]
 

@@ -21,7 +21,7 @@ import pytest
 from pulse.metrics import compile_query, load_metrics
 from pulse.metrics import month as metrics_month
 from pulse.superset.api import SupersetClient, SupersetError
-from tests.superset.conftest import Imported, SupersetStack
+from tests.pulse.superset.conftest import Imported, SupersetStack
 
 pytestmark = [pytest.mark.superset, pytest.mark.xdist_group("superset")]
 

@@ -17,7 +17,7 @@ from operational_api.db import Store
 from operational_api.models import Hospital
 from operational_api.services.common import Invalid, NotFound
 from operational_api.services.keys import create_api_key
-from tests.superset.conftest import Imported, SupersetStack
+from tests.pulse.superset.conftest import Imported, SupersetStack
 
 pytestmark = [pytest.mark.superset, pytest.mark.xdist_group("superset")]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.superset.conftest import Imported, SupersetStack
+from tests.pulse.superset.conftest import Imported, SupersetStack
 
 pytestmark = [pytest.mark.superset, pytest.mark.xdist_group("superset")]
 
