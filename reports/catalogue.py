@@ -14,12 +14,12 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from pulse.core.report_kinds import REPORT_KINDS, KindSpec, spec_for
-from reports import views
-from reports.counterparty_statement import CounterpartyStatement, load_counterparty_statements
-from reports.customer_statement import CustomerStatement, load_customer_statements
-from reports.executive_weekly import ExecutiveWeekly, load_executive_weeklies
+from reports import counterparty_statement, customer_statement, executive_weekly, hospital_statement, views
+from reports.counterparty_statement import CounterpartyStatement
+from reports.customer_statement import CustomerStatement
+from reports.executive_weekly import ExecutiveWeekly
 from reports.formatting import Formatter
-from reports.hospital_statement import HospitalStatement, load_hospital_statements
+from reports.hospital_statement import HospitalStatement
 from reports.messages import Messages
 
 ReportData = HospitalStatement | CustomerStatement | ExecutiveWeekly | CounterpartyStatement
@@ -36,10 +36,14 @@ class Report:
 REPORTS: dict[str, Report] = {
     report.spec.kind: report
     for report in (
-        Report(spec_for("hospital_statement"), load_hospital_statements, views.hospital_view),
-        Report(spec_for("customer_statement"), load_customer_statements, views.customer_view),
-        Report(spec_for("executive_weekly"), load_executive_weeklies, views.executive_view),
-        Report(spec_for("counterparty_statement"), load_counterparty_statements, views.counterparty_view),
+        Report(spec_for(hospital_statement.KIND), hospital_statement.load_hospital_statements, views.hospital_view),
+        Report(spec_for(customer_statement.KIND), customer_statement.load_customer_statements, views.customer_view),
+        Report(spec_for(executive_weekly.KIND), executive_weekly.load_executive_weeklies, views.executive_view),
+        Report(
+            spec_for(counterparty_statement.KIND),
+            counterparty_statement.load_counterparty_statements,
+            views.counterparty_view,
+        ),
     )
 }
 if tuple(REPORTS) != REPORT_KINDS:  # not an assert: it must hold under python -O too
