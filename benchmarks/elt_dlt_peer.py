@@ -34,7 +34,7 @@ from dlt.sources.sql_database import sql_database
 
 # dlt sends local files with `Content-Encoding: auto` (parquet) or `gz` (gzipped jsonl). ClickHouse reads those
 # as "no file name to guess from, so none" and "gzip"; the embedded warehouse refuses both with
-# UNKNOWN_COMPRESSION_METHOD (warehouse/codecs.py, decoder_for). Translate the header value only: the file
+# UNKNOWN_COMPRESSION_METHOD (warehouse/embedded/codecs.py, decoder_for). Translate the header value only: the file
 # and everything else dlt does are unchanged.
 _insert_file = ClickHouseSqlClient.insert_file
 HTTP_ENCODING = {"auto": None, "none": None, "gz": "gzip"}

@@ -20,7 +20,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from pulse.core.report_kinds import REPORT_KINDS
 from pulse.core.vocabulary import LOCALES
 from reports.catalogue import ReportData, view_for
 from reports.charts import column_chart, paired_bars, sparkline
@@ -34,7 +33,6 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
 STYLESHEET = TEMPLATES_DIR / "statement.css"
 
 __all__ = [
-    "REPORT_KINDS",
     "RenderedReport",
     "Renderer",
     "ReportData",

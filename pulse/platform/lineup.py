@@ -9,7 +9,6 @@ import sys
 import uuid
 
 from pulse.airflow import runtime as airflow_runtime
-from pulse.airflow.runtime import airflow_env
 from pulse.core import processes
 from pulse.core.console import PulseError, console
 from pulse.core.processes import Service, pulse_command, pulse_env
@@ -38,7 +37,7 @@ DEMO_ELT_SCHEDULE = "*/10 * * * *"
 
 
 def airflow_service(settings: Settings, *, demo: bool = False) -> Service:
-    env = airflow_env(settings)
+    env = airflow_runtime.airflow_env(settings)
     if demo and "PULSE_ELT_SCHEDULE" not in os.environ:
         env["PULSE_ELT_SCHEDULE"] = DEMO_ELT_SCHEDULE
     return Service(

@@ -35,10 +35,10 @@ from pulse.superset.assets import ASSETS_DIR, import_assets, load_assets
 from reports import sink
 from tests.conftest import SUPERSET_PYTHON, free_port
 from tests.e2e.stack import Stack, store_totals, warehouse_totals
-from tests.reports.pdf_text import amount_after, integer_after, pages_text, to_decimal
-from tests.reports.test_render_numbers import LABELS
 from tests.pulse.superset.conftest import SupersetStack, chart_ids
 from tests.pulse.superset.test_chart_data import rows as chart_rows
+from tests.reports.pdf_text import amount_after, integer_after, pages_text, to_decimal
+from tests.reports.test_render_numbers import LABELS
 
 pytestmark = pytest.mark.xdist_group("e2e")
 

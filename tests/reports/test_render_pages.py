@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from pulse.core.report_kinds import REPORT_KINDS
 from pulse.core.settings import READER_USER
 from reports.data import load_many
-from reports.render import REPORT_KINDS, ReportDataError, render_html, render_pdf, render_report
+from reports.render import ReportDataError, render_html, render_pdf, render_report
 from tests.reports.conftest import PERIOD, ReportWarehouse
 from tests.reports.pdf_text import amount_after, pages_text, to_png
 
