@@ -14,6 +14,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 
+from pulse.core.schedule import check_time_zone
+
 INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 T = TypeVar("T")
@@ -84,7 +86,12 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, patt
 ClientTxnId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$")]
+# Any IANA zone this machine's tz database knows (the warehouse turns UTC into local dates in it): 422 otherwise.
+TimeZone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$"),
+    AfterValidator(check_time_zone),
+]
 Locale = Annotated[str, StringConstraints(pattern=r"^(en|ru)$")]
 Url = Annotated[str, StringConstraints(max_length=1000, pattern=r"^https?://[^\s\x00]+$")]
 

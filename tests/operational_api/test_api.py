@@ -267,3 +267,17 @@ def test_idempotency_key_on_plain_creates(api: Api) -> None:
     assert api.client.post("/v1/calls", json={**call, "outcome": "missed"}, headers=h).status_code == 409
     listed = api.client.get("/v1/calls", headers=api.headers("operator")).json()["items"]
     assert len(listed) == 1
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "Europe/Moscow/Extra", "../etc/localtime", "America/New York"])
+def test_a_time_zone_nobody_knows_is_a_422_naming_the_field(api: Api, zone: str) -> None:
+    """A hospital's local dates come from its zone: an unknown one would silently count its days in UTC."""
+    body = {"code": "HX", "name": "X", "city": "Tucson", "region": "AZ", "time_zone": zone}
+    response = api.client.post("/v1/hospitals", json=body, headers=api.headers("admin"))
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["fields"][0]["loc"] == ["body", "time_zone"]
+    for accepted in ("America/Phoenix", "Pacific/Honolulu", "Asia/Kathmandu"):  # any IANA zone, no list in Pulse
+        ok = api.client.post("/v1/hospitals", json={**body, "code": accepted.replace("/", "-"), "time_zone": accepted},
+                             headers=api.headers("admin"))  # fmt: skip
+        assert ok.status_code == 201, ok.text
+        assert ok.json()["time_zone"] == accepted
