@@ -17,6 +17,7 @@ from pulse.dbt import docs as dbt_docs
 from pulse.superset import runtime as superset_runtime
 from reports import sink as mail_sink
 from warehouse.client import connect
+from warehouse.ddl import WarehouseDDL
 from warehouse.embedded import server as warehouse_server
 
 
@@ -71,14 +72,17 @@ def status(settings: Settings) -> list[tuple[str, int | None, bool, str]]:
 
 def warehouse_round_trip(settings: Settings) -> str:
     """Create, insert, aggregate and drop a table through the HTTP interface, as any client would."""
-    client = connect(settings)
-    table = f"demo_round_trip_{uuid.uuid4().hex[:8]}"
-    client.command(f"CREATE TABLE {table} (id UInt32, amount Decimal(12, 2)) ENGINE = MergeTree ORDER BY id")
+    client, ddl = connect(settings), WarehouseDDL.from_settings(settings)
+    table = f"round_trip_{uuid.uuid4().hex[:8]}"
+    client.command(
+        f"CREATE TABLE {table}{ddl.on_cluster} (id UInt32, amount Decimal(12, 2)) "
+        f"ENGINE = {ddl.engine('MergeTree')} ORDER BY id{ddl.table_settings}"
+    )
     try:
         client.insert(table, [[i, i * 1.5] for i in range(1000)], column_names=["id", "amount"])
         rows, total = client.query(f"SELECT count(), sum(amount) FROM {table}").result_rows[0]
     finally:
-        client.command(f"DROP TABLE {table}")
+        client.command(ddl.drop_table(table))
     return f"{rows} rows written and read back, sum(amount) = {total}"
 
 

@@ -142,8 +142,7 @@ def test_pulse_code_names_no_engine_outside_the_ddl_helper() -> None:
     """A table created with a literal engine (or a literal CREATE DATABASE, DROP or EXCHANGE) would stay
     unreplicated, or on one server only, on a cluster: Pulse's warehouse DDL goes through warehouse/ddl.py."""
     literal = re.compile(r"(?i:\bengine\s*=\s*)\w*MergeTree|(?i:create database|drop table|exchange tables)")
-    # pulse/platform/demo.py's round trip runs against the embedded server only (`pulse demo` starts it).
-    exempt = {REPO / "warehouse" / "ddl.py", REPO / "pulse" / "platform" / "demo.py"}
+    exempt = {REPO / "warehouse" / "ddl.py"}
     offenders = [
         f"{path.relative_to(REPO)}:{number}: {line.strip()}"
         for folder in ("extractors", "pulse", "reports", "warehouse")
