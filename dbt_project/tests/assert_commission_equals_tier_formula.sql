@@ -5,7 +5,7 @@
 with sales as (
     select
         machines.hospital_id as hospital_id,
-        toStartOfMonth({{ local_date('vends.device_time', 'hospitals.time_zone') }}) as sales_month,
+        toStartOfMonth({{ local_date('vends.device_time', 'hospitals.time_zone', ref('dim_hospitals')) }}) as sales_month,
         sum(vends.quantity) as kits,
         sum(vends.amount) as net_sales
     from {{ ref('stg_vend_transactions') }} as vends

@@ -3,7 +3,7 @@
 -- (every key on either side, every measure): what the change log carried was applied exactly once.
 with recomputed as (
     select
-        {{ local_date('vends.device_time', 'machines.time_zone') }} as local_date,
+        {{ local_date('vends.device_time', 'machines.time_zone', ref('dim_machines')) }} as local_date,
         vends.machine_id as machine_id,
         vends.customer_id as customer_id,
         toStartOfMonth({{ company_date('vends.device_time') }}) as company_month,

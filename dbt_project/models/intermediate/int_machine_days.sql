@@ -29,7 +29,7 @@ sales as (
 auths as (
     select
         auths.machine_id as machine_id,
-        {{ local_date('auths.requested_at', 'machines.time_zone') }} as day,
+        {{ local_date('auths.requested_at', 'machines.time_zone', ref('dim_machines')) }} as day,
         count() as authorisations,
         countIf(auths.is_declined) as declines
         {%- for reason in reasons %},
@@ -43,7 +43,7 @@ auths as (
 lockouts as (
     select
         alerts.machine_id as machine_id,
-        {{ local_date('alerts.raised_at', 'machines.time_zone') }} as day,
+        {{ local_date('alerts.raised_at', 'machines.time_zone', ref('dim_machines')) }} as day,
         count() as pin_lockouts
     from {{ ref('stg_alerts') }} as alerts
     inner join machines on machines.machine_id = alerts.machine_id

@@ -32,7 +32,7 @@ with vends as (
 
 changes as (
     select
-        {{ local_date('vends.device_time', 'machines.time_zone') }} as local_date,
+        {{ local_date('vends.device_time', 'machines.time_zone', ref('dim_machines')) }} as local_date,
         vends.machine_id as machine_id,
         vends.customer_id as customer_id,
         toStartOfMonth({{ company_date('vends.device_time') }}) as company_month,

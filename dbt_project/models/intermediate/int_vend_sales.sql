@@ -14,8 +14,8 @@ select
     vends.is_completed as is_completed,
     vends.is_offline as is_offline,
     vends.device_time as device_time,
-    {{ local_date('vends.device_time', 'machines.time_zone') }} as local_date,
-    toStartOfMonth({{ local_date('vends.device_time', 'machines.time_zone') }}) as local_month
+    {{ local_date('vends.device_time', 'machines.time_zone', ref('dim_machines')) }} as local_date,
+    toStartOfMonth({{ local_date('vends.device_time', 'machines.time_zone', ref('dim_machines')) }}) as local_month
 from {{ ref('fct_vend_transactions') }} as vends
 inner join {{ ref('dim_machines') }} as machines
     on machines.machine_id = vends.machine_id

@@ -1,0 +1,113 @@
+"""Local dates in any IANA time zone, across DST transitions: hospitals in America/New_York (DST), America/Phoenix
+(no DST), Europe/Moscow (no DST since 2014) and Asia/Kathmandu (UTC+05:45; a zone nobody listed anywhere) each get a
+machine and vends at 01:30 and 02:30 local on the spring-forward and fall-back days (both readings of an ambiguous
+01:30), and just before and after local midnight at a month's end. Every vend must land on the local day and month
+zoneinfo gives for its instant, in the vending and commission marts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from extractors.feeds import load_feeds
+from extractors.pipeline import extract
+from operational_api.models import AccountEntry, Customer, Hospital, Machine, Product, VendTransaction
+from pulse.dbt.runner import DbtSession
+from tests.extractors.conftest import Platform
+
+pytestmark = pytest.mark.xdist_group("dbt_project")
+
+ZONES = ("America/New_York", "America/Phoenix", "Europe/Moscow", "Asia/Kathmandu")
+# (local wall-clock time, fold): 2026-03-08 and 2026-11-01 are the US transition days (02:00 local); 02:30 on the
+# spring day does not exist in New York and 01:30 on the fall day happens twice (fold 0: EDT, fold 1: EST).
+LOCAL_TIMES = [
+    (dt.datetime(2026, 3, 7, 23, 30), 0),
+    (dt.datetime(2026, 3, 8, 0, 30), 0),
+    (dt.datetime(2026, 3, 8, 1, 30), 0),
+    (dt.datetime(2026, 3, 8, 2, 30), 0),
+    (dt.datetime(2026, 10, 31, 23, 30), 0),
+    (dt.datetime(2026, 11, 1, 0, 30), 0),
+    (dt.datetime(2026, 11, 1, 1, 30), 0),
+    (dt.datetime(2026, 11, 1, 1, 30), 1),
+    (dt.datetime(2026, 11, 1, 2, 30), 0),
+]
+UTC = dt.UTC
+
+
+def instants(zone: str) -> list[dt.datetime]:
+    """The UTC instants of the local times in `zone` (a time that does not exist reads as zoneinfo reads it)."""
+    tz = ZoneInfo(zone)
+    return [local.replace(tzinfo=tz, fold=fold).astimezone(UTC) for local, fold in LOCAL_TIMES]
+
+
+def add_hospitals_with_vends(platform: Platform) -> dict[str, tuple[int, int]]:
+    """A hospital and a machine per zone, one 1-kit vend (and its debit) at each instant: {zone: (hospital, machine)}."""
+    placed = {}
+    with platform.store.write() as session:
+        model = session.scalars(select(Hospital).where(Hospital.commission_plan_id.is_not(None)).limit(1)).one()
+        customer = session.scalars(select(Customer).order_by(Customer.id).limit(1)).one()
+        product = session.scalars(select(Product).order_by(Product.id).limit(1)).one()
+        for n, zone in enumerate(ZONES):
+            hospital = Hospital(
+                code=f"TZ{n}", name=f"Hospital in {zone}", city=zone.split("/")[1], region="test", time_zone=zone,
+                commission_plan_id=model.commission_plan_id,
+            )  # fmt: skip
+            session.add(hospital)
+            session.flush()
+            machine = Machine(serial=f"TZ-MACHINE-{n}", hospital_id=hospital.id, status="active")
+            session.add(machine)
+            session.flush()
+            for i, at in enumerate(instants(zone)):
+                vend_id = f"tz-{n}-{i}"
+                session.add(
+                    VendTransaction(
+                        id=vend_id, machine_id=machine.id, customer_id=customer.id, product_id=product.id, quantity=1,
+                        unit_price=Decimal("100.00"), amount=Decimal("100.00"), currency="RUB", status="completed",
+                        device_time=at, received_at=at, offline=False,
+                    )
+                )  # fmt: skip
+                session.flush()
+                session.add(
+                    AccountEntry(
+                        customer_id=customer.id, kind="vend", source="machine", amount=Decimal("-100.00"),
+                        currency="RUB", occurred_at=at, vend_transaction_id=vend_id,
+                    )
+                )  # fmt: skip
+            placed[zone] = (hospital.id, machine.id)
+    return placed
+
+
+def test_vends_land_on_their_local_day_and_month_in_any_zone(platform: Platform) -> None:
+    placed = add_hospitals_with_vends(platform)
+    extract(platform.settings)
+    load_feeds(platform.client(), platform.settings.resolved_landing_url)
+    build = DbtSession(platform.settings).build()
+    assert build.success, build.failures
+    client = platform.client()
+    for zone, (hospital_id, machine_id) in placed.items():
+        local = [at.astimezone(ZoneInfo(zone)) for at in instants(zone)]
+        days = Counter(t.date() for t in local)
+        months = Counter(t.date().replace(day=1) for t in local)
+        assert len(days) >= 4 and len(months) == 3, "the instants must straddle days and months"
+        daily = client.query(
+            "SELECT day, vends FROM marts.mart_vending_daily WHERE machine_id = {m:Int64} AND vends > 0",
+            parameters={"m": machine_id},
+        ).result_rows
+        assert dict(daily) == days, f"{zone}: vends by local day"
+        monthly = client.query(
+            "SELECT sales_month, kits_sold FROM marts.mart_hospital_commissions_monthly WHERE hospital_id = {h:Int64}"
+            " AND kits_sold > 0",
+            parameters={"h": hospital_id},
+        ).result_rows
+        assert dict(monthly) == months, f"{zone}: kits by local month (commissions)"
+        kit_months = client.query(
+            "SELECT sales_month, sum(kits_sold) FROM marts.mart_hospital_kit_sales_monthly WHERE hospital_id = {h:Int64}"
+            " GROUP BY sales_month HAVING sum(kits_sold) > 0",
+            parameters={"h": hospital_id},
+        ).result_rows
+        assert dict(kit_months) == months, f"{zone}: kits by local month (statement breakdown)"
