@@ -89,25 +89,24 @@ def test_vends_land_on_their_local_day_and_month_in_any_zone(platform: Platform)
     build = DbtSession(platform.settings).build()
     assert build.success, build.failures
     client = platform.client()
+
+    def per_period(mart: str, period: str, count: str, key: str, value: int) -> dict[dt.date, int]:
+        """{period: count} of one machine's or hospital's rows of a mart, periods with none left out."""
+        rows = client.query(
+            f"SELECT {period}, sum({count}) AS n FROM marts.{mart} WHERE {key} = {{v:Int64}} GROUP BY {period}"
+            " HAVING n > 0",
+            parameters={"v": value},
+        ).result_rows
+        return dict(rows)
+
     for zone, (hospital_id, machine_id) in placed.items():
         local = [at.astimezone(ZoneInfo(zone)) for at in instants(zone)]
         days = Counter(t.date() for t in local)
         months = Counter(t.date().replace(day=1) for t in local)
         assert len(days) >= 4 and len(months) == 3, "the instants must straddle days and months"
-        daily = client.query(
-            "SELECT day, vends FROM marts.mart_vending_daily WHERE machine_id = {m:Int64} AND vends > 0",
-            parameters={"m": machine_id},
-        ).result_rows
-        assert dict(daily) == days, f"{zone}: vends by local day"
-        monthly = client.query(
-            "SELECT sales_month, kits_sold FROM marts.mart_hospital_commissions_monthly WHERE hospital_id = {h:Int64}"
-            " AND kits_sold > 0",
-            parameters={"h": hospital_id},
-        ).result_rows
-        assert dict(monthly) == months, f"{zone}: kits by local month (commissions)"
-        kit_months = client.query(
-            "SELECT sales_month, sum(kits_sold) FROM marts.mart_hospital_kit_sales_monthly WHERE hospital_id = {h:Int64}"
-            " GROUP BY sales_month HAVING sum(kits_sold) > 0",
-            parameters={"h": hospital_id},
-        ).result_rows
-        assert dict(kit_months) == months, f"{zone}: kits by local month (statement breakdown)"
+        assert per_period("mart_vending_daily", "day", "vends", "machine_id", machine_id) == days, zone
+        commissions = per_period("mart_hospital_commissions_monthly", "sales_month", "kits_sold", "hospital_id",
+                                 hospital_id)  # fmt: skip
+        assert commissions == months, zone
+        by_kit = per_period("mart_hospital_kit_sales_monthly", "sales_month", "kits_sold", "hospital_id", hospital_id)
+        assert by_kit == months, zone
