@@ -22,6 +22,7 @@ from extractors.pipeline import extract
 from extractors.reconcile import reconcile
 from operational_api.models import AccountEntry, Call, Customer, Hospital, Machine, VendTransaction
 from pulse.dbt.runner import PROJECT_DIR, DbtSession, dbt_env, dbt_executable
+from tests.dbt.activity import sell
 from tests.extractors.conftest import Platform
 
 pytestmark = pytest.mark.xdist_group("dbt_project")
@@ -61,20 +62,8 @@ def new_activity(platform: Platform, round_no: int) -> dict[str, Any]:
         ).all()
         template, refunded, moved, deleted = sold
         new_id = f"test-vend-{round_no}"
-        session.add(
-            VendTransaction(
-                id=new_id, machine_id=template.machine_id, customer_id=template.customer_id,
-                product_id=template.product_id, quantity=3, unit_price=Decimal("410.00"), amount=Decimal("1230.00"),
-                currency="RUB", status="completed", device_time=now, received_at=now, offline=False,
-            )
-        )  # fmt: skip
-        session.flush()
-        session.add(
-            AccountEntry(
-                customer_id=template.customer_id, kind="vend", source="machine", amount=Decimal("-1230.00"),
-                currency="RUB", occurred_at=now, vend_transaction_id=new_id,
-            )
-        )  # fmt: skip
+        sell(session, new_id, machine_id=template.machine_id, customer_id=template.customer_id,
+             product_id=template.product_id, quantity=3, unit_price=Decimal("410.00"), at=now)  # fmt: skip
         refunded.status = "refunded"
         session.add(
             AccountEntry(

@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from extractors.feeds import load_feeds
 from extractors.pipeline import extract
-from operational_api.models import AccountEntry, Customer, Hospital, Machine, Product, VendTransaction
+from operational_api.models import Customer, Hospital, Machine, Product
 from pulse.dbt.runner import DbtSession
+from tests.dbt.activity import sell
 from tests.extractors.conftest import Platform
 
 pytestmark = pytest.mark.xdist_group("dbt_project")
@@ -63,21 +64,8 @@ def add_hospitals_with_vends(platform: Platform) -> dict[str, tuple[int, int]]:
             session.add(machine)
             session.flush()
             for i, at in enumerate(instants(zone)):
-                vend_id = f"tz-{n}-{i}"
-                session.add(
-                    VendTransaction(
-                        id=vend_id, machine_id=machine.id, customer_id=customer.id, product_id=product.id, quantity=1,
-                        unit_price=Decimal("100.00"), amount=Decimal("100.00"), currency="RUB", status="completed",
-                        device_time=at, received_at=at, offline=False,
-                    )
-                )  # fmt: skip
-                session.flush()
-                session.add(
-                    AccountEntry(
-                        customer_id=customer.id, kind="vend", source="machine", amount=Decimal("-100.00"),
-                        currency="RUB", occurred_at=at, vend_transaction_id=vend_id,
-                    )
-                )  # fmt: skip
+                sell(session, f"tz-{n}-{i}", machine_id=machine.id, customer_id=customer.id,
+                     product_id=product.id, quantity=1, unit_price=Decimal("100.00"), at=at)  # fmt: skip
             placed[zone] = (hospital.id, machine.id)
     return placed
 
