@@ -11,7 +11,7 @@ convention follows Lightdash's `meta.metrics`), and the dimensions they may be g
         - name: commission
           label: Commission
           label_ru: Комиссия
-          sql: sum(commission_rub)
+          sql: sum(commission_reporting)
           unit: money
         - name: effective_commission_rate
           label: Commission rate
@@ -39,14 +39,18 @@ import yaml
 
 from pulse.core.console import PulseError
 from pulse.core.paths import DBT_PROJECT_DIR
+from pulse.core.settings import get_settings
 
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
 MARTS_SCHEMA = "marts"
-PROJECT_FILE = DBT_PROJECT_DIR / "dbt_project.yml"
 
-Unit = Literal["money", "count", "ratio", "seconds", "minutes"]
+# money: in the reporting currency (PULSE_REPORTING_CURRENCY); account_money: in each customer account's own currency
+# (statements), meaningful summed only over accounts in one currency (the mart's `currency` column).
+Unit = Literal["money", "account_money", "count", "ratio", "seconds", "minutes"]
 UNITS: tuple[str, ...] = get_args(Unit)
-DEFAULT_FORMAT: dict[str, str] = {"money": ",.0f", "count": ",d", "ratio": ".1%", "seconds": ",.0f", "minutes": ",.0f"}
+DEFAULT_FORMAT: dict[str, str] = {
+    "money": ",.0f", "account_money": ",.2f", "count": ",d", "ratio": ".1%", "seconds": ",.0f", "minutes": ",.0f",
+}  # fmt: skip
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 _DIVISION = re.compile(r"/|\bdivide\s*\(|\bintDiv", re.IGNORECASE)
 _SUM_OF_COLUMN = re.compile(r"^\s*sum\s*\(\s*`?(\w+)`?\s*\)\s*$", re.IGNORECASE)
@@ -179,15 +183,9 @@ def load_metrics(models_dir: Path = MARTS_DIR) -> list[Metric]:
     return [metric for path, model in model_yamls(models_dir) for metric in model_metrics(path, model)]
 
 
-@functools.cache
-def project_vars() -> dict[str, Any]:
-    """The dbt project's vars (company_time_zone, reporting_currency, ...): the marts' conventions."""
-    return dict(yaml.safe_load(PROJECT_FILE.read_text())["vars"])
-
-
 def reporting_currency() -> str:
-    """The currency every money metric is in (dbt var `reporting_currency`)."""
-    return str(project_vars()["reporting_currency"])
+    """The currency every money metric is in (the setting dbt's var `reporting_currency` comes from)."""
+    return get_settings().business.currency
 
 
 @functools.cache

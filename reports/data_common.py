@@ -10,8 +10,9 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from pulse.core.business import week_from_label
 from pulse.core.console import PulseError
-from pulse.metrics import project_vars
+from pulse.core.settings import get_settings
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
@@ -40,7 +41,7 @@ def _rebuild_error(kind: str, params: dict[str, str], text: str, hint: str) -> R
 
 
 def company_time_zone() -> str:
-    return str(project_vars()["company_time_zone"])
+    return get_settings().business.time_zone
 
 
 def require(kind: str, params: Mapping[str, str], *names: str) -> list[str]:
@@ -71,13 +72,14 @@ def parse_month(kind: str, params: Mapping[str, str], name: str = "period") -> d
 
 
 def parse_week(kind: str, params: Mapping[str, str], name: str = "week") -> dt.date:
-    """'2026-W11' -> the Monday of ISO week 11 of 2026."""
+    """'2026-W11' -> the first day of the business week named by ISO week 11 of 2026: its Monday, or the Sunday
+    before it when weeks start on Sunday (PULSE_WEEK_START)."""
     (text,) = require(kind, params, name)
     match = WEEK_PATTERN.match(text)
     try:
         if not match:
             raise ValueError(text)
-        return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        return week_from_label(int(match[1]), int(match[2]), get_settings().business.week_start)
     except ValueError:
         raise ReportDataError(
             kind, params, f"{name} must be an ISO week as YYYY-Www, got {text!r}", hint="e.g. 2026-W11"

@@ -15,6 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from pulse.core.business import first_day_of_week, week_label
+from pulse.core.settings import get_settings
+
 Cadence = Literal["month", "week"]
 RECIPIENT_COLUMNS = ("email", "locale", "name")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -46,8 +49,8 @@ class KindSpec:
         if self.cadence == "month":
             last_month = day.replace(day=1) - dt.timedelta(days=1)
             return f"{last_month:%Y-%m}"
-        year, week, _ = (day - dt.timedelta(days=7)).isocalendar()
-        return f"{year}-W{week:02d}"
+        # the last complete week, in the business's weeks (Monday or Sunday first)
+        return week_label(first_day_of_week(day, get_settings().business.week_start) - dt.timedelta(days=7))
 
     def check_period(self, text: str) -> str:
         """`text` if it is a period of this report's cadence, else ValueError saying what is expected."""

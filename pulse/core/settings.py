@@ -18,7 +18,10 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pulse.core.business import PROFILES, Business, DemoProfile, WeekStart, check_currency
+from pulse.core.schedule import check_time_zone
 from pulse.core.secrets import persistent_secret
+from pulse.core.vocabulary import LOCALES
 
 
 class WarehouseUser(BaseModel):
@@ -174,6 +177,41 @@ class Settings(BaseSettings):
         default=30, description="Wait before the first retry of a failed delivery; doubles with every attempt."
     )
 
+    demo_profile: DemoProfile = Field(
+        default="ru-clinics",
+        description="The business `pulse demo` simulates: `ru-clinics` (clinics, a call centre and hospital vending "
+        "in RUB, with invoices in four other currencies: every dashboard has data) or `us-vending` (136 US "
+        "hospitals in USD). The business settings below default to its values.",
+    )
+    reporting_currency: str | None = Field(
+        default=None,
+        description="ISO 4217 code every amount is reported in (converted at the rate of its day). Default: the demo "
+        "profile's (RUB, USD).",
+    )
+    company_time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone of the company's day: call centre, marketing, executive weeks. Default: the demo "
+        "profile's (Europe/Moscow, America/New_York).",
+    )
+    default_locale: str | None = Field(
+        default=None,
+        description="Language (`en`, `ru`) of recipients without one of their own and of Superset. Default: the demo profile's.",
+    )
+    week_start: WeekStart | None = Field(
+        default=None, description="First day of the week: `monday` or `sunday`. Default: the demo profile's."
+    )
+    fiscal_year_start_month: int | None = Field(
+        default=None,
+        ge=1,
+        le=12,
+        description="Month the fiscal year starts in (1 = calendar year; with 7, FY2027 is July 2026 - June 2027). "
+        "Default: the demo profile's (1, 7).",
+    )
+    demo_mixed_currencies: bool = Field(
+        default=True,
+        description="`pulse demo` keeps a share of customer accounts (their vends and top-ups) and of deals in foreign "
+        "currencies, converted to the reporting currency at the rate of their day.",
+    )
     demo_days: int = Field(default=365, description="Days of history `pulse demo` simulates into an empty store.")
     demo_scale: float = Field(default=0.25, description="Business size `pulse demo` simulates (1.0 = 136 hospitals).")
     airflow_port: int = Field(default=8080, description="Port of Airflow's web UI and API (`pulse airflow serve`).")
@@ -232,6 +270,35 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z0-9_.{}-]+", value.strip()):
             raise ValueError(f"{value!r} is not a cluster name: letters, digits, _ . - and {{macros}} only")
         return value.strip()
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        return None if value is None else check_currency(value)
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value is not None and value not in LOCALES:
+            raise ValueError(f"{value!r} is not a report language: one of {', '.join(LOCALES)}")
+        return value
+
+    @field_validator("company_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_time_zone(value)
+
+    @property
+    def business(self) -> Business:
+        """The business settings, each unset one taken from the demo profile."""
+        profile = PROFILES[self.demo_profile]
+        return Business(
+            currency=self.reporting_currency or profile.currency,
+            time_zone=self.company_time_zone or profile.time_zone,
+            locale=self.default_locale or profile.locale,
+            week_start=self.week_start or profile.week_start,
+            fiscal_year_start_month=self.fiscal_year_start_month or profile.fiscal_year_start_month,
+        )
 
     @property
     def clickhouse_host(self) -> str:

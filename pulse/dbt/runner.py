@@ -84,6 +84,7 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "DBT_TARGET_PATH": str(settings.home / "dbt" / "target"),
         "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **settings.business.dbt_vars(),
     }
 
 
@@ -175,7 +176,7 @@ class DbtSession:
             if not parsed.success or not isinstance(parsed.result, Manifest):
                 raise PulseError(f"dbt could not parse {PROJECT_DIR}: {parsed.exception}", "run `pulse dbt parse`")
             self._manifest = parsed.result
-            self._project_fingerprint = project_fingerprint(parsed.result)
+            self._project_fingerprint = project_fingerprint(parsed.result, self.settings)
             # The parsed project is some 300,000 objects living as long as the session: keep them out of the cyclic
             # collector's full passes, each of which otherwise stops every dbt thread for ~0.2 s in the middle of a
             # build (a tenth of an hourly build).
@@ -257,7 +258,7 @@ class DbtSession:
             f"SELECT '{uid}' AS key, toString(max(_loaded_at)) AS token FROM {name}" for uid, name in sources.items()
         ]
         # The date in the server's time zone and in the company's (the `clock` models use both).
-        company_zone = _project_var("company_time_zone")
+        company_zone = self.settings.business.time_zone
         parts.append(f"SELECT '{CLOCK_KEY}', concat(toString(today()), '/', toString(toDate(now(), '{company_zone}')))")
         with self._client() as client:
             rows = client.query(" UNION ALL ".join(parts)).result_rows
@@ -295,16 +296,11 @@ def marks_table_ddl(ddl: WarehouseDDL) -> list[str]:
     ]
 
 
-def _project_var(name: str) -> str:
-    import yaml
-
-    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
-    return str(project["vars"][name])
-
-
-def project_fingerprint(manifest: Manifest) -> str:
-    """Hash of everything that shapes what dbt builds: every node's and macro's source, and dbt_project.yml (vars)."""
+def project_fingerprint(manifest: Manifest, settings: Settings) -> str:
+    """Hash of everything that shapes what dbt builds: every node's and macro's source, dbt_project.yml and the
+    business settings its vars come from (a new reporting currency rebuilds every mart)."""
     digest = hashlib.sha256((PROJECT_DIR / "dbt_project.yml").read_bytes())
+    digest.update(repr(sorted(settings.business.dbt_vars().items())).encode())
     for uid in sorted(manifest.nodes):
         digest.update(f"{uid}:{manifest.nodes[uid].checksum.checksum}\n".encode())
     for uid in sorted(manifest.macros):
