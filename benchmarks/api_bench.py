@@ -91,7 +91,7 @@ def seed(store: Store) -> None:
         rows: list[dict[str, Any]] = [
             {"client_id": f"C{index:06d}", "full_name": f"Customer {index}", "role": "nurse", "locale": "ru",
              "statement_email_consent": False, "acquisition_channel": "other", "status": "active",
-             "pin_hash": pin_hash, "failed_pin_count": 0, "registered_at": T0}
+             "pin_hash": pin_hash, "failed_pin_count": 0, "registered_at": T0, "currency": "RUB"}  # as the prices
             for index in range(CUSTOMERS)
         ]  # fmt: skip
         stamp_rows(s.connection(), rows)

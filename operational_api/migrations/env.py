@@ -12,15 +12,36 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    """A PRAGMA on the raw connection, outside any transaction (inside one, `foreign_keys` is silently ignored)."""
+    connection.connection.driver_connection.execute(pragma)  # type: ignore[union-attr]
+
+
 def _run(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode changes a SQLite table by copying it, dropping it and renaming the copy back (Alembic's
+        # recipe). With foreign keys enforced, dropping a table other rows point to (customers, pipeline_stages)
+        # fails; the copy keeps every id, so the references hold again once it has the table's name.
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        if sqlite:
+            connection.commit()  # the pragma below is ignored inside a transaction
+    except BaseException:
+        if sqlite:
+            connection.rollback()
+        raise
+    finally:
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
 
 
 def run_migrations_online() -> None:

@@ -44,6 +44,18 @@ MESSAGE_CHANNELS = ("sms", "whatsapp", "telegram", "email", "voice", "push")
 MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "confirmed", "failed")
 COUNTERPARTY_KINDS = ("insurer", "assistance", "partner_clinic", "other")
 INVOICE_STATUSES = ("draft", "issued", "partially_paid", "paid", "cancelled")
+# The sales funnel's steps, in order; each pipeline stage says which one it stands for (its codes and names are the
+# CRM's own), and the funnel marts count steps, never stage codes.
+FUNNEL_STEPS = ("lead", "contacted", "booked", "attended", "paid", "lost")
+
+
+def funnel_step_conflict(funnel_step: str | None, *, is_won: bool | None, is_lost: bool | None) -> str | None:
+    """Why a stage's funnel step contradicts its outcome flags (a won stage is `paid`, a lost one `lost`), or None."""
+    if is_won and funnel_step != "paid":
+        return f"a stage that wins the deal (is_won) is the 'paid' funnel step, not {funnel_step!r}"
+    if is_lost and funnel_step != "lost":
+        return f"a stage that loses the deal (is_lost) is the 'lost' funnel step, not {funnel_step!r}"
+    return None
 
 
 def external_id_column() -> Mapped[str | None]:
@@ -118,7 +130,7 @@ class Campaign(Base):
     starts_on: Mapped[dt.date | None] = mapped_column(Date, comment="First day.")
     ends_on: Mapped[dt.date | None] = mapped_column(Date, comment="Last day.")
     budget: Mapped[Decimal | None] = mapped_column(Money, comment="Planned budget.")
-    currency: Mapped[str] = mapped_column(Currency, default="RUB", comment="ISO 4217 currency.")
+    currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")
 
 
 class AdSpend(Base):
@@ -132,7 +144,7 @@ class AdSpend(Base):
     campaign_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("campaigns.id"), comment="Campaign.")
     day: Mapped[dt.date] = mapped_column(Date, comment="Day of spend.")
     amount: Mapped[Decimal] = mapped_column(Money, comment="Spend that day.")
-    currency: Mapped[str] = mapped_column(Currency, default="RUB", comment="ISO 4217 currency.")
+    currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")
     impressions: Mapped[int | None] = mapped_column(BigInteger, comment="Impressions.")
     clicks: Mapped[int | None] = mapped_column(BigInteger, comment="Clicks.")
 
@@ -189,6 +201,10 @@ class PipelineStage(Base):
     position: Mapped[int] = mapped_column(Integer, comment="Order within the pipeline (ascending).")
     is_won: Mapped[bool] = mapped_column(Boolean, default=False, comment="Reaching it wins the deal.")
     is_lost: Mapped[bool] = mapped_column(Boolean, default=False, comment="Reaching it loses the deal.")
+    funnel_step: Mapped[str] = mapped_column(
+        enum("funnel_step", FUNNEL_STEPS),
+        comment="Funnel step the stage stands for: lead, contacted, booked, attended, paid (is_won), lost (is_lost).",
+    )
 
 
 class Deal(Base):
@@ -210,7 +226,7 @@ class Deal(Base):
     )
     title: Mapped[str] = mapped_column(String(300), comment="Title.")
     amount: Mapped[Decimal | None] = mapped_column(Money, comment="Expected value.")
-    currency: Mapped[str] = mapped_column(Currency, default="RUB", comment="ISO 4217 currency.")
+    currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")
     status: Mapped[str] = mapped_column(enum("deal_status", DEAL_STATUSES), default="open", comment="open, won, lost.")
     stage_changed_at: Mapped[dt.datetime | None] = mapped_column(
         UTCDateTime(), comment="When it entered its current stage."
@@ -247,7 +263,7 @@ class Counterparty(Base):
         enum("counterparty_kind", COUNTERPARTY_KINDS), comment="insurer, assistance, partner_clinic, other."
     )
     country: Mapped[str | None] = mapped_column(String(2), comment="ISO 3166 country code.")
-    currency: Mapped[str] = mapped_column(Currency, default="RUB", comment="Default invoicing currency.")
+    currency: Mapped[str] = mapped_column(Currency, comment="Default invoicing currency.")
 
 
 class Appointment(Base):
@@ -274,7 +290,7 @@ class Appointment(Base):
     scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), comment="Start time.")
     duration_minutes: Mapped[int | None] = mapped_column(Integer, comment="Planned length.")
     price: Mapped[Decimal | None] = mapped_column(Money, comment="Price of the visit.")
-    currency: Mapped[str] = mapped_column(Currency, default="RUB", comment="ISO 4217 currency.")
+    currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")
     insurance_policy: Mapped[bool] = mapped_column(Boolean, default=False, comment="Paid under an insurance policy.")
     insurer_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("counterparties.id"), comment="Insurer paying, when insured."

@@ -64,7 +64,7 @@ class CommissionPlan(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, comment="Surrogate key.")
     code: Mapped[str] = mapped_column(String(64), unique=True, comment="Stable plan code.")
     name: Mapped[str] = mapped_column(String(200), comment="Human name of the plan.")
-    currency: Mapped[str] = mapped_column(Currency, default="RUB", comment="ISO 4217 currency of the plan.")
+    currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency of the plan.")
 
 
 class CommissionTier(Base):
@@ -149,7 +149,9 @@ class Product(Base):
 class ProductPrice(Base):
     __tablename__ = "product_prices"
     __table_args__ = (
-        UniqueConstraint("product_id", "valid_from"),
+        # One price list per currency: a product may be priced in USD and EUR from the same moment (an account
+        # pays the price in its own currency).
+        UniqueConstraint("product_id", "currency", "valid_from"),
         {"comment": "Price list: a product's price valid in [valid_from, valid_to)."},
     )
 
@@ -158,7 +160,7 @@ class ProductPrice(Base):
         BigInteger, ForeignKey("products.id"), index=True, comment="Product priced."
     )
     price: Mapped[Decimal] = mapped_column(Money, comment="Unit price.")
-    currency: Mapped[str] = mapped_column(Currency, default="RUB", comment="ISO 4217 currency.")
+    currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")
     valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime(), comment="Start of validity (inclusive).")
     valid_to: Mapped[dt.datetime | None] = mapped_column(
         UTCDateTime(), comment="End of validity (exclusive); NULL while current."
@@ -206,6 +208,10 @@ class Customer(Base):
     status: Mapped[str] = mapped_column(
         enum("customer_status", CUSTOMER_STATUSES), default="active", comment="active, blocked, closed."
     )
+    # No default: every writer names the account's currency (the API fills in the business's reporting currency).
+    currency: Mapped[str] = mapped_column(
+        Currency, comment="ISO 4217 currency of the account: its top-ups, vends, refunds and balance are all in it."
+    )
     pin_hash: Mapped[str] = mapped_column(
         String(200), comment="Salted, peppered scrypt hash of the PIN (never the PIN). Not extracted."
     )
@@ -240,7 +246,7 @@ class AccountEntry(Base):
         comment="web_portal, phone_operator (charges the stored token), payroll, machine, admin.",
     )
     amount: Mapped[Decimal] = mapped_column(Money, comment="Signed amount: credit > 0, debit < 0.")
-    currency: Mapped[str] = mapped_column(Currency, default="RUB", comment="ISO 4217 currency.")
+    currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), comment="When it happened (UTC).")
     vend_transaction_id: Mapped[str | None] = mapped_column(
         String(64), ForeignKey("vend_transactions.id"), index=True, comment="Vend this debit or refund is for."

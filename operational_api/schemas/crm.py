@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from operational_api.models.crm import (
     APPOINTMENT_STATUSES,
@@ -12,11 +13,13 @@ from operational_api.models.crm import (
     CALL_OUTCOMES,
     COUNTERPARTY_KINDS,
     DEAL_STATUSES,
+    FUNNEL_STEPS,
     INVOICE_STATUSES,
     LEAD_STATUSES,
     MESSAGE_CHANNELS,
     MESSAGE_STATUSES,
     VISIT_TYPES,
+    funnel_step_conflict,
 )
 from operational_api.schemas.common import (
     MAX_BATCH,
@@ -47,6 +50,15 @@ from operational_api.schemas.common import (
     TimeZone,
     Url,
 )
+from pulse.core.settings import get_settings
+
+BUSINESS_CURRENCY = "ISO 4217. Default: the business's reporting currency (PULSE_REPORTING_CURRENCY)."
+
+
+def business_currency() -> str:
+    """Where a CRM amount's currency is left out: the business's (read per request, never a literal)."""
+    return get_settings().business.currency
+
 
 # The store's enums (operational_api/models), so a value the database refuses is refused at the API.
 DealStatus = Literal[DEAL_STATUSES]  # type: ignore[valid-type]
@@ -58,6 +70,14 @@ CallOutcome = Literal[CALL_OUTCOMES]  # type: ignore[valid-type]
 MessageChannel = Literal[MESSAGE_CHANNELS]  # type: ignore[valid-type]
 MessageStatus = Literal[MESSAGE_STATUSES]  # type: ignore[valid-type]
 InvoiceStatus = Literal[INVOICE_STATUSES]  # type: ignore[valid-type]
+FunnelStep = Literal[FUNNEL_STEPS]  # type: ignore[valid-type]
+
+
+def field_error(field: str, error_type: str, message: str, value: object) -> ValidationError:
+    """A validation error located at `field`, for a model validator that judges several fields but blames one
+    (a plain ValueError there would be located at the whole body)."""
+    error = InitErrorDetails(type=PydanticCustomError(error_type, message), loc=(field,), input=value)
+    return ValidationError.from_exception_data(field, [error])
 
 
 class OperatorIn(In):
@@ -122,7 +142,7 @@ class CampaignIn(In):
     starts_on: Day | None = None
     ends_on: Day | None = None
     budget: NonNegativeAmount | None = None
-    currency: Currency = "RUB"
+    currency: Currency = Field(default_factory=business_currency, description=BUSINESS_CURRENCY)
 
 
 class CampaignOut(CampaignIn, Stored):
@@ -133,7 +153,7 @@ class AdSpendIn(In):
     campaign_id: Id
     day: Day
     amount: NonNegativeAmount
-    currency: Currency = "RUB"
+    currency: Currency = Field(default_factory=business_currency, description=BUSINESS_CURRENCY)
     impressions: BigCount | None = None
     clicks: BigCount | None = None
 
@@ -175,17 +195,31 @@ class PipelineOut(PipelineIn, Stored):
     pass
 
 
-class PipelineStageIn(In):
+class PipelineStageBase(In):
     pipeline_id: Id
     code: Code
     name: Name
     position: Count
     is_won: bool = False
     is_lost: bool = False
+    funnel_step: FunnelStep = Field(
+        description="The sales funnel step this stage stands for, whatever its code and name: lead, contacted, "
+        "booked, attended, paid, lost. A stage that wins the deal (is_won) is `paid`, one that loses it (is_lost) "
+        "`lost`. The funnel marts count steps, not stage codes."
+    )
 
 
-class PipelineStageOut(PipelineStageIn, Stored):
-    pass
+class PipelineStageIn(PipelineStageBase):
+    @model_validator(mode="after")
+    def _step_matches_outcome(self) -> Self:
+        problem = funnel_step_conflict(self.funnel_step, is_won=self.is_won, is_lost=self.is_lost)
+        if problem is not None:
+            raise field_error("funnel_step", "funnel_step_mismatch", problem, self.funnel_step)
+        return self
+
+
+class PipelineStageOut(PipelineStageBase, Stored):
+    pass  # no validator: a stored row is shown as it is
 
 
 class DealIn(In):
@@ -197,7 +231,7 @@ class DealIn(In):
     operator_id: Id | None = None
     title: Str300 = Field(min_length=1)
     amount: NonNegativeAmount | None = None
-    currency: Currency = "RUB"
+    currency: Currency = Field(default_factory=business_currency, description=BUSINESS_CURRENCY)
 
 
 class DealOut(DealIn, Stored):
@@ -227,7 +261,7 @@ class CounterpartyIn(In):
     name: Str300 = Field(min_length=1)
     kind: CounterpartyKind
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    currency: Currency = "RUB"
+    currency: Currency = Field(default_factory=business_currency, description=BUSINESS_CURRENCY)
 
 
 class CounterpartyOut(CounterpartyIn, Stored):
@@ -247,7 +281,7 @@ class AppointmentIn(In):
     scheduled_at: Timestamp
     duration_minutes: Count | None = None
     price: NonNegativeAmount | None = None
-    currency: Currency = "RUB"
+    currency: Currency = Field(default_factory=business_currency, description=BUSINESS_CURRENCY)
     insurance_policy: bool = False
     insurer_id: Id | None = None
     rescheduled_from_id: Id | None = None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
 from operational_api.models.vending import (
     ACQUISITION_CHANNELS,
@@ -53,6 +53,7 @@ from operational_api.schemas.common import (
     Tiny,
 )
 from operational_api.security import PIN_PATTERN, looks_like_pan
+from pulse.core.business import check_currency
 
 MachineStatus = Literal[MACHINE_STATUSES]  # type: ignore[valid-type]
 CustomerStatus = Literal[CUSTOMER_STATUSES]  # type: ignore[valid-type]
@@ -69,15 +70,29 @@ EntrySource = Literal[ENTRY_SOURCES]  # type: ignore[valid-type]
 Decision = Literal[DECISIONS]  # type: ignore[valid-type]
 VendStatus = Literal[VEND_STATUSES]  # type: ignore[valid-type]
 
+# An account's currency is checked against ISO 4217 (not just three capitals): every amount ever booked to the
+# account has to be in it.
+AccountCurrency = Annotated[Currency, AfterValidator(check_currency)]
+
+# Where a currency may be left out, the default is decided per schema and never hard-coded here:
+# - reference data the business sets itself (commission plans, price lists) defaults to its reporting currency
+#   (PULSE_REPORTING_CURRENCY), filled in by the service from the store's settings;
+# - money booked to a customer account (top-ups, vends, refunds, adjustments) defaults to that account's currency,
+#   which the service looks up; any other currency is refused, since an account holds one currency.
+BUSINESS_CURRENCY = "ISO 4217. Default: the business's reporting currency (PULSE_REPORTING_CURRENCY)."
+ACCOUNT_CURRENCY = (
+    "ISO 4217. Default: the customer account's currency; another currency is refused (422): an account holds one."
+)
+
 
 class CommissionPlanIn(In):
     code: Code
     name: Name
-    currency: Currency = "RUB"
+    currency: Currency | None = Field(default=None, description=BUSINESS_CURRENCY)
 
 
 class CommissionPlanOut(CommissionPlanIn, Stored):
-    pass
+    currency: str
 
 
 class CommissionTierIn(In):
@@ -142,13 +157,17 @@ class ProductOut(ProductIn, Stored):
 class ProductPriceIn(In):
     product_id: Id
     price: NonNegativeAmount
-    currency: Currency = "RUB"
+    currency: Currency | None = Field(
+        default=None,
+        description=f"{BUSINESS_CURRENCY} A product may have a price list per currency: a vend is priced in the "
+        "customer account's currency.",
+    )
     valid_from: Timestamp
     valid_to: Timestamp | None = None
 
 
 class ProductPriceOut(ProductPriceIn, Stored):
-    pass
+    currency: str
 
 
 class MachineStockIn(In):
@@ -177,6 +196,11 @@ class CustomerBase(In):
     home_hospital_id: Id | None = None
     acquisition_channel: AcquisitionChannel = "other"
     status: CustomerStatus = "active"
+    currency: AccountCurrency | None = Field(
+        default=None,
+        description="ISO 4217 currency of the account: top-ups, vends, refunds and the balance are in it. Default: "
+        "the business's reporting currency (PULSE_REPORTING_CURRENCY). Fixed once the account has entries.",
+    )
     external_id: ExternalId | None = None
     card_brand: Str32 | None = None
     registered_at: Timestamp | None = Field(default=None, description="Default: now.")
@@ -205,6 +229,9 @@ class CustomerPatch(In):
     home_hospital_id: Id | None = None
     acquisition_channel: AcquisitionChannel = None
     status: CustomerStatus = None
+    currency: AccountCurrency = Field(  # type: ignore[assignment]
+        default=None, description="A new account currency: refused (422) once the account has entries."
+    )
     card_brand: Str32 | None = None
     pin: str = Field(default=None, pattern=PIN_PATTERN, description="New PIN (4-8 digits).")  # type: ignore[assignment]
     payment_token: str | None = Field(default=None, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")
@@ -224,6 +251,7 @@ class CustomerOut(Stored):
     home_hospital_id: int | None
     acquisition_channel: AcquisitionChannel
     status: CustomerStatus
+    currency: str
     card_brand: str | None
     failed_pin_count: int
     pin_locked_at: Timestamp | None
@@ -232,8 +260,8 @@ class CustomerOut(Stored):
 
 class BalanceOut(In):
     customer_id: int
-    balance: Decimal
-    currency: str
+    balance: Decimal = Field(description="The sum of the account's entries, in its currency.")
+    currency: str = Field(description="The account's currency (ISO 4217).")
 
 
 class AlertIn(In):
@@ -313,11 +341,16 @@ class AuthoriseIn(In):
 
 class AuthoriseOut(In):
     decision: Decision
-    reason: DeclineReason | None = Field(description="Why it was declined; null when approved.")
+    reason: DeclineReason | None = Field(
+        description="Why it was declined; null when approved. `no_price`: the product has no current price in the "
+        "account's currency (`currency`)."
+    )
     authorisation_id: int
-    unit_price: Decimal | None = None
+    unit_price: Decimal | None = Field(default=None, description="The product's price in the account's currency.")
     amount: Decimal | None = None
-    currency: str | None = None
+    currency: str | None = Field(
+        default=None, description="The account's currency, the one unit_price, amount and balance are in."
+    )
     balance: Decimal | None = Field(default=None, description="Balance before this vend (approved only).")
 
 
@@ -328,7 +361,7 @@ class VendIn(In):
     sku: Code
     quantity: Quantity = 1
     unit_price: NonNegativeAmount
-    currency: Currency = "RUB"
+    currency: Currency | None = Field(default=None, description=ACCOUNT_CURRENCY)
     status: Literal["completed", "failed"] = "completed"
     device_time: Timestamp
     authorisation_id: Id | None = None
@@ -343,7 +376,7 @@ class TopupIn(In):
     entry_id: ClientTxnId = Field(description="Client-generated ID: retries with it are no-ops.")
     client_id: ClientId
     amount: PositiveAmount
-    currency: Currency = "RUB"
+    currency: Currency | None = Field(default=None, description=ACCOUNT_CURRENCY)
     source: Literal["web_portal", "phone_operator", "payroll"]
     occurred_at: Timestamp
     hospital_code: Code | None = Field(default=None, description="Paying hospital (payroll top-ups).")
@@ -360,7 +393,7 @@ class AdjustmentIn(In):
     customer_id: Id
     kind: Literal["refund", "adjustment"]
     amount: Amount = Field(description="Signed: credit > 0, debit < 0.")
-    currency: Currency = "RUB"
+    currency: Currency | None = Field(default=None, description=ACCOUNT_CURRENCY)
     occurred_at: Timestamp
     vend_transaction_id: ClientTxnId | None = Field(
         default=None, description="Refunds: the vend refunded (its status becomes refunded)."

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from operational_api.models import Call, Deal, DealStageHistory, PipelineStage, stamp_rows, table_of, utcnow
+from operational_api.models.crm import funnel_step_conflict
 from operational_api.schemas.crm import CallBatchItem, StageMoveIn
 from operational_api.schemas.vending import IngestOut
 from operational_api.services.common import Invalid, Loc, NotFound, check_references
@@ -25,6 +26,19 @@ def _stage(session: Session, stage_id: int, pipeline_id: int, loc: Loc) -> Pipel
 
 def _status_for(stage: PipelineStage) -> str:
     return "won" if stage.is_won else "lost" if stage.is_lost else "open"
+
+
+def pipeline_stage_before_write(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
+    """A change to a stage keeps its funnel step consistent with its outcome (PATCH bodies carry no model
+    validator: the rule is judged on the stage as it will be stored)."""
+    merged = {
+        name: values[name] if name in values else getattr(existing, name, None)
+        for name in ("funnel_step", "is_won", "is_lost")
+    }
+    problem = funnel_step_conflict(merged["funnel_step"], is_won=merged["is_won"], is_lost=merged["is_lost"])
+    if problem is not None:
+        raise Invalid("the funnel step contradicts the stage's outcome", [(("body", "funnel_step"), problem)])
+    return values
 
 
 def deal_before_write(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from operational_api import models as m
 from operational_api.schemas import crm as c
 from operational_api.schemas import vending as v
 from operational_api.schemas.common import partial
-from operational_api.services.crm import deal_after_write, deal_before_write
+from operational_api.services.crm import deal_after_write, deal_before_write, pipeline_stage_before_write
 from operational_api.services.crud import Resource
-from operational_api.services.vending import customer_before_write
+from operational_api.services.vending import customer_before_write, default_to_business_currency
 
 ADMIN_ONLY = ("admin",)
 READ_ALL = ("portal", "operator", "integration")
@@ -50,7 +50,7 @@ def _res(
 RESOURCES: list[Resource] = [
     # Vending reference data: the owner (admin) maintains it; everyone may read it.
     _res("commission-plans", m.CommissionPlan, v.CommissionPlanIn, v.CommissionPlanOut, filters=("code",),
-         tag="vending", read=READ_ALL, write=ADMIN_ONLY),
+         tag="vending", read=READ_ALL, write=ADMIN_ONLY, before_write=default_to_business_currency),
     _res("commission-tiers", m.CommissionTier, v.CommissionTierIn, v.CommissionTierOut, filters=("plan_id",),
          tag="vending", read=READ_ALL, write=ADMIN_ONLY),
     _res("hospitals", m.Hospital, v.HospitalIn, v.HospitalOut, filters=("code", "city", "region"),
@@ -62,7 +62,7 @@ RESOURCES: list[Resource] = [
     _res("products", m.Product, v.ProductIn, v.ProductOut, filters=("sku", "kit_type", "size"),
          tag="vending", read=READ_ALL, write=ADMIN_ONLY),
     _res("product-prices", m.ProductPrice, v.ProductPriceIn, v.ProductPriceOut, filters=("product_id",),
-         tag="vending", read=READ_ALL, write=ADMIN_ONLY),
+         tag="vending", read=READ_ALL, write=ADMIN_ONLY, before_write=default_to_business_currency),
     _res("machine-stock", m.MachineStock, v.MachineStockIn, v.MachineStockOut,
          filters=("machine_id", "product_id"), tag="vending", read=READ_ALL, write=ADMIN_ONLY),
     _res("customers", m.Customer, v.CustomerIn, v.CustomerOut, patch=v.CustomerPatch,
@@ -90,7 +90,8 @@ RESOURCES: list[Resource] = [
     _res("leads", m.Lead, c.LeadIn, c.LeadOut,
          filters=("external_id", "contact_id", "campaign_id", "status", "channel", "assigned_operator_id")),
     _res("pipelines", m.Pipeline, c.PipelineIn, c.PipelineOut, filters=("code",)),
-    _res("pipeline-stages", m.PipelineStage, c.PipelineStageIn, c.PipelineStageOut, filters=("pipeline_id",)),
+    _res("pipeline-stages", m.PipelineStage, c.PipelineStageIn, c.PipelineStageOut,
+         filters=("pipeline_id", "funnel_step"), before_write=pipeline_stage_before_write),
     _res("deals", m.Deal, c.DealIn, c.DealOut, filters=("external_id", "pipeline_id", "stage_id", "status",
          "contact_id"), patch_exclude=("stage_id", "pipeline_id"),
          before_write=deal_before_write, after_write=deal_after_write),

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,12 +46,40 @@ log = logging.getLogger("pulse.api.vending")
 CENT = Decimal("0.01")
 
 
+# --- currencies ---------------------------------------------------------------------------------------
+
+
+def business_currency(session: Session) -> str:
+    """The business's reporting currency, from the settings the store was opened with (`get_settings()` unless its
+    owner passed others): the one place the API reads it."""
+    store: Store = session.info["store"]
+    return store.settings.business.currency
+
+
+def default_to_business_currency(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
+    """Reference data the business prices itself (price lists, commission plans): no currency = the reporting one.
+
+    On a replace (`existing`), a missing currency keeps the stored one rather than switching to the default."""
+    values = dict(values)
+    if values.get("currency") is None:
+        if existing is None:
+            values["currency"] = business_currency(session)
+        else:
+            values.pop("currency", None)
+    return values
+
+
+def currency_refusal(customer: object, account_currency: str, currency: str) -> str:
+    return f"the account of customer {customer} is in {account_currency}; an amount in {currency} cannot be added to it"
+
+
 # --- customers ----------------------------------------------------------------------------------------
 
 
 def customer_before_write(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
-    """Turn a submitted PIN into its hash (a new PIN also clears a lockout); default registration time."""
-    values = dict(values)
+    """Turn a submitted PIN into its hash (a new PIN also clears a lockout); default registration time and
+    account currency (the business's); refuse to change the currency of an account that has entries."""
+    values = _account_currency(session, dict(values), existing)
     pin = values.pop("pin", None)
     if pin is not None:
         store: Store = session.info["store"]
@@ -65,6 +93,32 @@ def customer_before_write(session: Session, values: dict[str, Any], existing: An
     return values
 
 
+def _account_currency(session: Session, values: dict[str, Any], existing: Customer | None) -> dict[str, Any]:
+    currency = values.get("currency")
+    if existing is None:
+        values["currency"] = currency or business_currency(session)
+    elif currency is None or currency == existing.currency:
+        values.pop("currency", None)  # a replace without a currency keeps the account's
+    elif _has_entries(session, existing.id):
+        raise Invalid(
+            "the account's currency cannot change",
+            [
+                (
+                    ("body", "currency"),
+                    f"the account of customer {existing.id} already has entries in {existing.currency}: "
+                    f"its currency cannot change to {currency}",
+                )
+            ],
+        )
+    return values
+
+
+def _has_entries(session: Session, customer_id: int) -> bool:
+    # Tombstoned entries count too: they are still the account's history in its currency.
+    found = session.execute(select(AccountEntry.id).where(AccountEntry.customer_id == customer_id).limit(1)).first()
+    return found is not None
+
+
 def unlock_customer(session: Session, customer_id: int) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None or customer.deleted_at is not None:
@@ -76,27 +130,39 @@ def unlock_customer(session: Session, customer_id: int) -> Customer:
 
 
 def balance(session: Session, customer_id: int) -> Decimal:
+    """The account's balance, in the account's currency (`Customer.currency`).
+
+    Every entry is in that currency (ingestion refuses others); the currency condition keeps an entry written in
+    another one before accounts had a currency (migration 0005 warns about such accounts) out of the sum instead of
+    adding, say, euros to dollars."""
     total = session.execute(
-        select(func.coalesce(func.sum(AccountEntry.amount), 0)).where(
-            AccountEntry.customer_id == customer_id, AccountEntry.deleted_at.is_(None)
+        select(func.coalesce(func.sum(AccountEntry.amount), 0))
+        .select_from(AccountEntry)
+        .join(Customer, Customer.id == AccountEntry.customer_id)
+        .where(
+            AccountEntry.customer_id == customer_id,
+            AccountEntry.deleted_at.is_(None),
+            AccountEntry.currency == Customer.currency,
         )
     ).scalar_one()
     return Decimal(total).quantize(CENT)
 
 
-def current_price(session: Session, product_id: int, at: dt.datetime) -> tuple[Decimal, str] | None:
-    row = session.execute(
-        select(ProductPrice.price, ProductPrice.currency)
+def current_price(session: Session, product_id: int, currency: str, at: dt.datetime) -> Decimal | None:
+    """The product's unit price in `currency` at `at`, or None when its price list in that currency has none."""
+    price = session.execute(
+        select(ProductPrice.price)
         .where(
             ProductPrice.product_id == product_id,
+            ProductPrice.currency == currency,
             ProductPrice.deleted_at.is_(None),
             ProductPrice.valid_from <= at,
             (ProductPrice.valid_to.is_(None)) | (ProductPrice.valid_to > at),
         )
         .order_by(ProductPrice.valid_from.desc())
         .limit(1)
-    ).first()
-    return None if row is None else (Decimal(row.price), row.currency)
+    ).scalar()
+    return None if price is None else Decimal(price).quantize(CENT)
 
 
 # --- vend authorisation -------------------------------------------------------------------------------
@@ -112,15 +178,22 @@ class PreparedAuthorisation:
     customer_id: int | None = None
     product_id: int | None = None
     pin_ok: bool = False
-    price: tuple[Decimal, str] | None = None
+    currency: str | None = None  # the account's: the price is the product's price in it
+    price: Decimal | None = None
     early_reason: str | None = None
 
 
 # The hot path runs two prebuilt statements (SQLAlchemy caches their compiled form): one lock-free
 # lookup of everything the request names, and one read of the customer's state, stock and balance
-# inside the write transaction.
+# inside the write transaction. Price and balance are both in the account's currency: like with like.
 _machines, _customers, _products = table_of(Machine), table_of(Customer), table_of(Product)
 _prices, _stock, _ledger = table_of(ProductPrice), table_of(MachineStock), table_of(AccountEntry)
+
+_ACCOUNT_CURRENCY = (
+    select(_customers.c.currency)
+    .where(_customers.c.client_id == bindparam("client_id"), _customers.c.deleted_at.is_(None))
+    .scalar_subquery()
+)
 
 _LOOKUP = select(
     select(_machines.c.id)
@@ -139,22 +212,21 @@ _LOOKUP = select(
     .where(_products.c.sku == bindparam("sku"), _products.c.deleted_at.is_(None))
     .scalar_subquery()
     .label("product_id"),
-    *(
-        select(_prices.c[name])
-        .join(_products, _products.c.id == _prices.c.product_id)
-        .where(
-            _products.c.sku == bindparam("sku"),
-            _products.c.deleted_at.is_(None),
-            _prices.c.deleted_at.is_(None),
-            _prices.c.valid_from <= bindparam("at"),
-            (_prices.c.valid_to.is_(None)) | (_prices.c.valid_to > bindparam("at")),
-        )
-        .order_by(_prices.c.valid_from.desc())
-        .limit(1)
-        .scalar_subquery()
-        .label(name)
-        for name in ("price", "currency")
-    ),
+    _ACCOUNT_CURRENCY.label("currency"),
+    select(_prices.c.price)
+    .join(_products, _products.c.id == _prices.c.product_id)
+    .where(
+        _products.c.sku == bindparam("sku"),
+        _products.c.deleted_at.is_(None),
+        _prices.c.currency == _ACCOUNT_CURRENCY,  # a product may have a price list per currency
+        _prices.c.deleted_at.is_(None),
+        _prices.c.valid_from <= bindparam("at"),
+        (_prices.c.valid_to.is_(None)) | (_prices.c.valid_to > bindparam("at")),
+    )
+    .order_by(_prices.c.valid_from.desc())
+    .limit(1)
+    .scalar_subquery()
+    .label("price"),
 )
 
 _STATE = select(
@@ -170,8 +242,13 @@ _STATE = select(
     )
     .scalar_subquery()
     .label("stock"),
+    # The same sum as balance(): the account's entries in its currency (correlated to the customer row).
     select(func.coalesce(func.sum(_ledger.c.amount), 0))
-    .where(_ledger.c.customer_id == bindparam("customer_id"), _ledger.c.deleted_at.is_(None))
+    .where(
+        _ledger.c.customer_id == bindparam("customer_id"),
+        _ledger.c.deleted_at.is_(None),
+        _ledger.c.currency == _customers.c.currency,
+    )
     .scalar_subquery()
     .label("balance"),
 ).where(_customers.c.id == bindparam("customer_id"))
@@ -196,8 +273,9 @@ def prepare_authorisation(store: Store, request: AuthoriseIn) -> PreparedAuthori
         found.customer_id,
         found.product_id,
     )
+    prepared.currency = found.currency
     if found.price is not None:
-        prepared.price = (Decimal(found.price).quantize(CENT), found.currency)
+        prepared.price = Decimal(found.price).quantize(CENT)
     if found.machine_id is None:
         prepared.early_reason = "unknown_machine"
     elif found.customer_id is None:
@@ -215,7 +293,7 @@ def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> A
     reason: str | None = prepared.early_reason
     customer_balance: Decimal | None = None
     price = prepared.price
-    amount = None if price is None else (price[0] * request.quantity).quantize(CENT)
+    amount = None if price is None else (price * request.quantity).quantize(CENT)
     conn = session.connection()
     if reason is None:
         state = conn.execute(
@@ -252,7 +330,7 @@ def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> A
                     .values(failed_pin_count=0, change_seq=allocate_change_seq(conn, 1), updated_at=utcnow())
                 )
             if price is None or amount is None:
-                reason = "no_price"
+                reason = "no_price"  # none in the account's currency (a price in another one is no price here)
             elif state.stock is None or state.stock < request.quantity:
                 reason = "out_of_stock"
             else:
@@ -265,7 +343,7 @@ def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> A
         "customer_id": prepared.customer_id,
         "product_id": prepared.product_id,
         "quantity": request.quantity,
-        "price": None if price is None else price[0],
+        "price": price,
         "decision": decision,
         "reason": reason,
         "requested_at": prepared.requested_at,
@@ -278,9 +356,11 @@ def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> A
         decision=decision,
         reason=reason,
         authorisation_id=auth_id,
-        unit_price=None if price is None else price[0],
+        unit_price=price,
         amount=amount,
-        currency=None if price is None else price[1],
+        # With a price (in the account's currency), and with a no_price decline, to say which currency has none
+        # (that decline comes after the PIN check, so a wrong PIN does not learn the account's currency from it).
+        currency=prepared.currency if price is not None or reason == "no_price" else None,
         balance=customer_balance if decision == "approved" else None,
     )
 
@@ -376,12 +456,42 @@ def dedupe(items: Sequence[Any], key: str, loc: Loc) -> list[Any]:
     return out
 
 
-def _unknown(items: Sequence[Any], field: str, known: dict[str, int], what: str, loc: Loc) -> list[tuple[Loc, str]]:
+def _unknown(items: Sequence[Any], field: str, known: Mapping[str, Any], what: str, loc: Loc) -> list[tuple[Loc, str]]:
     return [
         ((*loc, index, field), f"no {what} {getattr(item, field)!r}")
         for index, item in enumerate(items)
         if getattr(item, field) not in known
     ]
+
+
+class Account(NamedTuple):
+    id: int  # customers.id
+    currency: str
+
+
+def _accounts(session: Session, client_ids: Iterable[str]) -> dict[str, Account]:
+    """The live customers with these client IDs: their id and account currency."""
+    wanted = set(client_ids)
+    if not wanted:
+        return {}
+    rows = session.connection().execute(
+        select(_customers.c.client_id, _customers.c.id, _customers.c.currency).where(
+            _customers.c.client_id.in_(wanted), _customers.c.deleted_at.is_(None)
+        )
+    )
+    return {row.client_id: Account(row.id, row.currency) for row in rows}
+
+
+def _foreign_currency(items: Sequence[Any], accounts: Mapping[str, Account], loc: Loc) -> list[tuple[Loc, str]]:
+    """Items naming a currency other than their account's (items without one take the account's)."""
+    problems: list[tuple[Loc, str]] = []
+    for index, item in enumerate(items):
+        account = accounts.get(item.client_id)
+        if account is not None and item.currency is not None and item.currency != account.currency:
+            problems.append(
+                ((*loc, index, "currency"), currency_refusal(item.client_id, account.currency, item.currency))
+            )
+    return problems
 
 
 VEND_COMPARED = ("machine_id", "customer_id", "product_id", "quantity", "unit_price", "currency", "device_time")
@@ -391,27 +501,29 @@ def ingest_vends(session: Session, items: Sequence[VendIn], *, loc: Loc = ("body
     """Store vend transactions exactly once each, with their ledger debits and stock movements."""
     items = dedupe(items, "id", loc)
     machines = _resolve(session, Machine.serial, (i.machine_serial for i in items))
-    customers = _resolve(session, Customer.client_id, (i.client_id for i in items))
+    accounts = _accounts(session, (i.client_id for i in items))
     products = _resolve(session, Product.sku, (i.sku for i in items))
     problems = _unknown(items, "machine_serial", machines, "machine with serial", loc)
-    problems += _unknown(items, "client_id", customers, "customer with client ID", loc)
+    problems += _unknown(items, "client_id", accounts, "customer with client ID", loc)
     problems += _unknown(items, "sku", products, "product with SKU", loc)
+    problems += _foreign_currency(items, accounts, loc)
     if problems:
-        raise Invalid("the batch refers to unknown machines, customers or products", problems)
+        raise Invalid("the batch cannot be applied", problems)
     received_at = utcnow()
     rows: list[dict[str, Any]] = []
     for item in items:
+        account = accounts[item.client_id]
         rows.append(
             {
                 "id": item.id,
                 "machine_id": machines[item.machine_serial],
-                "customer_id": customers[item.client_id],
+                "customer_id": account.id,
                 "product_id": products[item.sku],
                 "authorisation_id": item.authorisation_id,
                 "quantity": item.quantity,
                 "unit_price": item.unit_price,
                 "amount": (item.unit_price * item.quantity).quantize(CENT),
-                "currency": item.currency,
+                "currency": item.currency or account.currency,
                 "status": item.status,
                 "device_time": item.device_time,
                 "received_at": received_at,
@@ -504,9 +616,10 @@ TOPUP_COMPARED = ("customer_id", "kind", "source", "amount", "currency", "occurr
 def ingest_topups(session: Session, items: Sequence[TopupIn], *, loc: Loc = ("body", "items")) -> IngestOut:
     """Credit customers' accounts (web portal, phone operator charging the stored card, payroll)."""
     items = dedupe(items, "entry_id", loc)
-    customers = _resolve(session, Customer.client_id, (i.client_id for i in items))
+    accounts = _accounts(session, (i.client_id for i in items))
     hospitals = _resolve(session, Hospital.code, (i.hospital_code for i in items if i.hospital_code))
-    problems = _unknown(items, "client_id", customers, "customer with client ID", loc)
+    problems = _unknown(items, "client_id", accounts, "customer with client ID", loc)
+    problems += _foreign_currency(items, accounts, loc)
     for index, item in enumerate(items):
         if item.source == "payroll" and item.hospital_code is None:
             problems.append(((*loc, index, "hospital_code"), "payroll top-ups need the paying hospital"))
@@ -515,22 +628,25 @@ def ingest_topups(session: Session, items: Sequence[TopupIn], *, loc: Loc = ("bo
     if any(i.source == "phone_operator" for i in items):
         with_card = set(
             session.execute(
-                select(Customer.id).where(Customer.id.in_(set(customers.values())), Customer.payment_token.is_not(None))
+                select(Customer.id).where(
+                    Customer.id.in_({account.id for account in accounts.values()}), Customer.payment_token.is_not(None)
+                )
             ).scalars()
         )
         for index, item in enumerate(items):
-            if item.source == "phone_operator" and customers.get(item.client_id) not in with_card:
+            account = accounts.get(item.client_id)
+            if item.source == "phone_operator" and (account is None or account.id not in with_card):
                 problems.append(((*loc, index, "source"), "the customer has no stored card to charge"))
     if problems:
         raise Invalid("the batch cannot be applied", problems)
     rows = [
         {
             "entry_id": item.entry_id,
-            "customer_id": customers[item.client_id],
+            "customer_id": accounts[item.client_id].id,
             "kind": "topup",
             "source": item.source,
             "amount": item.amount,
-            "currency": item.currency,
+            "currency": item.currency or accounts[item.client_id].currency,
             "occurred_at": item.occurred_at,
             "hospital_id": hospitals.get(item.hospital_code) if item.hospital_code else None,
             "operator_id": item.operator_id,
@@ -556,13 +672,16 @@ def record_adjustment(session: Session, item: AdjustmentIn) -> IngestOut:
             raise Invalid("unknown vend", [(("body", "vend_transaction_id"), "no vend with this ID for this customer")])
     if item.kind == "refund" and item.amount <= 0:
         raise Invalid("bad refund", [(("body", "amount"), "a refund credits the account: must be > 0")])
+    if item.currency is not None and item.currency != customer.currency:
+        refusal = currency_refusal(item.customer_id, customer.currency, item.currency)
+        raise Invalid("the amount is not in the account's currency", [(("body", "currency"), refusal)])
     row = {
         "entry_id": item.entry_id,
         "customer_id": item.customer_id,
         "kind": item.kind,
         "source": "admin",
         "amount": item.amount,
-        "currency": item.currency,
+        "currency": item.currency or customer.currency,
         "occurred_at": item.occurred_at,
         "vend_transaction_id": item.vend_transaction_id,
         "note": item.note,

@@ -44,7 +44,17 @@ def keys_for_every_scope(session: Session) -> dict[str, str]:
     }
 
 
-def seed(store: Store, *, machines: int = 2, customers: int = 3, pin: str = "2468", credit: str = "100000") -> World:
+def seed(
+    store: Store,
+    *,
+    machines: int = 2,
+    customers: int = 3,
+    pin: str = "2468",
+    credit: str = "100000",
+    currency: str = "RUB",
+) -> World:
+    """A hospital, machines stocked with two products priced in `currency`, customers whose accounts are in it
+    (named explicitly, so the world does not depend on the business currency of the environment), and credit."""
     price = Decimal("150.00")
     with store.write() as s:
         hospital = crud.create_row(
@@ -60,7 +70,7 @@ def seed(store: Store, *, machines: int = 2, customers: int = 3, pin: str = "246
             product_ids.append(product.id)
             crud.create_row(
                 s, BY_NAME["product-prices"],
-                {"product_id": product.id, "price": price, "currency": "RUB", "valid_from": T0 - dt.timedelta(days=400)},
+                {"product_id": product.id, "price": price, "currency": currency, "valid_from": T0 - dt.timedelta(days=400)},
             )  # fmt: skip
         serials = []
         for index in range(machines):
@@ -77,7 +87,7 @@ def seed(store: Store, *, machines: int = 2, customers: int = 3, pin: str = "246
             customer = crud.create_row(
                 s, BY_NAME["customers"],
                 {"client_id": f"C{index:05d}", "full_name": f"Doctor {index}", "role": "doctor", "pin": pin,
-                 "payment_token": f"tok_{index}", "home_hospital_id": hospital.id},
+                 "payment_token": f"tok_{index}", "home_hospital_id": hospital.id, "currency": currency},
             )  # fmt: skip
             client_ids.append(customer.client_id)
         vending.ingest_topups(

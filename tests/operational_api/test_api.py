@@ -177,8 +177,9 @@ def test_deal_stage_moves_write_history(api: Api) -> None:
     pipeline = api.client.post("/v1/pipelines", json={"code": "implants", "name": "Implants"}, headers=h).json()
     stages = [
         api.client.post("/v1/pipeline-stages", json={"pipeline_id": pipeline["id"], "code": code, "name": code,
-                                                     "position": i, "is_won": code == "paid"}, headers=h).json()
-        for i, code in enumerate(["new", "consult", "paid"])
+                                                     "position": i, "is_won": code == "paid", "funnel_step": step},
+                        headers=h).json()
+        for i, (code, step) in enumerate([("new", "lead"), ("consult", "contacted"), ("paid", "paid")])
     ]  # fmt: skip
     deal = api.client.post(
         "/v1/deals", json={"pipeline_id": pipeline["id"], "stage_id": stages[0]["id"], "title": "Implant"}, headers=h
@@ -193,7 +194,7 @@ def test_deal_stage_moves_write_history(api: Api) -> None:
     ]  # fmt: skip
     other = api.client.post("/v1/pipelines", json={"code": "other", "name": "Other"}, headers=h).json()
     foreign = api.client.post("/v1/pipeline-stages", json={"pipeline_id": other["id"], "code": "x", "name": "x",
-                                                            "position": 0}, headers=h).json()  # fmt: skip
+                                                            "position": 0, "funnel_step": "lead"}, headers=h).json()  # fmt: skip
     bad = api.client.post(f"/v1/deals/{deal['id']}/stage-moves", json={"stage_id": foreign["id"]}, headers=h)
     assert bad.status_code == 422
     assert api.client.patch(f"/v1/deals/{deal['id']}", json={"stage_id": stages[0]["id"]}, headers=h).status_code == 422

@@ -70,13 +70,13 @@ def add_hard_cases(store: Store) -> dict[str, int]:
         # A customer with a thousand entries in March: payroll top-ups and kit purchases, all in RUB.
         busy = Customer(
             client_id="9900001", full_name="Большакова Анна Сергеевна", role="doctor",
-            email="anna.bolshakova@example.ru", locale="ru", statement_email_consent=True,
+            email="anna.bolshakova@example.ru", locale="ru", currency="RUB", statement_email_consent=True,
             home_hospital_id=machine.hospital_id, pin_hash="-", registered_at=dt.datetime(2026, 2, 1, tzinfo=UTC),
         )  # fmt: skip
         quiet = Customer(
             client_id="9900002", full_name="Тихонов Пётр", role="nurse", email="petr.tikhonov@example.ru",
-            locale="ru", statement_email_consent=True, home_hospital_id=machine.hospital_id, pin_hash="-",
-            registered_at=dt.datetime(2026, 3, 10, tzinfo=UTC),
+            locale="ru", currency="RUB", statement_email_consent=True, home_hospital_id=machine.hospital_id,
+            pin_hash="-", registered_at=dt.datetime(2026, 3, 10, tzinfo=UTC),
         )  # fmt: skip
         session.add_all([busy, quiet])
         session.flush()
