@@ -41,7 +41,7 @@ class InvoiceLine:
     amount: Decimal
     rate: Decimal  # reporting currency per unit, on the issue date
     rate_date: dt.date
-    amount_reporting: Decimal  # mart_receivables.amount_rub
+    amount_reporting: Decimal  # mart_receivables.amount_reporting
     counts: bool  # cancelled invoices are listed but owe nothing
 
 
@@ -112,7 +112,7 @@ WHERE counterparty_id IN {ids:Array(Int64)}
 INVOICES_SQL = """
 SELECT r.counterparty_id AS counterparty_id, r.invoice_number AS number, r.issued_on AS issued_on,
        r.due_on AS due_on, r.status AS status, r.currency AS currency, r.amount AS amount,
-       r.amount_rub AS amount_reporting, fx.rate_to_rub AS rate, fx.rate_date AS rate_date, fx.has_rate AS has_rate
+       r.amount_reporting AS amount_reporting, fx.rate_to_reporting AS rate, fx.rate_date AS rate_date, fx.has_rate AS has_rate
 FROM marts.mart_receivables AS r
 ASOF LEFT JOIN marts.fct_fx_rates AS fx ON fx.currency = r.currency AND fx.rate_date <= r.issued_on
 WHERE r.counterparty_id IN {ids:Array(Int64)} AND r.issued_on >= {start:Date} AND r.issued_on < {end:Date}
@@ -120,8 +120,8 @@ ORDER BY r.counterparty_id, r.issued_on, r.invoice_number
 """
 
 PAYMENTS_SQL = """
-SELECT counterparty_id, paid_on, invoice_number, currency, amount, rate_to_rub AS rate, rate_date, has_rate,
-       amount_rub AS amount_reporting
+SELECT counterparty_id, paid_on, invoice_number, currency, amount, rate_to_reporting AS rate, rate_date, has_rate,
+       amount_reporting AS amount_reporting
 FROM marts.fct_payments
 WHERE counterparty_id IN {ids:Array(Int64)} AND paid_on >= {start:Date} AND paid_on < {end:Date}
 ORDER BY counterparty_id, paid_on, payment_id
@@ -142,7 +142,7 @@ GROUP BY counterparty_id, currency
 
 # The rate of each currency on the month's last day (or the latest published before it).
 CLOSING_RATES_SQL = """
-SELECT currency, argMax(rate_to_rub, fx.rate_date) AS rate, max(fx.rate_date) AS published_on
+SELECT currency, argMax(rate_to_reporting, fx.rate_date) AS rate, max(fx.rate_date) AS published_on
 FROM marts.fct_fx_rates AS fx
 WHERE currency IN {currencies:Array(String)} AND fx.rate_date <= {last_day:Date}
 GROUP BY currency

@@ -19,7 +19,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from pulse import metrics
-from pulse.metrics import next_month, reporting_currency
+from pulse.metrics import next_month
 from reports.data_common import (
     ReportDataError,
     company_time_zone,
@@ -79,7 +79,7 @@ class CustomerStatement:
 
 
 CUSTOMERS_SQL = """
-SELECT customer_id, client_id, full_name, role, coalesce(email, '') AS email, home_hospital_name
+SELECT customer_id, client_id, full_name, role, coalesce(email, '') AS email, home_hospital_name, account_currency
 FROM marts.dim_customers
 WHERE customer_id IN {ids:Array(Int64)}
 """
@@ -87,8 +87,8 @@ WHERE customer_id IN {ids:Array(Int64)}
 # The month's totals, asked of the metrics layer by name (pulse/metrics.py), as the statement's fields.
 MART = "mart_customer_spend_monthly"
 FIGURES = {
-    "topups": "total_topups", "gross_vend_spend": "total_gross_vend_spend", "refunds": "total_refunds",
-    "spend": "total_spend", "adjustments": "total_adjustments", "opening_balance": "opening_balances",
+    "topups": "account_topups", "gross_vend_spend": "account_gross_vend_spend", "refunds": "account_refunds",
+    "spend": "account_spend", "adjustments": "account_adjustments", "opening_balance": "opening_balances",
     "closing_balance": "customer_balances", "kits": "total_kits", "vends": "total_vends",
 }  # fmt: skip
 MONEY = ("topups", "gross_vend_spend", "refunds", "spend", "adjustments")
@@ -180,7 +180,7 @@ def _statement(
     entries: list[dict[str, Any]],
 ) -> CustomerStatement:
     params = {"customer_id": str(customer["customer_id"]), "period": f"{month:%Y-%m}"}
-    currency = reporting_currency()  # the mart's currency column is this dbt var
+    currency = customer["account_currency"]  # a statement is in the account's currency, never converted
     if figures is not None:
         totals = {k: figures[k] for k in MONEY}
         opening, closing = figures["opening_balance"], figures["closing_balance"]
@@ -199,8 +199,8 @@ def _statement(
             raise ReportDataError(
                 KIND,
                 params,
-                f"ledger entry in {entry['currency']} on {entry['day']}, statements are kept in {currency}",
-                hint="the ledger should hold reporting-currency amounts only; correct the entry in the operational store",
+                f"ledger entry in {entry['currency']} on {entry['day']}, the account is in {currency}",
+                hint="an account's entries are all in its currency; correct the entry in the operational store",
             )
         balance += entry["amount"]
         sums[entry["kind"]] += entry["amount"]

@@ -4,7 +4,7 @@ and the eight weeks up to it (trend lines), with daily values of the two weeks f
 Every KPI is a metric of mart_executive_kpis_daily, asked of the metrics layer by name (pulse/metrics.py), so
 the report prints what the executive dashboard shows: a week's rate is the layer's ratio of the week's sums
 (declines / authorisations, not an average of daily rates), "active" counts are the layer's daily averages.
-Money summed from rows whose RUB amount is unknown (no FX rate on their day) would be understated, so any such
+Money summed from rows whose reporting-currency amount is unknown (no FX rate on their day) would be understated, so any such
 row in the two weeks stops the report.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from pulse import metrics
+from pulse.core.business import week_label
 from pulse.metrics import reporting_currency
 from reports.data_common import ReportDataError, company_time_zone, parse_week, query_rows
 
@@ -106,7 +107,7 @@ class KpiValue:
 @dataclass(frozen=True)
 class ExecutiveWeekly:
     week: str  # 2026-W11
-    week_start: dt.date  # Monday
+    week_start: dt.date  # its first day: Monday or Sunday (PULSE_WEEK_START)
     currency: str
     days_reported: int  # days of the week present in the mart (7 once the week is over)
     kpis: tuple[KpiValue, ...]
@@ -129,26 +130,26 @@ class ExecutiveWeekly:
         return next(k for k in self.kpis if k.kpi.metric == name)
 
 
-# Rows in the two compared weeks (a day of margin for local calendars) whose RUB amount is unknown.
+# Rows in the two compared weeks (a day of margin for local calendars) whose reporting-currency amount is unknown.
 MISSING_RATES_SQL = """
 SELECT 'vending revenue' AS what, currency, count() AS n, min(toDate(device_time, {tz:String})) AS first_day
 FROM marts.fct_vend_transactions
-WHERE is_completed AND amount_rub IS NULL AND toDate(device_time, {tz:String}) BETWEEN {start:Date} AND {end:Date}
+WHERE is_completed AND amount_reporting IS NULL AND toDate(device_time, {tz:String}) BETWEEN {start:Date} AND {end:Date}
 GROUP BY currency
 UNION ALL
 SELECT 'top-ups', currency, count(), min(toDate(occurred_at, {tz:String}))
 FROM marts.fct_account_entries
-WHERE kind = 'topup' AND amount_rub IS NULL AND toDate(occurred_at, {tz:String}) BETWEEN {start:Date} AND {end:Date}
+WHERE kind = 'topup' AND amount_reporting IS NULL AND toDate(occurred_at, {tz:String}) BETWEEN {start:Date} AND {end:Date}
 GROUP BY currency
 UNION ALL
 SELECT 'invoices', currency, count(), min(toDate(issued_on))
 FROM marts.mart_receivables
-WHERE status != 'cancelled' AND amount_rub IS NULL AND issued_on BETWEEN {start:Date} AND {end:Date}
+WHERE status != 'cancelled' AND amount_reporting IS NULL AND issued_on BETWEEN {start:Date} AND {end:Date}
 GROUP BY currency
 UNION ALL
 SELECT 'ad spend', currency, count(), min(day)
 FROM marts.fct_ad_spend
-WHERE amount_rub IS NULL AND day BETWEEN {start:Date} AND {end:Date}
+WHERE amount_reporting IS NULL AND day BETWEEN {start:Date} AND {end:Date}
 GROUP BY currency
 """
 
@@ -161,29 +162,29 @@ def load_executive_weeklies(
     results: list[ExecutiveWeekly | ReportDataError] = []
     for params in params_list:
         try:
-            monday = parse_week(KIND, params)
+            first_day = parse_week(KIND, params)
         except ReportDataError as error:
             results.append(error)
             continue
-        if monday not in loaded:
+        if first_day not in loaded:
             try:
-                loaded[monday] = _load_week(client, monday)
+                loaded[first_day] = _load_week(client, first_day)
             except ReportDataError as error:
-                loaded[monday] = error
-        results.append(loaded[monday])
+                loaded[first_day] = error
+        results.append(loaded[first_day])
     return results
 
 
-def _load_week(client: Client, monday: dt.date) -> ExecutiveWeekly:
-    week = f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d}"
-    previous_monday = monday - dt.timedelta(days=7)
+def _load_week(client: Client, first_day: dt.date) -> ExecutiveWeekly:
+    week = week_label(first_day)
+    previous_first_day = first_day - dt.timedelta(days=7)
     missing = query_rows(
         client,
         MISSING_RATES_SQL,
         {
             "tz": company_time_zone(),
-            "start": previous_monday - dt.timedelta(days=1),
-            "end": monday + dt.timedelta(days=7),
+            "start": previous_first_day - dt.timedelta(days=1),
+            "end": first_day + dt.timedelta(days=7),
         },
     )
     if missing:
@@ -196,13 +197,13 @@ def _load_week(client: Client, monday: dt.date) -> ExecutiveWeekly:
             "the week's totals would be understated",
             hint=f"load the central bank's rates for {currencies} (pulse extract feeds), run dbt build, render again",
         )
-    first = monday - dt.timedelta(weeks=TREND_WEEKS - 1)
+    first = first_day - dt.timedelta(weeks=TREND_WEEKS - 1)
     layer = metrics.named(MART, *(k.metric for k in KPIS))
-    weekly = metrics.compile_metrics(layer, ["week_start"], {}, (first, monday + dt.timedelta(days=7)))
+    weekly = metrics.compile_metrics(layer, ["week_start"], {}, (first, first_day + dt.timedelta(days=7)))
     by_week = {r["week_start"]: r for r in query_rows(client, weekly.sql, weekly.parameters)}
     # Day by day only what adds up over days: a ratio's daily bars would mislead (a quiet day's 100%).
     additive = [m for m in layer if not m.is_ratio]
-    daily = metrics.compile_metrics(additive, ["day"], {}, (previous_monday, monday + dt.timedelta(days=7)))
+    daily = metrics.compile_metrics(additive, ["day"], {}, (previous_first_day, first_day + dt.timedelta(days=7)))
     by_day = {r["day"]: r for r in query_rows(client, daily.sql, daily.parameters)}
     weeks = [first + dt.timedelta(weeks=i) for i in range(TREND_WEEKS)]
 
@@ -222,15 +223,15 @@ def _load_week(client: Client, monday: dt.date) -> ExecutiveWeekly:
                 value=trend[-1],
                 previous=trend[-2],
                 trend=tuple(None if v is None else float(v) for v in trend),
-                daily=days(monday, metric),
-                daily_previous=days(previous_monday, metric),
+                daily=days(first_day, metric),
+                daily_previous=days(previous_first_day, metric),
             )
         )
     return ExecutiveWeekly(
         week=week,
-        week_start=monday,
+        week_start=first_day,
         currency=reporting_currency(),
-        days_reported=sum(1 for i in range(7) if monday + dt.timedelta(days=i) in by_day),
+        days_reported=sum(1 for i in range(7) if first_day + dt.timedelta(days=i) in by_day),
         kpis=tuple(kpis),
     )
 

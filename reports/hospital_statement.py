@@ -3,7 +3,7 @@ the metrics layer defines them on mart_hospital_commissions_monthly (so the dash
 the line's tier reached and its rate, the plan's tiers, and where the sales came from (per machine and day
 from mart_vending_daily, per kit from mart_hospital_kit_sales_monthly), all in the hospital's local calendar month.
 
-The breakdowns must add up to the statement line, and a completed vend without a RUB amount (no FX rate on
+The breakdowns must add up to the statement line, and a completed vend without an amount in the reporting currency (no FX rate on
 its day) stops the statement: its net sales, and so the commission, would be understated.
 """
 
@@ -123,7 +123,7 @@ ORDER BY plan_id, min_monthly_kits
 MACHINES_SQL = """
 SELECT d.hospital_id AS hospital_id, d.machine_serial AS serial, any(coalesce(m.location, '')) AS location,
        sum(d.vends) AS vends, sum(d.completed_vends) AS completed_vends, sum(d.failed_vends) AS failed_vends,
-       sum(d.refunded_vends) AS refunded_vends, sum(d.kits_sold) AS kits, sum(coalesce(d.revenue_rub, 0)) AS revenue,
+       sum(d.refunded_vends) AS refunded_vends, sum(d.kits_sold) AS kits, sum(coalesce(d.revenue_reporting, 0)) AS revenue,
        sum(d.authorisations) AS authorisations, sum(d.declines) AS declines
 FROM marts.mart_vending_daily AS d
 LEFT JOIN marts.dim_machines AS m ON m.machine_id = d.machine_id
@@ -133,13 +133,13 @@ ORDER BY hospital_id, serial
 """
 
 DAYS_SQL = """
-SELECT hospital_id, day, sum(kits_sold) AS kits, sum(coalesce(revenue_rub, 0)) AS revenue
+SELECT hospital_id, day, sum(kits_sold) AS kits, sum(coalesce(revenue_reporting, 0)) AS revenue
 FROM marts.mart_vending_daily
 WHERE hospital_id IN {ids:Array(Int64)} AND toStartOfMonth(day) = {month:Date}
 GROUP BY hospital_id, day
 """
 
-# Completed sales by kit, from the layer; a vend in another currency without a rate has no RUB amount (counted
+# Completed sales by kit, from the layer; a vend in another currency without a rate has no amount in the reporting currency (counted
 # apart, and it stops the statement).
 KITS_MART = "mart_hospital_kit_sales_monthly"
 WITHOUT_RATE_SQL = """

@@ -1,14 +1,19 @@
-{#- An amount in the reporting currency (RUB): amount * rate, rounded to kopecks, as Decimal(18, 2).
-    `rate` is the rate to RUB of the amount's currency on the amount's date (int_fx_rates, ASOF on its rate_date);
+{#- An amount in the reporting currency: amount * rate, rounded to the cent, as Decimal(18, 2).
+    `rate` is the rate to the reporting currency of the amount's currency on its date (int_fx_rates, ASOF on rate_date);
     NULL when no rate on or before that date is known (never silently 0). -#}
-{% macro to_rub(amount, currency, rate, has_rate) -%}
+{% macro to_reporting(amount, currency, rate, has_rate) -%}
     if({{ currency }} = '{{ var("reporting_currency") }}', toDecimal128({{ amount }}, 2),
        if({{ has_rate }} = 1, toDecimal128(round({{ amount }} * {{ rate }}, 2), 2), NULL))::Nullable(Decimal(18, 2))
 {%- endmacro %}
 
-{#- The RUB total of a group's amounts: NULL when any of them has no rate, rather than a sum that silently leaves
+{#- The reporting-currency total of a group's amounts: NULL when any of them has no rate, rather than a sum that silently leaves
     it out (sum() skips NULLs). assert_every_foreign_amount_has_an_fx_rate names the amounts. -#}
-{% macro sum_rub(amount, currency, rate, has_rate) -%}
+{% macro sum_reporting(amount, currency, rate, has_rate) -%}
     if(countIf({{ currency }} != '{{ var("reporting_currency") }}' and {{ has_rate }} = 0) > 0, NULL,
-       sum({{ to_rub(amount, currency, rate, has_rate) }}))
+       sum({{ to_reporting(amount, currency, rate, has_rate) }}))
+{%- endmacro %}
+
+{#- The total of amounts already converted (to_reporting): NULL when any of them is NULL (no rate), like sum_reporting. -#}
+{% macro sum_converted(amount) -%}
+    if(countIf({{ amount }} is null) > 0, NULL, sum({{ amount }}))
 {%- endmacro %}

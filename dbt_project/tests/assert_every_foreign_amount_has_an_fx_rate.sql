@@ -1,9 +1,9 @@
--- Every amount in a foreign currency has a central-bank rate on or before its date, so the marts can value it in
--- RUB (they show NULL rather than an understated total when one has none). Returns the amounts without a rate:
+-- Every amount in a foreign currency has a central-bank rate on or before its date, so the marts can value it in the
+-- reporting currency (they show NULL rather than an understated total when one has none). Returns the amounts without a rate:
 -- load the missing rates (the FX feed or fx_rates) and rebuild.
 -- A warning, not an error: as an error it would skip every model downstream of int_fx_rates, leaving whole marts
 -- stale for one missing rate. The marts show NULL where a rate is missing, and the not_null tests on the executive
--- KPIs' RUB totals fail the build.
+-- KPIs' totals fail the build.
 {{ config(severity='warn') }}
 with fx as (
     select * from {{ ref('int_fx_rates') }}
@@ -26,6 +26,10 @@ amounts as (
     select 'invoice', toString(invoices.invoice_id), invoices.currency, toDate32(invoices.issued_on), fx.has_rate
     from {{ ref('stg_invoices') }} as invoices
     asof left join fx on fx.currency = invoices.currency and fx.rate_date <= invoices.issued_on
+    union all
+    select 'paid deal', toString(deal_id), paid_currency, toDate32(paid_at), toUInt8(paid_amount_reporting is not null)
+    from {{ ref('int_lead_funnel') }}
+    where is_paid
 )
 
 select kind, id, currency, day

@@ -14,8 +14,8 @@ with recomputed as (
         toInt64(countIf(vends.is_offline)) as offline_vends,
         toInt64(sumIf(vends.quantity, vends.is_completed)) as kits_sold,
         toInt64(sumIf(vends.quantity, vends.status = 'refunded')) as refunded_kits,
-        toDecimal128(sumIf(coalesce(vends.amount_rub, 0), vends.is_completed), 2) as revenue_rub,
-        toDecimal128(sumIf(coalesce(vends.amount_rub, 0), vends.status = 'refunded'), 2) as refunded_rub
+        toDecimal128(sumIf(coalesce(vends.amount_reporting, 0), vends.is_completed), 2) as revenue_reporting,
+        toDecimal128(sumIf(coalesce(vends.amount_reporting, 0), vends.status = 'refunded'), 2) as refunded_reporting
     from {{ ref('fct_vend_transactions') }} as vends
     left join {{ ref('dim_machines') }} as machines on machines.machine_id = vends.machine_id
     group by local_date, machine_id, customer_id, company_month
@@ -32,5 +32,5 @@ where recomputed.vends != daily.vends
    or recomputed.offline_vends != daily.offline_vends
    or recomputed.kits_sold != daily.kits_sold
    or recomputed.refunded_kits != daily.refunded_kits
-   or recomputed.revenue_rub != daily.revenue_rub
-   or recomputed.refunded_rub != daily.refunded_rub
+   or recomputed.revenue_reporting != daily.revenue_reporting
+   or recomputed.refunded_reporting != daily.refunded_reporting

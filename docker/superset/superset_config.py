@@ -8,6 +8,7 @@ sets them in a deployment). Only the standard library is imported: this runs in 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -162,6 +163,10 @@ def FLASK_APP_MUTATOR(app: Any) -> None:
 
 
 # Native filters and row-level security are always on in Superset 6 (their flags are gone).
+# Numbers the business's way: decimal and thousands separators, currency symbol (pulse.core.business.number_format).
+if os.environ.get("PULSE_SUPERSET_D3_FORMAT"):
+    D3_FORMAT = json.loads(os.environ["PULSE_SUPERSET_D3_FORMAT"])
+
 FEATURE_FLAGS = {
     # Dashboards carry roles: executives see every dashboard, hospital managers only theirs.
     "DASHBOARD_RBAC": True,

@@ -35,9 +35,10 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from pulse import metrics as metrics_layer
+from pulse.core.business import number_format
 from pulse.core.console import PulseError
 from pulse.core.paths import SUPERSET_ASSETS_DIR
-from pulse.core.settings import READER_USER, Settings
+from pulse.core.settings import READER_USER, Settings, get_settings
 from pulse.superset import query_context as superset_query_context
 from pulse.superset.api import SupersetClient
 from pulse.superset.security import AppliedSecurity, apply_security, load_security
@@ -159,22 +160,23 @@ def _clean(text: str | None) -> str | None:
 TEMPORAL_TYPE = re.compile(r"^(Nullable\()?(Date|Date32|DateTime|DateTime64)\b")
 
 
-def readable_name(column: str) -> str:
-    """`net_sales_rub` -> `Net sales, RUB`: the header tables and tooltips show."""
+def readable_name(column: str, currency: str) -> str:
+    """`net_sales_reporting` -> `Net sales, USD` (in the reporting currency): what header tables and tooltips show."""
     words = column.split("_")
     unit = ""
-    if words[-1] == "rub" and len(words) > 1:
-        words, unit = words[:-1], ", RUB"
+    if words[-1] == "reporting" and len(words) > 1:
+        words, unit = words[:-1], f", {currency}"
     words = [{"id": "ID", "avg": "average", "pct": "%"}.get(w, w) for w in words]
     return " ".join(words).capitalize().replace(" id", " ID") + unit
 
 
 def generated_columns(doc: ModelDoc) -> list[dict[str, Any]]:
+    currency = get_settings().business.currency
     return [
         {
             "column_name": c.name,
             **COLUMN_DEFAULTS,
-            "verbose_name": readable_name(c.name),
+            "verbose_name": readable_name(c.name, currency),
             "is_dttm": bool(c.data_type and TEMPORAL_TYPE.match(c.data_type)),
             "type": c.data_type,
             "description": c.description,
@@ -185,7 +187,9 @@ def generated_columns(doc: ModelDoc) -> list[dict[str, Any]]:
 
 def generated_metrics(doc: ModelDoc | None) -> list[dict[str, Any]]:
     """A dataset's metrics as Superset stores them, from its model's metrics layer."""
-    money = {"symbol": metrics_layer.reporting_currency(), "symbolPosition": "suffix"}
+    business = get_settings().business
+    symbol_first = number_format(business.locale, business.currency).symbol_first
+    money = {"symbol": business.currency, "symbolPosition": "prefix" if symbol_first else "suffix"}
     return [
         {
             "metric_name": m.name,

@@ -10,12 +10,14 @@ the login page renders: Superset's /health answers OK even when every page is a 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from pulse.core import processes
+from pulse.core.business import number_format
 from pulse.core.console import PulseError
 from pulse.core.paths import REPO, SUPERSET_DIR
 from pulse.core.processes import Service
@@ -75,6 +77,10 @@ def superset_env(settings: Settings) -> dict[str, str]:
         "SUPERSET_DATABASE_URI": metadata_url(settings),
         "PULSE_SUPERSET_CACHE_DIR": str(home / "cache"),
         "PULSE_SUPERSET_CACHE_TIMEOUT": str(settings.superset_cache_timeout),
+        # Numbers the business's way (1,234.50 / 1 234,50): superset_config.D3_FORMAT.
+        "PULSE_SUPERSET_D3_FORMAT": json.dumps(
+            number_format(settings.business.locale, settings.business.currency).d3_locale()
+        ),
         "FLASK_APP": "superset.app:create_app()",
         **warehouse_identities_env(settings),
     }

@@ -97,7 +97,7 @@ def test_pulse_elt_end_to_end_then_maintenance(airflow_platform: Platform) -> No
     assert broken["tasks"]["reconcile"] in ("upstream_failed", "None")
     log = broken["output"]
     assert "changed input(s)" in log and "dbt build (first build)" not in log
-    failed_test = "test.pulse.not_null_mart_executive_kpis_daily_ad_spend_rub."  # then the test's hash
+    failed_test = "test.pulse.not_null_mart_executive_kpis_daily_ad_spend_reporting."  # then the test's hash
     assert re.search(rf"{re.escape(failed_test)}\w+: FAIL in ", log), log[-5000:]
     failure = next(line for line in log.splitlines() if "dbt build failed: " in line)
     assert failed_test in failure and str(airflow_platform.settings.home / "dbt" / "logs" / "dbt.log") in failure

@@ -68,7 +68,7 @@ def new_activity(platform: Platform, round_no: int) -> dict[str, Any]:
         session.add(
             AccountEntry(
                 customer_id=refunded.customer_id, kind="refund", source="admin", amount=refunded.amount,
-                currency="RUB", occurred_at=now, vend_transaction_id=refunded.id,
+                currency=refunded.currency, occurred_at=now, vend_transaction_id=refunded.id,
             )
         )  # fmt: skip
         other_machine = session.scalars(

@@ -87,13 +87,13 @@ def test_live_traffic_with_faults_reconciles(stack: Stack) -> None:
     assert hops["fact"] == ops, "the fact table differs from the operational store"
 
     client = stack.warehouse.client()
-    fact_rub = client.query(
-        "SELECT count(), sum(amount_rub) FROM marts.fct_vend_transactions WHERE is_completed"
+    fact_reporting = client.query(
+        "SELECT count(), sum(amount_reporting) FROM marts.fct_vend_transactions WHERE is_completed"
     ).result_rows[0]
-    mart_rub = client.query(
-        "SELECT sum(completed_vends), sum(net_sales_rub) FROM marts.mart_hospital_commissions_monthly"
+    mart_reporting = client.query(
+        "SELECT sum(completed_vends), sum(net_sales_reporting) FROM marts.mart_hospital_commissions_monthly"
     ).result_rows[0]
-    assert (int(mart_rub[0]), Decimal(mart_rub[1])) == (int(fact_rub[0]), Decimal(fact_rub[1]))
+    assert (int(mart_reporting[0]), Decimal(mart_reporting[1])) == (int(fact_reporting[0]), Decimal(fact_reporting[1]))
 
 
 def test_second_elt_changes_nothing(stack: Stack) -> None:

@@ -27,10 +27,10 @@ def test_the_marts_declare_their_metrics() -> None:
         assert metric.label and metric.label_ru, metric.name
         assert metric.dimensions, metric.name
     [rate] = named("mart_hospital_commissions_monthly", "effective_commission_rate")
-    assert rate.sql == "toFloat64(sum(commission_rub)) / nullIf(toFloat64(sum(net_sales_rub)), 0)"
+    assert rate.sql == "toFloat64(sum(commission_reporting)) / nullIf(toFloat64(sum(net_sales_reporting)), 0)"
     assert rate.unit == "ratio" and rate.label_ru == "Ставка комиссии"
     [revenue] = named("mart_vending_daily", "revenue")
-    assert revenue.unit == "money" and revenue.description == "Sum of: Revenue of completed vends, RUB."
+    assert revenue.unit == "money" and revenue.description == "Sum of: Revenue of completed vends, reporting currency."
 
 
 def test_the_readme_example_adds_a_valid_metric() -> None:
@@ -99,8 +99,8 @@ def test_a_ratio_of_decimal_money_keeps_full_precision(tmp_path: Path, warehouse
         write_model(
             tmp_path,
             [
-                {"name": "commission", "sql": "sum(commission_rub)", "unit": "money", **LABELS},
-                {"name": "net_sales", "sql": "sum(net_sales_rub)", "unit": "money", **LABELS},
+                {"name": "commission", "sql": "sum(commission_reporting)", "unit": "money", **LABELS},
+                {"name": "net_sales", "sql": "sum(net_sales_reporting)", "unit": "money", **LABELS},
                 {"name": "rate", "ratio": {"numerator": "commission", "denominator": "net_sales"}, **LABELS},
             ],
         )
@@ -110,20 +110,20 @@ def test_a_ratio_of_decimal_money_keeps_full_precision(tmp_path: Path, warehouse
     client.command(f"CREATE DATABASE {database}")
     try:
         client.command(
-            f"CREATE TABLE {database}.t (net_sales_rub Nullable(Decimal(38, 2)), commission_rub Nullable(Decimal(38, 2)))"
+            f"CREATE TABLE {database}.t (net_sales_reporting Nullable(Decimal(38, 2)), commission_reporting Nullable(Decimal(38, 2)))"
             " ENGINE = MergeTree ORDER BY tuple()"
         )
         rows = [(Decimal("552946.00"), Decimal("35941.49")), (Decimal("1000.01"), Decimal("60.00")), (None, None)]
-        client.insert(f"{database}.t", rows, column_names=["net_sales_rub", "commission_rub"])
+        client.insert(f"{database}.t", rows, column_names=["net_sales_reporting", "commission_reporting"])
         [[value]] = client.query(f"SELECT {rate.sql} FROM {database}.t").result_rows
         expected = Decimal("36001.49") / Decimal("553946.01")
         assert value == pytest.approx(float(expected), rel=1e-12)
         # What the hand-written Superset metric computed: the ratio truncated to two decimals.
         [[truncated]] = client.query(
-            f"SELECT sum(commission_rub) / nullIf(sum(net_sales_rub), 0) FROM {database}.t"
+            f"SELECT sum(commission_reporting) / nullIf(sum(net_sales_reporting), 0) FROM {database}.t"
         ).result_rows
         assert truncated == Decimal("0.06")
-        [[empty]] = client.query(f"SELECT {rate.sql} FROM {database}.t WHERE net_sales_rub IS NULL").result_rows
+        [[empty]] = client.query(f"SELECT {rate.sql} FROM {database}.t WHERE net_sales_reporting IS NULL").result_rows
         assert empty is None  # no sales: no rate, not a division by zero
     finally:
         client.command(f"DROP DATABASE {database}")

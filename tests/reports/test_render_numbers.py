@@ -98,8 +98,8 @@ def test_customer_statement_totals_equal_the_mart(
         assert amount_after(text, labels["adjustments"], locale) == mart["adjustments"]
         assert amount_after(text, labels["closing"], locale) == mart["closing_balance"]
         figures = layer_values(client, "mart_customer_spend_monthly", "customer_id", mart["customer_id"], MONTH)
-        assert amount_after(text, labels["topups"], locale) == figures["total_topups"]
-        assert amount_after(text, labels["spend"], locale) == figures["total_gross_vend_spend"]
+        assert amount_after(text, labels["topups"], locale) == figures["account_topups"]
+        assert amount_after(text, labels["spend"], locale) == figures["account_gross_vend_spend"]
         assert amount_after(text, labels["closing"], locale) == figures["customer_balances"]
 
 
@@ -130,8 +130,8 @@ def test_hospital_statement_equals_the_commission_mart(client: Any, locale: str,
         params = {"hospital_id": str(mart["hospital_id"]), "period": PERIOD}
         text = rendered_text(client, "hospital_statement", params, locale, tmp_path)
         assert integer_after(text, labels["kits_sold"], locale) == mart["kits_sold"]
-        assert amount_after(text, labels["net_sales"], locale) == mart["net_sales_rub"]
-        assert amount_after(text, labels["commission"], locale) == mart["commission_rub"]
+        assert amount_after(text, labels["net_sales"], locale) == mart["net_sales_reporting"]
+        assert amount_after(text, labels["commission"], locale) == mart["commission_reporting"]
         rate = re.search(rf"{labels['rate']}\s+([\d.,]+)\s?%", text, re.IGNORECASE)
         assert rate and to_decimal(rate.group(1), locale) == mart["commission_rate"] * 100
         figures = layer_values(client, "mart_hospital_commissions_monthly", "hospital_id", mart["hospital_id"], MONTH)
@@ -142,7 +142,7 @@ def test_hospital_statement_equals_the_commission_mart(client: Any, locale: str,
             continue  # in Russian, digit groups and columns are both separated by spaces: parse lines in English
         machines = rows(
             client,
-            "SELECT machine_serial, sum(kits_sold) AS kits, sum(revenue_rub) AS revenue FROM marts.mart_vending_daily"
+            "SELECT machine_serial, sum(kits_sold) AS kits, sum(revenue_reporting) AS revenue FROM marts.mart_vending_daily"
             " WHERE hospital_id = {h:Int64} AND toStartOfMonth(day) = {m:Date} GROUP BY machine_serial",
             h=mart["hospital_id"],
             m=MONTH,
@@ -157,8 +157,8 @@ def test_executive_weekly_equals_the_kpi_mart(client: Any, tmp_path: Path) -> No
     text = rendered_text(client, "executive_weekly", {"week": week}, "en", tmp_path)
     (sums,) = rows(
         client,
-        "SELECT sum(vending_revenue_rub) AS revenue, sum(kits_sold) AS kits, sum(leads) AS leads,"
-        " sum(invoiced_rub) AS invoiced, sum(paid_visits) AS paid, sum(ad_spend_rub) AS spend,"
+        "SELECT sum(vending_revenue_reporting) AS revenue, sum(kits_sold) AS kits, sum(leads) AS leads,"
+        " sum(invoiced_reporting) AS invoiced, sum(paid_visits) AS paid, sum(ad_spend_reporting) AS spend,"
         " sum(authorisation_declines) AS declines"
         " FROM marts.mart_executive_kpis_daily WHERE day BETWEEN {a:Date} AND {b:Date}",
         a=monday,
@@ -209,21 +209,21 @@ def test_counterparty_statement_equals_receivables(
         c=counterparty_id,
     )
     assert len(invoices) == 120
-    for invoice in invoices:  # the invoice's line: amount in USD, its rate, and mart_receivables.amount_rub
+    for invoice in invoices:  # the invoice's line: amount in USD, its rate, and mart_receivables.amount_reporting
         line = next(x for x in text.splitlines() if x.startswith(invoice["invoice_number"] + " "))
         # In Russian a rate (91,0568) is followed by a space-grouped amount: cut at the rate's 4 decimals.
         amount_part, rub_part = re.split(r"\d+\.\d{4} " if locale == "en" else r"\d+,\d{4} ", line)
         assert amounts(amount_part, locale) == [invoice["amount"]]
-        assert amounts(rub_part, locale) == [invoice["amount_rub"]]
+        assert amounts(rub_part, locale) == [invoice["amount_reporting"]]
     # Every payment of this counterparty came within the month, so what it owes at the month's end is what
     # the mart says is outstanding today.
     outstanding = sum(i["outstanding_amount"] for i in invoices)
     owed_label = "Balance owed at 31/03/2026" if locale == "en" else "Задолженность на 31.03.2026"
     assert amount_after(text, owed_label, locale) == outstanding
     total_invoiced = sum(i["amount"] for i in invoices)
-    total_invoiced_rub = sum(i["amount_rub"] for i in invoices)
+    total_invoiced_reporting = sum(i["amount_reporting"] for i in invoices)
     total_line = next(x for x in text.splitlines() if x.startswith(("Total, USD", "Итого, USD")))
-    assert amounts(total_line, locale) == [total_invoiced, total_invoiced_rub]
+    assert amounts(total_line, locale) == [total_invoiced, total_invoiced_reporting]
     figures = layer_values(client, "mart_receivables", "counterparty_id", counterparty_id, MONTH)
     assert amounts(total_line, locale)[-1] == figures["invoiced"]  # what the receivables dashboard shows
     words = "One hundred and" if locale == "en" else "тысяч"

@@ -1,4 +1,5 @@
 -- One row per live lead with its way down the funnel: lead -> contacted -> booked -> attended -> paid.
+-- Which stage is which step is data: each pipeline stage's funnel_step (the CRM names its stages as it likes).
 -- A stage counts as reached when the lead's deal entered it or any later stage (so counts never increase
 -- down the funnel even when a CRM user skips a stage); its time is the first entry into that stage or a later one.
 -- Paid means won and not an insurance visit: visits paid by an insurer under a policy (zero price to the
@@ -17,7 +18,7 @@ deals as (
 ),
 
 stages as (
-    select pipeline_stage_id, code, position, is_won, is_lost
+    select pipeline_stage_id, funnel_step
     from {{ ref('stg_pipeline_stages') }}
 ),
 
@@ -25,11 +26,10 @@ stage_positions as (
     select
         changes.deal_id as deal_id,
         changes.changed_at as changed_at,
-        multiIf(stages.code = 'contacted', 1, stages.code = 'booked', 2, stages.code = 'attended', 3,
-                stages.is_won, 4, 0) as funnel_position
+        indexOf(['contacted', 'booked', 'attended', 'paid'], stages.funnel_step) as funnel_position
     from {{ ref('fct_deal_stage_changes') }} as changes
     inner join stages on stages.pipeline_stage_id = changes.to_stage_id
-    where not stages.is_lost
+    where stages.funnel_step != 'lost'
 ),
 
 deal_progress as (
@@ -55,8 +55,9 @@ insurance as (
 
 campaigns as (
     select campaign_id, channel from {{ ref('stg_campaigns') }}
-)
+),
 
+funnel as (
 select
     leads.lead_id as lead_id,
     leads.contact_id as contact_id,
@@ -78,9 +79,21 @@ select
     if(is_booked, deal_progress.booked_at, null) as booked_at,
     if(is_attended, deal_progress.attended_at, null) as attended_at,
     if(is_paid, deal_progress.won_at, null) as paid_at,
-    if(is_paid, toDecimal128(coalesce(deals.amount, 0), 2), toDecimal128(0, 2)) as paid_amount_rub
+    if(is_paid, toDecimal128(coalesce(deals.amount, 0), 2), toDecimal128(0, 2)) as paid_amount,
+    if(is_paid, deals.currency, '{{ var("reporting_currency") }}') as paid_currency,
+    toDate32({{ company_date('coalesce(paid_at, leads.received_at)') }}) as paid_date
 from leads
 left join campaigns on campaigns.campaign_id = leads.campaign_id
 left join deals on deals.lead_id = leads.lead_id
 left join deal_progress on deal_progress.deal_id = deals.deal_id
 left join insurance on insurance.deal_id = deals.deal_id
+)
+
+-- A deal's amount is in its own currency: converted at the rate of the day it was paid (company time zone).
+select
+    funnel.* except (paid_date),
+    {{ to_reporting('funnel.paid_amount', 'funnel.paid_currency', 'fx.rate_to_reporting', 'fx.has_rate') }}
+        as paid_amount_reporting
+from funnel
+asof left join {{ ref('int_fx_rates') }} as fx
+    on fx.currency = funnel.paid_currency and fx.rate_date <= funnel.paid_date

@@ -19,8 +19,8 @@ sales as (
         sum(failed_vends) as failed_vends,
         sum(refunded_vends) as refunded_vends,
         sum(kits_sold) as kits_sold,
-        -- NULL when no completed vend of the day has a RUB amount (no FX rate), as summing the vends would give
-        if(sum(priced_completed_vends) = 0, NULL, sum(revenue_rub)) as revenue_rub,
+        -- NULL when no completed vend of the day has an amount in the reporting currency (no FX rate), as summing the vends would give
+        if(sum(priced_completed_vends) = 0, NULL, sum(revenue_reporting)) as revenue_reporting,
         sum(offline_vends) as offline_vends
     from {{ ref('int_vend_daily') }}
     group by machine_id, day
@@ -67,7 +67,7 @@ select
     toUInt64(sales.failed_vends) as failed_vends,
     toUInt64(sales.refunded_vends) as refunded_vends,
     toUInt64(sales.kits_sold) as kits_sold,
-    toDecimal128(sales.revenue_rub, 2) as revenue_rub,
+    toDecimal128(sales.revenue_reporting, 2) as revenue_reporting,
     toUInt64(sales.offline_vends) as offline_vends,
     toFloat64(if(sales.vends = 0, 0, sales.offline_vends / sales.vends)) as offline_share,
     toUInt64(auths.authorisations) as authorisations,

@@ -15,7 +15,7 @@ select
     refunded_kits,
     priced_completed_vends,
     priced_refunded_vends,
-    revenue_rub,
-    refunded_rub
+    revenue_reporting,
+    refunded_reporting
 from {{ ref('int_vend_daily_versions') }} final
 where vends > 0

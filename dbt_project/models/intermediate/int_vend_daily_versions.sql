@@ -43,16 +43,16 @@ changes as (
         toInt64(vends._sign * vends.is_offline) as offline_vends,
         toInt64(vends._sign * vends.is_completed * vends.quantity) as kits_sold,
         toInt64(vends._sign * (vends.status = 'refunded') * vends.quantity) as refunded_kits,
-        toInt64(vends._sign * (vends.is_completed and vends.amount_rub is not null)) as priced_completed_vends,
-        toInt64(vends._sign * (vends.status = 'refunded' and vends.amount_rub is not null)) as priced_refunded_vends,
-        toDecimal128(if(vends.is_completed, coalesce(vends.amount_rub, 0), 0), 2) * vends._sign as revenue_rub,
-        toDecimal128(if(vends.status = 'refunded', coalesce(vends.amount_rub, 0), 0), 2) * vends._sign as refunded_rub
+        toInt64(vends._sign * (vends.is_completed and vends.amount_reporting is not null)) as priced_completed_vends,
+        toInt64(vends._sign * (vends.status = 'refunded' and vends.amount_reporting is not null)) as priced_refunded_vends,
+        toDecimal128(if(vends.is_completed, coalesce(vends.amount_reporting, 0), 0), 2) * vends._sign as revenue_reporting,
+        toDecimal128(if(vends.status = 'refunded', coalesce(vends.amount_reporting, 0), 0), 2) * vends._sign as refunded_reporting
     from vends
     left join {{ ref('dim_machines') }} as machines on machines.machine_id = vends.machine_id
 ),
 
 {%- set measures = ['vends', 'completed_vends', 'failed_vends', 'refunded_vends', 'offline_vends', 'kits_sold',
-                    'refunded_kits', 'priced_completed_vends', 'priced_refunded_vends', 'revenue_rub', 'refunded_rub'] %}
+                    'refunded_kits', 'priced_completed_vends', 'priced_refunded_vends', 'revenue_reporting', 'refunded_reporting'] %}
 {%- set grain = ['local_date', 'machine_id', 'customer_id', 'company_month'] %}
 
 totals as (
@@ -83,7 +83,7 @@ state_row as (
     {%- set columns = [] %}
     {%- for column in grain %}{% do columns.append(state_key.get(column, 'null') ~ ' as ' ~ column) %}{% endfor %}
     {%- for m in measures %}
-        {%- do columns.append(('toDecimal128(0, 2)' if m.endswith('_rub') else 'toInt64(0)') ~ ' as ' ~ m) %}
+        {%- do columns.append(('toDecimal128(0, 2)' if m.endswith('_reporting') else 'toInt64(0)') ~ ' as ' ~ m) %}
     {%- endfor %}
     select {{ columns | join(', ') }}
 )

@@ -9,7 +9,7 @@ select
     vends.quantity as quantity,
     vends.amount as amount,
     vends.currency as currency,
-    vends.amount_rub as amount_rub,
+    vends.amount_reporting as amount_reporting,
     vends.status as status,
     vends.is_completed as is_completed,
     vends.is_offline as is_offline,

@@ -3,12 +3,14 @@
 -- Customer account statement per month (company time zone): kits bought, spend, top-ups, refunds,
 -- adjustments, and the opening and closing balance. Every month from the customer's first ledger entry to
 -- the current month has a row, so balances carry through quiet months. Balance = running sum of the ledger.
+-- Amounts are in the account's currency (every entry of an account is in it): a customer's statement is not converted.
 with entries as (
     select
         customer_id,
         toStartOfMonth({{ company_date('occurred_at') }}) as month,
         kind,
-        amount
+        amount,
+        amount_reporting
     from {{ ref('fct_account_entries') }}
 ),
 
@@ -21,7 +23,13 @@ ledger_monthly as (
         sumIf(amount, kind = 'refund') as refunds,
         sumIf(amount, kind = 'adjustment') as adjustments,
         sum(amount) as net_change,
-        count() as ledger_entries
+        count() as ledger_entries,
+        -- the same in the reporting currency, each entry at the rate of its day (NULL when one has no rate)
+        countIf(amount_reporting is null) = 0 as priced,
+        if(priced, sumIf(amount_reporting, kind = 'topup'), NULL) as topups_reporting,
+        if(priced, -sumIf(amount_reporting, kind = 'vend'), NULL) as vend_spend_reporting,
+        if(priced, sumIf(amount_reporting, kind = 'refund'), NULL) as refunds_reporting,
+        if(priced, sumIf(amount_reporting, kind = 'adjustment'), NULL) as adjustments_reporting
     from entries
     group by customer_id, month
 ),
@@ -75,7 +83,11 @@ joined as (
         coalesce(ledger_monthly.refunds, 0) as refunds,
         coalesce(ledger_monthly.adjustments, 0) as adjustments,
         coalesce(ledger_monthly.net_change, 0) as net_change,
-        coalesce(ledger_monthly.ledger_entries, 0) as ledger_entries
+        coalesce(ledger_monthly.ledger_entries, 0) as ledger_entries,
+        if(ledger_monthly.ledger_entries > 0, ledger_monthly.vend_spend_reporting, 0) as vend_spend_reporting,
+        if(ledger_monthly.ledger_entries > 0, ledger_monthly.topups_reporting, 0) as topups_reporting,
+        if(ledger_monthly.ledger_entries > 0, ledger_monthly.refunds_reporting, 0) as refunds_reporting,
+        if(ledger_monthly.ledger_entries > 0, ledger_monthly.adjustments_reporting, 0) as adjustments_reporting
     from customer_months
     left join ledger_monthly
         on ledger_monthly.customer_id = customer_months.customer_id
@@ -108,7 +120,12 @@ select
     toDecimal128(balances.closing_balance - balances.net_change, 2) as opening_balance,
     toDecimal128(balances.closing_balance, 2) as closing_balance,
     toUInt64(balances.ledger_entries) as ledger_entries,
-    '{{ var("reporting_currency") }}' as currency
+    toDecimal128(balances.vend_spend_reporting - balances.refunds_reporting, 2) as spend_reporting,
+    toDecimal128(balances.vend_spend_reporting, 2) as gross_vend_spend_reporting,
+    toDecimal128(balances.refunds_reporting, 2) as refunds_reporting,
+    toDecimal128(balances.topups_reporting, 2) as topups_reporting,
+    toDecimal128(balances.adjustments_reporting, 2) as adjustments_reporting,
+    toString(customers.account_currency) as currency
 from balances
 left join {{ ref('dim_customers') }} as customers
     on customers.customer_id = balances.customer_id

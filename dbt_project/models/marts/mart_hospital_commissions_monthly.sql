@@ -48,10 +48,10 @@ lines as (
         sales.completed_vends as completed_vends,
         sales.kits_sold as kits_sold,
         sales.refunded_kits as refunded_kits,
-        sales.net_sales_rub as net_sales_rub,
+        sales.net_sales_reporting as net_sales_reporting,
         coalesce(tier_reached.tier_min_monthly_kits, 0) as tier_min_monthly_kits,
         coalesce(tier_reached.commission_rate, toDecimal32(0, 4)) as commission_rate,
-        toDecimal128(round(sales.net_sales_rub * commission_rate, 2), 2) as commission_rub
+        toDecimal128(round(sales.net_sales_reporting * commission_rate, 2), 2) as commission_reporting
     from sales
     inner join hospitals on hospitals.hospital_id = sales.hospital_id
     left join tier_reached
@@ -69,9 +69,9 @@ select
     toUInt64(completed_vends) as completed_vends,
     toUInt64(kits_sold) as kits_sold,
     toUInt64(refunded_kits) as refunded_kits,
-    toDecimal128(net_sales_rub, 2) as net_sales_rub,
+    toDecimal128(net_sales_reporting, 2) as net_sales_reporting,
     toUInt32(tier_min_monthly_kits) as tier_min_monthly_kits,
     toDecimal32(commission_rate, 4) as commission_rate,
-    toDecimal128(commission_rub, 2) as commission_rub,
+    toDecimal128(commission_reporting, 2) as commission_reporting,
     '{{ var("reporting_currency") }}' as currency
 from lines

@@ -1,4 +1,4 @@
--- Marketing performance per month (company time zone), channel and campaign: spend in RUB (daily spend at
+-- Marketing performance per month (company time zone), channel and campaign: spend in the reporting currency (daily spend at
 -- that day's central-bank rate), impressions and clicks, and the funnel of the leads that came in that month:
 -- leads, bookings, attended, paid; cost per lead, acquisition cost (spend per paid patient) and return on
 -- spend (paid revenue / spend). Organic leads appear under campaign 0 with no spend.
@@ -7,7 +7,7 @@ with spend as (
         toStartOfMonth(ad_spend.day) as month,
         campaigns.channel as channel,
         ad_spend.campaign_id as campaign_id,
-        {{ sum_rub('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as spend_rub,
+        {{ sum_reporting('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_reporting', 'fx.has_rate') }} as spend_reporting,
         sum(coalesce(ad_spend.impressions, 0)) as impressions,
         sum(coalesce(ad_spend.clicks, 0)) as clicks
     from {{ ref('stg_ad_spend') }} as ad_spend
@@ -27,18 +27,18 @@ leads as (
         countIf(is_booked) as bookings,
         countIf(is_attended) as attended,
         countIf(is_paid) as paid,
-        sum(paid_amount_rub) as paid_revenue_rub
+        {{ sum_converted("paid_amount_reporting") }} as paid_revenue_reporting
     from {{ ref('int_lead_funnel') }}
     group by month, channel, campaign_id
 ),
 
 combined as (
-    select month, channel, campaign_id, spend_rub, impressions, clicks,
-           0 as leads, 0 as bookings, 0 as attended, 0 as paid, toDecimal128(0, 2) as paid_revenue_rub
+    select month, channel, campaign_id, spend_reporting, impressions, clicks,
+           0 as leads, 0 as bookings, 0 as attended, 0 as paid, toDecimal128(0, 2) as paid_revenue_reporting
     from spend
     union all
     select month, channel, campaign_id, toDecimal128(0, 2), 0, 0,
-           leads, bookings, attended, paid, paid_revenue_rub
+           leads, bookings, attended, paid, paid_revenue_reporting
     from leads
 ),
 
@@ -47,14 +47,14 @@ grouped as (
         month,
         channel,
         campaign_id,
-        sum(spend_rub) as spend_rub,
+        {{ sum_converted("spend_reporting") }} as spend_reporting,
         sum(impressions) as impressions,
         sum(clicks) as clicks,
         sum(leads) as leads,
         sum(bookings) as bookings,
         sum(attended) as attended,
         sum(paid) as paid,
-        sum(paid_revenue_rub) as paid_revenue_rub
+        {{ sum_converted("paid_revenue_reporting") }} as paid_revenue_reporting
     from combined
     group by month, channel, campaign_id
 )
@@ -64,16 +64,16 @@ select
     toString(grouped.channel) as channel,
     toInt64(grouped.campaign_id) as campaign_id,
     toString(coalesce(campaigns.campaign_name, '(no campaign)')) as campaign_name,
-    toDecimal128(grouped.spend_rub, 2) as spend_rub,
+    toDecimal128(grouped.spend_reporting, 2) as spend_reporting,
     toUInt64(grouped.impressions) as impressions,
     toUInt64(grouped.clicks) as clicks,
     toUInt64(grouped.leads) as leads,
     toUInt64(grouped.bookings) as bookings,
     toUInt64(grouped.attended) as attended,
     toUInt64(grouped.paid) as paid,
-    toDecimal128(grouped.paid_revenue_rub, 2) as paid_revenue_rub,
-    if(grouped.leads = 0, NULL, toDecimal128(round(grouped.spend_rub / grouped.leads, 2), 2)) as cost_per_lead_rub,
-    if(grouped.paid = 0, NULL, toDecimal128(round(grouped.spend_rub / grouped.paid, 2), 2)) as acquisition_cost_rub,
-    if(grouped.spend_rub = 0, NULL, toFloat64(grouped.paid_revenue_rub / grouped.spend_rub)) as return_on_spend
+    toDecimal128(grouped.paid_revenue_reporting, 2) as paid_revenue_reporting,
+    if(grouped.leads = 0, NULL, toDecimal128(round(grouped.spend_reporting / grouped.leads, 2), 2)) as cost_per_lead_reporting,
+    if(grouped.paid = 0, NULL, toDecimal128(round(grouped.spend_reporting / grouped.paid, 2), 2)) as acquisition_cost_reporting,
+    if(grouped.spend_reporting = 0, NULL, toFloat64(grouped.paid_revenue_reporting / grouped.spend_reporting)) as return_on_spend
 from grouped
 left join {{ ref('dim_campaigns') }} as campaigns on campaigns.campaign_id = grouped.campaign_id

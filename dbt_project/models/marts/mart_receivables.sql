@@ -1,7 +1,7 @@
 -- Tag clock: depends on today's date, so the hourly build (pulse/dbt/runner.py) rebuilds it when the date changes.
 {{ config(tags=['clock']) }}
 -- Receivables: one row per invoice with the amount, payments and outstanding balance in the invoice currency
--- and in RUB, and its ageing on the report date (today). RUB amounts use the central bank's most recent rate
+-- and in the reporting currency, and its ageing on the report date (today). Reporting-currency amounts use the central bank's most recent rate
 -- on or before the date that matters: the issue date for the invoice, each payment's value date for payments,
 -- the report date for what is still outstanding. Cancelled invoices are owed nothing.
 with invoices as (
@@ -16,7 +16,7 @@ payments as (
     select
         payments.invoice_id as invoice_id,
         sum(payments.amount) as paid_amount,
-        {{ sum_rub('payments.amount', 'payments.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as paid_rub,
+        {{ sum_reporting('payments.amount', 'payments.currency', 'fx.rate_to_reporting', 'fx.has_rate') }} as paid_reporting,
         max(payments.paid_on) as last_paid_on,
         count() as payment_count
     from {{ ref('stg_payments') }} as payments
@@ -39,9 +39,9 @@ valued as (
         invoices.status as status,
         invoices.currency as currency,
         invoices.amount as amount,
-        {{ to_rub('invoices.amount', 'invoices.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as amount_rub,
+        {{ to_reporting('invoices.amount', 'invoices.currency', 'fx.rate_to_reporting', 'fx.has_rate') }} as amount_reporting,
         coalesce(payments.paid_amount, 0) as paid_amount,
-        coalesce(payments.paid_rub, 0) as paid_rub,
+        coalesce(payments.paid_reporting, 0) as paid_reporting,
         -- Never paid: NULL. An unmatched LEFT JOIN row holds defaults (1970-01-01 here); its invoice_id is NULL
         -- (a Nullable key), never 0, so the count is what tells a paid invoice from an unpaid one.
         if(payments.payment_count = 0, NULL, payments.last_paid_on) as last_paid_on,
@@ -53,7 +53,7 @@ valued as (
 ),
 
 outstanding_fx as (
-    select currency, argMax(rate_to_rub, rate_date) as rate_to_rub
+    select currency, argMax(rate_to_reporting, rate_date) as rate_to_reporting
     from fx
     where rate_date <= (select as_of_date from report)
     group by currency
@@ -70,14 +70,14 @@ select
     toString(valued.status) as status,
     toString(valued.currency) as currency,
     toDecimal128(valued.amount, 2) as amount,
-    valued.amount_rub as amount_rub,
+    valued.amount_reporting as amount_reporting,
     toDecimal128(valued.paid_amount, 2) as paid_amount,
-    toDecimal128(valued.paid_rub, 2) as paid_rub,
+    toDecimal128(valued.paid_reporting, 2) as paid_reporting,
     toDecimal128(valued.outstanding_amount, 2) as outstanding_amount,
     if(valued.currency = '{{ var("reporting_currency") }}', valued.outstanding_amount,
        if(outstanding_fx.currency = '', NULL,
-          toDecimal128(round(valued.outstanding_amount * outstanding_fx.rate_to_rub, 2), 2)))::Nullable(Decimal(38, 2))
-        as outstanding_rub,
+          toDecimal128(round(valued.outstanding_amount * outstanding_fx.rate_to_reporting, 2), 2)))::Nullable(Decimal(38, 2))
+        as outstanding_reporting,
     valued.last_paid_on as last_paid_on,
     toDate32((select as_of_date from report)) as as_of_date,
     toInt32(if(valued.outstanding_amount = 0, 0,

@@ -9,6 +9,7 @@ select
     email,
     phone,
     locale,
+    currency as account_currency,
     statement_email_consent,
     home_hospital_id,
     acquisition_channel,

@@ -8,6 +8,7 @@ select
     position,
     is_won,
     is_lost,
+    funnel_step,
     created_at,
     updated_at,
     _change_seq,

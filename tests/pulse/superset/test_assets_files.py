@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pulse.core.console import PulseError
-from pulse.core.settings import Settings
+from pulse.core.settings import Settings, get_settings
 from pulse.metrics import load_metrics
 from pulse.superset.assets import (
     ASSETS_DIR,
@@ -22,6 +22,8 @@ from pulse.superset.assets import (
     build_bundle,
     complete_dataset,
     database_passwords,
+    generated_columns,
+    generated_metrics,
     load_assets,
     load_dbt_docs,
     normalise_chart,
@@ -72,11 +74,11 @@ def test_dataset_columns_and_descriptions_come_from_dbt(bundle: Any) -> None:
     by_name = {c["column_name"]: c for c in dataset["columns"]}
     assert by_name["hospital_id"]["description"] == "Hospital (dim_hospitals)."
     assert by_name["day"]["is_dttm"] is True and by_name["hospital_id"]["is_dttm"] is False
-    assert by_name["revenue_rub"]["verbose_name"] == "Revenue, RUB"
+    assert by_name["revenue_reporting"]["verbose_name"] == "Revenue, RUB"
     committed = yaml.safe_load((ASSETS_DIR / "datasets/pulse_warehouse/mart_vending_daily.yaml").read_text())
     assert "columns" not in committed  # written once, in dbt
     revenue = next(m for m in dataset["metrics"] if m["metric_name"] == "revenue")
-    assert revenue["description"] == "Sum of: Revenue of completed vends, RUB."
+    assert revenue["description"] == "Sum of: Revenue of completed vends, reporting currency."
 
 
 def test_every_supported_chart_gets_a_query_context(bundle: Any) -> None:
@@ -142,7 +144,7 @@ def test_dataset_metrics_are_the_metrics_layer(bundle: Any) -> None:
         own = {m.name: m for m in layer if m.model == dataset["table_name"]}
         assert {m["metric_name"]: m["expression"] for m in dataset["metrics"]} == {n: m.sql for n, m in own.items()}
     rate = next(m for d in datasets for m in d["metrics"] if m["metric_name"] == "effective_commission_rate")
-    assert rate["expression"].startswith("toFloat64(sum(commission_rub)) / ") and rate["d3format"] == ".2%"
+    assert rate["expression"].startswith("toFloat64(sum(commission_reporting)) / ") and rate["d3format"] == ".2%"
 
 
 def test_a_metric_written_into_superset_is_refused() -> None:
@@ -174,7 +176,7 @@ def test_query_context_of_a_grouped_timeseries() -> None:
                 "comparator": "No filter",
                 "expressionType": "SIMPLE",
             },
-            {"clause": "HAVING", "expressionType": "SQL", "sqlExpression": "SUM(spend_rub) > 0"},
+            {"clause": "HAVING", "expressionType": "SQL", "sqlExpression": "SUM(spend_reporting) > 0"},
         ],
         "row_limit": 100,
     }
@@ -185,6 +187,27 @@ def test_query_context_of_a_grouped_timeseries() -> None:
     }  # fmt: skip
     assert query["columns"][1:] == ["channel"] and query["series_columns"] == ["channel"]
     assert query["filters"] == [{"col": "month", "op": "TEMPORAL_RANGE", "val": "No filter"}]
-    assert query["extras"] == {"time_grain_sqla": "P1M", "having": "(SUM(spend_rub) > 0)", "where": ""}
+    assert query["extras"] == {"time_grain_sqla": "P1M", "having": "(SUM(spend_reporting) > 0)", "where": ""}
     assert query["orderby"] == [["spend", False]] and query["row_limit"] == 100
     assert query["post_processing"][0]["options"]["columns"] == ["channel"]
+
+
+@pytest.mark.parametrize(
+    ("profile", "header", "currency"),
+    [("ru-clinics", "Revenue, RUB", {"symbol": "RUB", "symbolPosition": "suffix"}),
+     ("us-vending", "Revenue, USD", {"symbol": "USD", "symbolPosition": "prefix"})],
+)  # fmt: skip
+def test_money_shows_in_the_business_currency_the_readers_way(
+    monkeypatch: pytest.MonkeyPatch, profile: str, header: str, currency: dict[str, str]
+) -> None:
+    monkeypatch.setenv("PULSE_DEMO_PROFILE", profile)
+    get_settings.cache_clear()
+    try:
+        doc = load_dbt_docs()["mart_vending_daily"]
+        columns = {c["column_name"]: c for c in generated_columns(doc)}
+        metrics = {m["metric_name"]: m for m in generated_metrics(doc)}
+    finally:
+        get_settings.cache_clear()
+    assert columns["revenue_reporting"]["verbose_name"] == header
+    assert metrics["revenue"]["currency"] == currency
+    assert metrics["total_vends"]["currency"] is None

@@ -148,24 +148,24 @@ def test_key_figures_equal_the_marts(superset_stack: SupersetStack, imported: Im
         return float(value)
 
     marts = superset_stack.warehouse_client()
-    revenue = scalar(superset_stack, "SELECT sum(vending_revenue_rub) FROM marts.mart_executive_kpis_daily")
+    revenue = scalar(superset_stack, "SELECT sum(vending_revenue_reporting) FROM marts.mart_executive_kpis_daily")
     assert revenue > 0
     assert one("exec_vending_revenue") == pytest.approx(revenue)
     assert one("vend_revenue") == pytest.approx(
-        scalar(superset_stack, "SELECT sum(revenue_rub) FROM marts.mart_vending_daily")
+        scalar(superset_stack, "SELECT sum(revenue_reporting) FROM marts.mart_vending_daily")
     )
     assert one("comm_net_sales") == pytest.approx(
-        scalar(superset_stack, "SELECT sum(net_sales_rub) FROM marts.mart_hospital_commissions_monthly")
+        scalar(superset_stack, "SELECT sum(net_sales_reporting) FROM marts.mart_hospital_commissions_monthly")
     )
     assert one("exec_kits_sold") == scalar(superset_stack, "SELECT sum(kits_sold) FROM marts.mart_executive_kpis_daily")
     assert one("exec_active_customers") == scalar(
         superset_stack, "SELECT uniqExactIf(customer_id, vends > 0) FROM marts.mart_customer_spend_monthly"
     )
     assert one("ar_outstanding") == pytest.approx(
-        scalar(superset_stack, "SELECT sum(outstanding_rub) FROM marts.mart_receivables")
+        scalar(superset_stack, "SELECT sum(outstanding_reporting) FROM marts.mart_receivables")
     )
     assert one("mk_cac") == pytest.approx(
-        scalar(superset_stack, "SELECT toFloat64(sum(spend_rub)) / sum(paid) FROM marts.mart_marketing_spend"),
+        scalar(superset_stack, "SELECT toFloat64(sum(spend_reporting)) / sum(paid) FROM marts.mart_marketing_spend"),
         rel=1e-9,  # in Float64: Decimal(38, 2) / UInt64 keeps scale 2 and truncated the acquisition cost
     )
     assert one("cc_answered") == pytest.approx(
@@ -177,7 +177,7 @@ def test_key_figures_equal_the_marts(superset_stack: SupersetStack, imported: Im
 
     by_hospital = {r["hospital_name"]: r["commission"] for r in rows(superset_stack, charts, "comm_top_hospitals")}
     expected = marts.query(
-        "SELECT hospital_name, sum(commission_rub) AS c FROM marts.mart_hospital_commissions_monthly"
+        "SELECT hospital_name, sum(commission_reporting) AS c FROM marts.mart_hospital_commissions_monthly"
         " GROUP BY hospital_name ORDER BY c DESC LIMIT 15"
     ).result_rows
     assert by_hospital == {name: pytest.approx(float(c)) for name, c in expected}
@@ -232,7 +232,8 @@ def test_hospital_manager_sees_only_their_hospital(
         assert {r["hospital_name"] for r in rows(superset_stack, charts, "comm_statements", username)} == {name}
         [total] = rows(superset_stack, charts, "vend_revenue", username)
         expected = scalar(
-            superset_stack, f"SELECT sum(revenue_rub) FROM marts.mart_vending_daily WHERE hospital_id = {hospital_id}"
+            superset_stack,
+            f"SELECT sum(revenue_reporting) FROM marts.mart_vending_daily WHERE hospital_id = {hospital_id}",
         )
         assert total["revenue"] == pytest.approx(expected)
         # The dashboards' hospital filter offers only their own hospital too (it asks as a filter_select does).
@@ -252,7 +253,7 @@ def test_executive_sees_every_dashboard(
     assert {d["slug"] for d in executive.listing("dashboard")} == slugs
     [row] = rows(superset_stack, charts, "exec_vending_revenue", "executive")
     assert row["vending_revenue"] == pytest.approx(
-        scalar(superset_stack, "SELECT sum(vending_revenue_rub) FROM marts.mart_executive_kpis_daily")
+        scalar(superset_stack, "SELECT sum(vending_revenue_reporting) FROM marts.mart_executive_kpis_daily")
     )
     with pytest.raises(SupersetError, match=r"-> 40[13]"):
         sql_lab(superset_stack, "executive", "SELECT 1")
@@ -413,7 +414,7 @@ def test_pulse_metrics_query_answers_from_the_one_definition(superset_stack: Sup
         "SELECT max(sales_month) FROM marts.mart_hospital_commissions_monthly WHERE hospital_code = 'H001'"
     ).result_rows
     [[commission, net]] = warehouse.query(
-        "SELECT commission_rub, net_sales_rub FROM marts.mart_hospital_commissions_monthly"
+        "SELECT commission_reporting, net_sales_reporting FROM marts.mart_hospital_commissions_monthly"
         " WHERE hospital_code = 'H001' AND sales_month = {m:Date}",
         parameters={"m": month},
     ).result_rows
@@ -427,9 +428,9 @@ def test_pulse_metrics_query_answers_from_the_one_definition(superset_stack: Sup
     # A value is a parameter, never SQL; a column that is not one of the metric's dimensions is refused.
     injected = pulse_metrics(superset_stack, "query", "net_sales", "--where", "hospital_code=H001' OR '1'='1", "--json")
     assert injected.returncode == 0 and json.loads(injected.stdout) == [{"net_sales": None}], injected.stderr
-    refused = pulse_metrics(superset_stack, "query", "net_sales", "--by", "commission_rub")
+    refused = pulse_metrics(superset_stack, "query", "net_sales", "--by", "commission_reporting")
     assert refused.returncode == 1
-    assert "cannot be grouped or filtered by 'commission_rub'" in refused.stdout + refused.stderr
+    assert "cannot be grouped or filtered by 'commission_reporting'" in refused.stdout + refused.stderr
     listed = pulse_metrics(superset_stack, "list", "--model", "mart_hospital_commissions_monthly")
     assert "effective_commission_rate" in listed.stdout and "Commission rate" in listed.stdout
 
@@ -448,7 +449,7 @@ def test_hospital_manager_sees_the_same_figures_on_the_dashboard_and_in_the_pdf(
         superset_stack.warehouse_client()
         .query(
             "SELECT max(sales_month) FROM marts.mart_hospital_commissions_monthly"
-            " WHERE hospital_id = {h:Int64} AND net_sales_rub > 0",
+            " WHERE hospital_id = {h:Int64} AND net_sales_reporting > 0",
             parameters={"h": hospital_id},
         )
         .result_rows

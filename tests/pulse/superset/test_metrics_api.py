@@ -62,7 +62,7 @@ def test_integrators_list_and_query_metrics(
     expected = {
         code: (commission, net)
         for code, commission, net in warehouse.query(
-            "SELECT hospital_code, sum(commission_rub), sum(net_sales_rub) FROM marts.mart_hospital_commissions_monthly"
+            "SELECT hospital_code, sum(commission_reporting), sum(net_sales_reporting) FROM marts.mart_hospital_commissions_monthly"
             " WHERE sales_month = {m:Date} GROUP BY hospital_code",
             parameters={"m": month},
         ).result_rows
@@ -94,7 +94,7 @@ def test_metric_requests_that_are_refused(
     ambiguous = client.get("/v1/metrics/total_leads", headers=keys["integration"])
     assert ambiguous.status_code == 404 and "mart_funnel.total_leads" in error(ambiguous)["message"]
     for params, field in (
-        ({"by": "commission_rub"}, ["query", "by"]),  # a column, not one of the metric's dimensions
+        ({"by": "commission_reporting"}, ["query", "by"]),  # a column, not one of the metric's dimensions
         ({"where": "hospital_code"}, ["query", "where", 0]),
         ({"where": "pin_hash:1"}, ["query", "where"]),
         ({"period": "2026-13"}, ["query", "period"]),

@@ -6,6 +6,7 @@ select
     customers.role as role,
     customers.email as email,
     customers.locale as locale,
+    customers.account_currency as account_currency,
     customers.statement_email_consent as statement_email_consent,
     customers.home_hospital_id as home_hospital_id,
     hospitals.hospital_name as home_hospital_name,

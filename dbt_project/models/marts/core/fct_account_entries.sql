@@ -27,7 +27,7 @@ select
     entries.entry_source as entry_source,
     entries.amount as amount,
     entries.currency as currency,
-    {{ to_rub('entries.amount', 'entries.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as amount_rub,
+    {{ to_reporting('entries.amount', 'entries.currency', 'fx.rate_to_reporting', 'fx.has_rate') }} as amount_reporting,
     entries.occurred_at as occurred_at,
     entries.vend_transaction_id as vend_transaction_id,
     entries.payroll_hospital_id as payroll_hospital_id,

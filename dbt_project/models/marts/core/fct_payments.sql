@@ -1,4 +1,4 @@
--- Payments received from counterparties, with the invoice they settle and their amount in RUB at the central
+-- Payments received from counterparties, with the invoice they settle and their amount in the reporting currency at the central
 -- bank's most recent rate on or before the value date (NULL when no rate that old is known).
 with payments as (
     select * from {{ ref('stg_payments') }}
@@ -20,10 +20,10 @@ select
     toDate32(payments.paid_on) as paid_on,
     toString(payments.currency) as currency,
     toDecimal128(payments.amount, 2) as amount,
-    fx.rate_to_rub as rate_to_rub,
+    fx.rate_to_reporting as rate_to_reporting,
     fx.rate_date as rate_date,
     fx.has_rate as has_rate,
-    {{ to_rub('payments.amount', 'payments.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as amount_rub
+    {{ to_reporting('payments.amount', 'payments.currency', 'fx.rate_to_reporting', 'fx.has_rate') }} as amount_reporting
 from payments
 left join invoices on invoices.invoice_id = payments.invoice_id
 asof left join fx on fx.currency = payments.currency and fx.rate_date <= payments.paid_on

@@ -13,7 +13,7 @@
     )
 }}
 -- One row per vend reported by a machine (completed, failed or refunded), in the machine's own currency
--- and in RUB. Incremental on raw _change_seq: updated vends (e.g. refunded later) are replaced, tombstones removed.
+-- and in the reporting currency. Incremental on raw _change_seq: updated vends (e.g. refunded later) are replaced, tombstones removed.
 -- Every change is also written to its change log (macros/change_log.sql), which int_vend_daily_versions follows.
 -- Sorted by its key: each hourly merge looks up the rows it replaces by key, and so do the windowed unique tests
 -- (ids are machine serial + counter, so a machine's vends stay together and new ones sort last). The minmax index
@@ -37,7 +37,7 @@ select
     vends.unit_price as unit_price,
     vends.amount as amount,
     vends.currency as currency,
-    {{ to_rub('vends.amount', 'vends.currency', 'fx.rate_to_rub', 'fx.has_rate') }} as amount_rub,
+    {{ to_reporting('vends.amount', 'vends.currency', 'fx.rate_to_reporting', 'fx.has_rate') }} as amount_reporting,
     vends.status as status,
     vends.status = 'completed' as is_completed,
     vends.device_time as device_time,
