@@ -1,28 +1,16 @@
-"""When things happen: weekday and seasonal factors, hospital shift times, local time zones.
+"""When things happen: weekday, holiday and seasonal factors, hospital shift times, local times in any IANA zone.
 
-Russian time zones have had fixed offsets since 2014, so a constant offset per zone is exact and avoids
-a zoneinfo lookup per event.
+Local times are converted with zoneinfo, so a US hospital's 07:30 shift start stays 07:30 local across DST changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from zoneinfo import ZoneInfo
 
-# IANA zone, UTC offset in hours, and a few cities in it (hospitals are spread over these).
-ZONES: list[tuple[str, int, list[tuple[str, str]]]] = [
-    ("Europe/Moscow", 3, [("Москва", "Москва"), ("Санкт-Петербург", "Санкт-Петербург"), ("Казань", "Татарстан"),
-                          ("Нижний Новгород", "Нижегородская область"), ("Воронеж", "Воронежская область")]),
-    ("Europe/Samara", 4, [("Самара", "Самарская область")]),
-    ("Asia/Yekaterinburg", 5, [("Екатеринбург", "Свердловская область"), ("Челябинск", "Челябинская область"),
-                               ("Тюмень", "Тюменская область")]),
-    ("Asia/Omsk", 6, [("Омск", "Омская область")]),
-    ("Asia/Novosibirsk", 7, [("Новосибирск", "Новосибирская область")]),
-    ("Asia/Krasnoyarsk", 7, [("Красноярск", "Красноярский край")]),
-    ("Asia/Vladivostok", 10, [("Владивосток", "Приморский край")]),
-]  # fmt: skip
-ZONE_WEIGHTS = [60, 6, 14, 4, 7, 5, 4]
-OFFSET_HOURS = {zone: offset for zone, offset, _ in ZONES}
+from simulator.profiles import SimProfile
 
 # Hospital shifts start at these local hours; staff take a kit shortly before the shift starts.
 SHIFT_START_HOUR = {"morning": 8.0, "evening": 16.0, "night": 20.0}
@@ -30,9 +18,10 @@ SHIFT_WEIGHTS = {"doctor": [0.62, 0.23, 0.15], "nurse": [0.45, 0.30, 0.25], "oth
 SHIFTS = ["morning", "evening", "night"]
 
 
-def weekday_factor(day: dt.date, role: str) -> float:
-    """Weekends are quieter: planned surgery stops, only duty staff work (nurses keep more shifts)."""
-    if day.weekday() < 5:
+def weekday_factor(day: dt.date, role: str, profile: SimProfile) -> float:
+    """Weekends and public holidays are quieter: planned surgery stops, only duty staff work (nurses keep more
+    shifts)."""
+    if day.weekday() < 5 and not profile.holidays(day):
         return 1.0
     return 0.55 if role == "nurse" else 0.35
 
@@ -47,9 +36,16 @@ def season_factor(day: dt.date) -> float:
     return yearly
 
 
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def local_to_utc(day: dt.date, local_hour: float, zone: str) -> dt.datetime:
-    midnight = dt.datetime.combine(day, dt.time(), dt.UTC)
-    return midnight + dt.timedelta(hours=local_hour - OFFSET_HOURS[zone])
+    """UTC of `local_hour` hours after local midnight of `day` in `zone` (wall-clock time: 08:00 is 08:00 local on
+    either side of a DST change)."""
+    wall = dt.datetime.combine(day, dt.time(), _zone(zone)) + dt.timedelta(hours=local_hour)
+    return wall.astimezone(dt.UTC)
 
 
 def day_start(day: dt.date) -> dt.datetime:

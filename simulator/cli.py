@@ -21,6 +21,17 @@ def simulate(
     bad_rows: Annotated[
         bool, typer.Option("--bad-rows", help="History: put a few malformed rows in the feeds.")
     ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="History: the business, ru-clinics or us-vending. Default: PULSE_DEMO_PROFILE."),
+    ] = None,
+    mixed_currencies: Annotated[
+        bool,
+        typer.Option(
+            "--mixed-currencies",
+            help="History: keep a share of accounts (their vends, top-ups) and deals in foreign currencies.",
+        ),
+    ] = False,
     duration: Annotated[float, typer.Option(help="Live: seconds to run.")] = 60.0,
     rate: Annotated[float, typer.Option(help="Live: requests per second, all clients together.")] = 20.0,
     machines: Annotated[int, typer.Option(help="Live: concurrent machines (a third offline).")] = 6,
@@ -37,7 +48,8 @@ def simulate(
     store = Store(settings=settings)
     try:
         if history:
-            _history(store, days=days, end=end, scale=scale, seed=seed, bad_rows=bad_rows)
+            _history(store, days=days, end=end, scale=scale, seed=seed, bad_rows=bad_rows,
+                     profile=profile or settings.demo_profile, mixed_currencies=mixed_currencies)  # fmt: skip
         else:
             _live(store, duration=duration, rate=rate, machines=machines, max_requests=max_requests, seed=seed)
     except NotMigrated as err:
@@ -48,7 +60,17 @@ def simulate(
         store.dispose()
 
 
-def _history(store: object, *, days: int, end: str | None, scale: float, seed: int, bad_rows: bool) -> None:
+def _history(
+    store: object,
+    *,
+    days: int,
+    end: str | None,
+    scale: float,
+    seed: int,
+    bad_rows: bool,
+    profile: str,
+    mixed_currencies: bool,
+) -> None:
     from rich.table import Table
 
     from operational_api.db import Store
@@ -58,18 +80,22 @@ def _history(store: object, *, days: int, end: str | None, scale: float, seed: i
 
     assert isinstance(store, Store)
     last_day = dt.date.fromisoformat(end) if end else None
-    cfg = SimConfig(seed=seed, days=days, end=last_day, scale=scale, bad_rows=bad_rows)
+    cfg = SimConfig(seed=seed, days=days, end=last_day, scale=scale, bad_rows=bad_rows, profile=profile,
+                    mixed_currencies=mixed_currencies)  # fmt: skip
     settings = store.settings
-    console.print(f"simulating {cfg.first_day} .. {cfg.last_day}: {cfg.hospitals} hospitals, "
-                  f"{cfg.customers:,} customers, seed {seed}")  # fmt: skip
+    if cfg.business.business.currency != settings.business.currency:
+        console.print(f"[yellow]note[/yellow]: the {profile} business is in {cfg.business.business.currency}, "
+                      f"reported in {settings.business.currency} (PULSE_DEMO_PROFILE, PULSE_REPORTING_CURRENCY)")  # fmt: skip
+    console.print(f"simulating {profile} {cfg.first_day} .. {cfg.last_day}: {cfg.hospitals} hospitals, "
+                  f"{cfg.customers:,} customers, seed {seed}" + (", mixed currencies" if mixed_currencies else ""))  # fmt: skip
     result = run_history(store, settings, cfg)
     table = Table("table", "rows", "writes (inserts + updates)")
     counts = table_counts(store)
     for name, count in counts.items():
         table.add_row(name, f"{count:,}", f"{result.rows.get(name, 0):,}")
     console.print(table)
-    feeds = ", ".join(f"{feed} {rows:,}" for feed, rows in result.feed_rows.items())
-    console.print(f"feeds in {settings.landing_dir}: {feeds} rows")
+    feeds = ", ".join(f"{feed} {rows:,} rows" for feed, rows in result.feed_rows.items() if rows)
+    console.print(f"feeds in {settings.landing_dir}: {feeds or 'none for this business'}")
     total = sum(result.rows.values())
     console.print(f"[green]done[/green] in {result.seconds:.1f} s ({total / max(result.seconds, 1e-9):,.0f} rows/s)")
 

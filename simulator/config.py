@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from simulator.profiles import SimProfile, sim_profile
+
 HOSPITALS_AT_SCALE_1 = 136
 CUSTOMERS_AT_SCALE_1 = 13_600
 OPERATORS_AT_SCALE_1 = 40
@@ -25,12 +27,19 @@ class SimConfig:
     end: dt.date | None = None  # last simulated day (inclusive); default today (UTC)
     scale: float = 1.0
     bad_rows: bool = False
+    profile: str = "ru-clinics"  # simulator/profiles.py
+    mixed_currencies: bool = False  # a share of customer accounts (their vends and top-ups) in foreign currencies
 
     def __post_init__(self) -> None:
+        sim_profile(self.profile)  # ValueError naming the profiles when unknown
         if self.days < 1:
             raise ValueError("days must be at least 1")
         if not 0 < self.scale <= 100:
             raise ValueError("scale must be in (0, 100]")
+
+    @property
+    def business(self) -> SimProfile:
+        return sim_profile(self.profile)
 
     @property
     def last_day(self) -> dt.date:

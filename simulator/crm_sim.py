@@ -22,11 +22,12 @@ from simulator.config import SimConfig
 from simulator.crm_world import SERVICES, Campaign, CrmWorld, Operator
 from simulator.feeds import FeedWriter, stamp
 from simulator.rng import np_stream, stream
-from simulator.vending_world import money
+from simulator.vending_world import in_account, money
 from simulator.writer import Ids, Timeline
 
 MIN = dt.timedelta(minutes=1)
 MSK = 3  # the call centre and clinics work on Moscow time
+FOREIGN_DEAL_SHARE = 0.08  # --mixed-currencies: deals of foreign patients, in their currency
 ORGANIC_CHANNELS = [("web_form", "web", 0.35), ("call", "phone", 0.35), ("referral", "referral", 0.15),
                     ("chat", "web", 0.10), ("walk_in", "other", 0.05)]  # fmt: skip
 MESSAGE_CHANNELS = ["sms", "whatsapp", "telegram", "email"]
@@ -59,9 +60,20 @@ class CrmSim:
         self.np_rng = np_stream(cfg.seed, "crm-counts")
         self.stats: Counter[str] = Counter()
         self.contacts: list[tuple[int, str]] = []  # (id, phone) of known patients
-        # Insured attended visits for invoicing: (year, month) -> counterparty index -> RUB kopecks
+        # Insured attended visits for invoicing: (year, month) -> counterparty index -> minor units of the business
         self.insured: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.insurers = [i for i, cp in enumerate(world.counterparties) if cp.kind in ("insurer", "assistance")]
+        self.currency = cfg.business.business.currency
+        self.mixed_rng = stream(cfg.seed, "foreign-deals")  # its own stream: the rest is the same either way
+
+    def _deal_price(self, minor: int) -> dict[str, object]:
+        """A deal's amount and currency: the clinic's price list, or with --mixed-currencies a foreign patient's
+        price in their currency now and then (converted at the profile's list rate, in whole units)."""
+        foreign = self.cfg.business.account_currencies
+        if self.cfg.mixed_currencies and self.mixed_rng.random() < FOREIGN_DEAL_SHARE:
+            currency = self.mixed_rng.choice(sorted(foreign))
+            return {"amount": money(in_account(minor, foreign[currency], step=100)), "currency": currency}
+        return {"amount": money(minor), "currency": self.currency}
 
     # --- a day ---------------------------------------------------------------------------------------
 
@@ -83,7 +95,7 @@ class CrmSim:
             call_id = f"pbx-{day:%Y%m%d}-{self.rng.randrange(10**8):08d}"
             self.feeds.add("telephony", at.date(), f"{stamp(at)}{call_id}", {
                 "call_id": call_id, "started_at": stamp(at), "answered_at": "", "ended_at": stamp(at + 20 * MIN / 60),
-                "direction": "inbound", "operator_id": "", "phone": names.phone(self.rng), "duration_seconds": 0,
+                "direction": "inbound", "operator_id": "", "phone": names.phone(self.rng, self.cfg.business), "duration_seconds": 0,
                 "outcome": "missed", "recording_url": "", "is_robot": "false"})  # fmt: skip
 
     def _arrival(self, start: dt.datetime) -> dt.datetime:
@@ -110,8 +122,8 @@ class CrmSim:
         if self.contacts and self.rng.random() < 0.15:
             return self.rng.choice(self.contacts)
         contact_id = self.ids.next(m.Contact)
-        full_name, handle, gender = names.person(self.rng)
-        phone = names.phone(self.rng)
+        full_name, handle, gender = names.person(self.rng, self.cfg.business)
+        phone = names.phone(self.rng, self.cfg.business)
         self.tl.insert(m.Contact, {"id": contact_id, "external_id": f"mis-{contact_id:07d}", "full_name": full_name,
                                    "phone": phone, "email": f"{handle}{contact_id}@mail.example.ru",
                                    "birth_date": dt.date(1950, 1, 1) + dt.timedelta(days=self.rng.randrange(20_000)),
@@ -120,7 +132,10 @@ class CrmSim:
         roll = self.rng.random()
         if roll < 0.01:  # the patient changed their phone number later
             self.tl.update(
-                m.Contact, contact_id, {"phone": names.phone(self.rng)}, at + dt.timedelta(days=self.rng.uniform(5, 90))
+                m.Contact,
+                contact_id,
+                {"phone": names.phone(self.rng, self.cfg.business)},
+                at + dt.timedelta(days=self.rng.uniform(5, 90)),
             )
         elif roll < 0.014:  # asked to be forgotten
             self.tl.tombstone(m.Contact, contact_id, at + dt.timedelta(days=self.rng.uniform(10, 120)))
@@ -148,7 +163,7 @@ class CrmSim:
         price, minutes, specialty = SERVICES[service]
         self.tl.insert(m.Deal, {"id": deal_id, "external_id": f"deal-{deal_id:07d}", "pipeline_id": self.world.pipeline_id,
                                 "stage_id": self.world.stages["new"], "contact_id": contact_id, "lead_id": lead_id,
-                                "operator_id": op.id, "title": f"{service}", "amount": money(price), "currency": "RUB",
+                                "operator_id": op.id, "title": f"{service}", **self._deal_price(price),
                                 "status": "open", "stage_changed_at": at, "closed_at": None}, at)  # fmt: skip
         self._history(deal_id, None, "new", op.id, at)
         stage = "new"
@@ -282,7 +297,7 @@ class CrmSim:
             "lead_id": lead_id, "branch_id": branch, "doctor_id": doctor, "service": service, "visit_type": visit_type,
             "status": "booked", "scheduled_at": when, "duration_minutes": minutes,
             # Insured visits cost the patient nothing: the insurer is invoiced monthly.
-            "price": Decimal("0.00") if insurer is not None else money(price), "currency": "RUB",
+            "price": Decimal("0.00") if insurer is not None else money(price), "currency": self.currency,
             "insurance_policy": insurer is not None,
             "insurer_id": None if insurer is None else self.world.counterparties[insurer].id,
             "rescheduled_from_id": rescheduled_from}, booked_at)  # fmt: skip

@@ -28,8 +28,10 @@ PLATFORMS = [
     ("google_ads", "USD", 0.55, 0.040, ["mrt"]),
     ("telegram_ads", "EUR", 0.48, 0.025, ["checkup"]),
 ]
-STAGES = [("new", "Новая", False, False), ("contacted", "Связались", False, False), ("booked", "Записан", False, False),
-          ("attended", "Пришёл", False, False), ("won", "Оплачено", True, False), ("lost", "Потеряна", False, True)]  # fmt: skip
+# code, name, won, lost, funnel step (the CRM's own codes; the funnel finds its steps by funnel_step)
+STAGES = [("new", "Новая", False, False, "lead"), ("contacted", "Связались", False, False, "contacted"),
+          ("booked", "Записан", False, False, "booked"), ("attended", "Пришёл", False, False, "attended"),
+          ("won", "Оплачено", True, False, "paid"), ("lost", "Потеряна", False, True, "lost")]  # fmt: skip
 COUNTERPARTIES = [
     ("СОГАЗ", "insurer", "RU", "RUB"),
     ("Ингосстрах", "insurer", "RU", "RUB"),
@@ -92,23 +94,27 @@ class CrmWorld:
 
 def build_crm_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> CrmWorld:
     rng = stream(cfg.seed, "crm-world")
+    profile = cfg.business
+    desk = "clinic" if profile.clinics else "support"
     long_ago = cfg.start - dt.timedelta(days=400)
     operators: list[Operator] = []
     support: list[Operator] = []
     for index in range(cfg.operators):
         team = "support" if index % 4 == 3 else "call_centre"
-        name, handle, _ = names.person(rng)
+        name, handle, _ = names.person(rng, cfg.business)
         op = Operator(ids.next(m.Operator), f"op-{index + 1:03d}", team, reach=rng.uniform(0.45, 0.85),
                       speed_minutes=rng.lognormvariate(2.6, 0.8), handle_minutes=rng.uniform(2.5, 8.0),
                       skill=rng.uniform(0.35, 0.65))  # fmt: skip
         (support if team == "support" else operators).append(op)
         timeline.insert(m.Operator, {"id": op.id, "external_id": op.external_id, "name": name,
-                                     "email": f"{handle}@clinic.example.ru", "team": team, "is_robot": False,
+                                     "email": f"{handle}@{desk}.{profile.email_domain}", "team": team, "is_robot": False,
                                      "active": True}, long_ago)  # fmt: skip
     # One person leaves mid-year: deactivated, not deleted (their calls stay attributed).
     leaver = operators[-1]
     timeline.update(m.Operator, leaver.id, {"active": False}, cfg.start + dt.timedelta(days=cfg.days * 0.6))
     operators_active = operators[:-1] if len(operators) > 2 else operators
+    if not profile.clinics:  # a vending network: its call centre only takes customers' calls (phone top-ups)
+        return CrmWorld(operators_active, support or operators[:1], [], [], {}, [], [], 0, {})
     robots = []
     for code, title in (("robot-reminder", "Робот-напоминатель"), ("robot-nps", "Робот опроса NPS")):
         robot_id = ids.next(m.Operator)
@@ -134,7 +140,7 @@ def build_crm_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> CrmWorld:
                 doctor_id = ids.next(m.Doctor)
                 doctors[branch_id].append((doctor_id, spec))
                 timeline.insert(m.Doctor, {"id": doctor_id, "external_id": f"dr-{doctor_id:04d}",
-                                           "name": names.person(rng)[0], "specialty": spec,
+                                           "name": names.person(rng, cfg.business)[0], "specialty": spec,
                                            "branch_id": branch_id}, long_ago)  # fmt: skip
 
     campaigns: list[Campaign] = []
@@ -170,10 +176,11 @@ def build_crm_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> CrmWorld:
     pipeline_id = ids.next(m.Pipeline)
     timeline.insert(m.Pipeline, {"id": pipeline_id, "code": "clinic", "name": "Пациенты клиники"}, long_ago)
     stages: dict[str, int] = {}
-    for position, (code, title, won, lost) in enumerate(STAGES):
+    for position, (code, title, won, lost, step) in enumerate(STAGES):
         stage_id = ids.next(m.PipelineStage)
         stages[code] = stage_id
         timeline.insert(m.PipelineStage, {"id": stage_id, "pipeline_id": pipeline_id, "code": code, "name": title,
-                                          "position": position, "is_won": won, "is_lost": lost}, long_ago)  # fmt: skip
+                                          "position": position, "is_won": won, "is_lost": lost, "funnel_step": step},
+                        long_ago)  # fmt: skip
     return CrmWorld(operators_active, support or operators[:1], robots, branches, doctors, campaigns, counterparties,
                     pipeline_id, stages)  # fmt: skip

@@ -76,6 +76,8 @@ class FeedWriter:
         if bad_rows:
             rng = stream(seed, "bad-rows")
             for feed, rows in BAD_ROWS.items():
+                if not days_for[feed]:
+                    continue  # a feed this business does not receive
                 for row in rows:
                     bad[(feed, rng.choice(days_for[feed]))].append(row)
         counts: dict[str, int] = defaultdict(int)

@@ -1,4 +1,5 @@
-"""Money across currencies: the central bank's daily FX rates (table and feed), monthly invoices to
+"""Money across currencies: daily FX rates to the business currency (the table; for a RUB business also the
+central bank's feed), and for a business with clinics monthly invoices to
 insurers and assistance companies for insured visits (in their currency, at the day's rate), referral
 invoices with partner clinics, and payments that come in full, in part, late or never."""
 
@@ -17,20 +18,20 @@ from simulator.feeds import FeedWriter
 from simulator.rng import stream
 from simulator.writer import Ids, Timeline
 
-# Currency: (rate to RUB at the start of the window, daily volatility).
-FX_START = {"USD": (91.5, 0.006), "EUR": (99.0, 0.006), "KZT": (0.19, 0.005), "CNY": (12.6, 0.005)}
 PUBLISHED_AT_HOUR_UTC = 9  # the rate for a day is published that morning
 
 
 class FinanceSim:
-    def __init__(self, cfg: SimConfig, ids: Ids, timeline: Timeline, feeds: FeedWriter, crm: CrmSim) -> None:
+    def __init__(self, cfg: SimConfig, ids: Ids, timeline: Timeline, feeds: FeedWriter, crm: CrmSim | None) -> None:
         self.cfg = cfg
         self.ids = ids
         self.tl = timeline
         self.feeds = feeds
         self.crm = crm
         self.rng = stream(cfg.seed, "finance")
-        self.rates = {cur: start for cur, (start, _) in FX_START.items()}
+        self.fx_start = cfg.business.fx_start  # currency: (rate to the business currency at the start, volatility)
+        self.currency = cfg.business.business.currency
+        self.rates = {cur: start for cur, (start, _) in self.fx_start.items()}
         self.stats: Counter[str] = Counter()
         self.fx_days: list[dt.date] = []
 
@@ -39,40 +40,41 @@ class FinanceSim:
         # in the history predates every rate (the marts refuse to convert an amount without one).
         if day.weekday() < 5 or not self.fx_days:
             self._publish_rates(day)
-        if day.day == 3:
-            self._invoice_month(day)
+        if day.day == 3 and self.crm is not None:
+            self._invoice_month(self.crm, day)
 
     def _publish_rates(self, day: dt.date) -> None:
         at = day_start(day) + dt.timedelta(hours=PUBLISHED_AT_HOUR_UTC)
         self.fx_days.append(day)
-        for currency, (_, vol) in FX_START.items():
+        for currency, (_, vol) in self.fx_start.items():
             self.rates[currency] *= math.exp(self.rng.gauss(0, vol))
             rate = Decimal(f"{self.rates[currency]:.4f}")
             self.tl.insert(m.FxRate, {"id": self.ids.next(m.FxRate), "day": day, "base_currency": currency,
-                                      "quote_currency": "RUB", "rate": rate, "source": "cbr"}, at)  # fmt: skip
-            self.feeds.add("fx", day, currency, {"date": day.isoformat(), "currency": currency,
-                                                 "rate_to_rub": f"{rate:.4f}"})  # fmt: skip
+                                      "quote_currency": self.currency, "rate": rate, "source": "cbr"}, at)  # fmt: skip
+            if self.currency == "RUB":  # the feed is the Russian central bank's: rates to RUB
+                self.feeds.add("fx", day, currency, {"date": day.isoformat(), "currency": currency,
+                                                     "rate_to_rub": f"{rate:.4f}"})  # fmt: skip
             self.stats["fx_rates"] += 1
 
-    def _to_currency(self, rub_kopecks: int, currency: str) -> Decimal:
-        rub = Decimal(rub_kopecks).scaleb(-2)
-        if currency == "RUB":
-            return rub.quantize(Decimal("0.01"))
-        return (rub / Decimal(f"{self.rates[currency]:.4f}")).quantize(Decimal("0.01"))
+    def _to_currency(self, minor: int, currency: str) -> Decimal:
+        amount = Decimal(minor).scaleb(-2)
+        if currency == self.currency:
+            return amount.quantize(Decimal("0.01"))
+        return (amount / Decimal(f"{self.rates[currency]:.4f}")).quantize(Decimal("0.01"))
 
-    def _invoice_month(self, day: dt.date) -> None:
+    def _invoice_month(self, crm: CrmSim, day: dt.date) -> None:
         previous = (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
         issued = day_start(day) + dt.timedelta(hours=8)
-        visits = self.crm.insured.get((previous.year, previous.month), {})
-        for cp_index, cp in enumerate(self.crm.world.counterparties):
+        visits = crm.insured.get((previous.year, previous.month), {})
+        for cp_index, cp in enumerate(crm.world.counterparties):
             if cp.kind == "partner_clinic":
                 # Referral fees with partner clinics, invoiced in their currency.
-                rub = int(self.rng.uniform(50_000, 400_000) * 100 * max(self.cfg.scale, 0.05))
+                minor = int(self.rng.uniform(50_000, 400_000) * 100 * max(self.cfg.scale, 0.05))
             else:
-                rub = visits.get(cp_index, 0)
-            if rub <= 0:
+                minor = visits.get(cp_index, 0)
+            if minor <= 0:
                 continue
-            amount = self._to_currency(rub, cp.currency)
+            amount = self._to_currency(minor, cp.currency)
             invoice_id = self.ids.next(m.Invoice)
             self.tl.insert(m.Invoice, {"id": invoice_id, "external_id": f"inv-{invoice_id:06d}",
                                        "number": f"INV-{previous:%Y%m}-{cp_index + 1:03d}", "counterparty_id": cp.id,

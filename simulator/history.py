@@ -67,7 +67,7 @@ def run_history(store: Store, settings: Settings, cfg: SimConfig, *, show_progre
         timeline.insert(m.Customer, row, customer.registered_at)
 
     vending = VendingSim(cfg, vending_world, ids, timeline, [op.id for op in crm_world.support])
-    crm = CrmSim(cfg, crm_world, ids, timeline, feeds)
+    crm = CrmSim(cfg, crm_world, ids, timeline, feeds) if cfg.business.clinics else None
     finance = FinanceSim(cfg, ids, timeline, feeds, crm)
     result = HistoryResult(seconds=0.0)
     days = [cfg.first_day + dt.timedelta(days=n) for n in range(cfg.days)]
@@ -84,20 +84,23 @@ def run_history(store: Store, settings: Settings, cfg: SimConfig, *, show_progre
         task = progress.add_task("history", total=len(days), day="", rows=0)
         for day in days:
             vending.run_day(day)
-            crm.run_day(day)
+            if crm is not None:
+                crm.run_day(day)
             finance.run_day(day)
             if day == cfg.last_day:
                 vending.finish()
             result.rows.update(apply_day(store, timeline.take_until(day)))
             progress.update(task, advance=1, day=day.isoformat(), rows=sum(result.rows.values()))
     sync_sequences(store)
-    business_days = finance.fx_days
+    clinic_days = days if crm is not None else []  # a vending network has no telephony, ads or patient messages
+    fx_days = finance.fx_days if cfg.business.business.currency == "RUB" else []  # the Russian central bank's feed
     result.feed_rows = feeds.write(seed=cfg.seed, bad_rows=cfg.bad_rows, days_for={
-        "telephony": days, "ad_spend": days, "messages": days, "fx": business_days})  # fmt: skip
-    result.events = vending.stats + crm.stats + finance.stats
+        "telephony": clinic_days, "ad_spend": clinic_days, "messages": clinic_days, "fx": fx_days})  # fmt: skip
+    result.events = vending.stats + (crm.stats if crm is not None else Counter()) + finance.stats
     path = world_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"seed": cfg.seed, "scale": cfg.scale, "days": cfg.days,
-                                "first_day": cfg.first_day.isoformat(), "last_day": cfg.last_day.isoformat()}) + "\n")  # fmt: skip
+    path.write_text(json.dumps({"seed": cfg.seed, "scale": cfg.scale, "days": cfg.days, "profile": cfg.profile,
+                                "mixed_currencies": cfg.mixed_currencies, "first_day": cfg.first_day.isoformat(),
+                                "last_day": cfg.last_day.isoformat()}) + "\n")  # fmt: skip
     result.seconds = time.perf_counter() - began
     return result

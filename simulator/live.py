@@ -123,6 +123,11 @@ class Driver:
         if key is None and again.status_code == 200 and again.json().get("created", 0):
             self.report.replays_that_created += 1  # the IDs alone must have made it a no-op
 
+    def topup_amount(self, currency: str) -> Decimal:
+        """About fifteen of the dearest kits, in whole units of the account's currency."""
+        dearest = max((prices[currency] for prices in self.world.products.values() if currency in prices), default=0)
+        return (Decimal(dearest) * 15).quantize(Decimal("1"))
+
     # --- clients -------------------------------------------------------------------------------------
 
     async def machine(self, serial: str, offline: bool) -> None:
@@ -131,9 +136,13 @@ class Driver:
         while True:
             customer = self.rng.choice(self.world.customers)
             sku = self.rng.choice(skus)
+            price = self.world.products[sku].get(customer.currency)
+            if price is None:  # no price list in this account's currency: the machine would refuse it
+                await asyncio.sleep(0.05)
+                continue
             pin = customer.pin if self.rng.random() > 0.03 else wrong_pin(customer.pin)
             vend: dict[str, Any] = {"id": self.next_id(serial), "machine_serial": serial, "client_id": customer.client_id,
-                    "sku": sku, "quantity": 1, "unit_price": str(self.world.products[sku]), "currency": "RUB",
+                    "sku": sku, "quantity": 1, "unit_price": str(price), "currency": customer.currency,
                     "device_time": dt.datetime.now(dt.UTC).isoformat(), "offline": offline}  # fmt: skip
             if offline:
                 buffer.append(vend)
@@ -190,7 +199,7 @@ class Driver:
                 continue
             entry_id = self.next_id("tu")
             source = "phone_operator" if customer.has_card and self.rng.random() < 0.3 else "web_portal"
-            body: dict[str, Any] = {"entry_id": entry_id, "client_id": customer.client_id, "amount": "5000.00", "currency": "RUB",
+            body: dict[str, Any] = {"entry_id": entry_id, "client_id": customer.client_id, "amount": str(self.topup_amount(customer.currency)), "currency": customer.currency,
                     "source": source, "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
                     "processor_ref": f"ch_{entry_id}"}  # fmt: skip
             if source == "phone_operator":
@@ -204,8 +213,8 @@ class Driver:
         stages = self.world.stages
         while True:
             op = self.rng.choice(self.world.operators)
-            full_name, _, _ = person(self.rng)
-            number = phone(self.rng)
+            full_name, _, _ = person(self.rng, self.world.profile)
+            number = phone(self.rng, self.world.profile)
             contact = await self.send("POST", "/v1/contacts", "operator", {"full_name": full_name, "phone": number})
             if contact is None or contact.status_code != 201:
                 continue
@@ -265,7 +274,9 @@ async def drive(world: LiveWorld, cfg: LiveConfig) -> LiveReport:
         driver = Driver(world, cfg, client, limit)
         machines = world.machines[: cfg.machines] or world.machines
         tasks = [_guard(driver.machine(serial, offline=index % 3 == 2)) for index, serial in enumerate(machines)]
-        tasks += [_guard(driver.portal()), _guard(driver.operator())]
+        tasks.append(_guard(driver.portal()))
+        if world.pipeline_id is not None:  # a business with clinics: a call-centre operator works its leads
+            tasks.append(_guard(driver.operator()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=cfg.duration + 30)
     driver.report.seconds = time.monotonic() - began

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from operational_api import models as m
 from operational_api.db import Store
 from operational_api.services.keys import authenticate, create_api_key
-from operational_api.services.vending import current_price
 from pulse.core.settings import Settings
 from simulator.history import SimulationError, world_file
+from simulator.profiles import SimProfile, sim_profile
 from simulator.rng import customer_pin, stream
 
 LIVE_SCOPES = ("machine", "portal", "operator")
@@ -31,19 +31,21 @@ class LiveCustomer:
     pin: str
     hospital_code: str | None
     has_card: bool
+    currency: str  # the account's
 
 
 @dataclass
 class LiveWorld:
     base_url: str
     machines: list[str]  # serials
-    products: dict[str, Decimal]  # sku -> current price
+    products: dict[str, dict[str, Decimal]]  # sku -> currency -> current price
     customers: list[LiveCustomer]
     operators: list[int]
-    pipeline_id: int
+    pipeline_id: int | None  # None: a business without clinics (no CRM traffic)
     stages: dict[str, int]
     keys: dict[str, str]  # scope -> API key
     key_ids: list[int]
+    profile: SimProfile
 
 
 def loopback_base_url(settings: Settings) -> str:
@@ -65,7 +67,9 @@ def load_world(store: Store, settings: Settings, *, customers: int, seed_overrid
     if not path.exists():
         raise SimulationError("no simulated business in this store: run `pulse simulate --history` first "
                               "(e.g. --scale 0.01 --days 7)")  # fmt: skip
-    seed = seed_override if seed_override is not None else int(json.loads(path.read_text())["seed"])
+    held = json.loads(path.read_text())
+    seed = seed_override if seed_override is not None else int(held["seed"])
+    profile = sim_profile(held.get("profile", "ru-clinics"))
     base_url = loopback_base_url(settings)
     now = dt.datetime.now(dt.UTC)
     rng = stream(seed, f"live-world:{now.isoformat()}")
@@ -73,13 +77,18 @@ def load_world(store: Store, settings: Settings, *, customers: int, seed_overrid
         machines = list(session.execute(
             select(m.Machine.serial).where(m.Machine.deleted_at.is_(None), m.Machine.status != "retired")
             .order_by(m.Machine.id)).scalars())  # fmt: skip
-        products: dict[str, Decimal] = {}
-        for product_id, sku in session.execute(select(m.Product.id, m.Product.sku).order_by(m.Product.id)):
-            price = current_price(session, product_id, now)
-            if price is not None:
-                products[sku] = price[0]
+        products: dict[str, dict[str, Decimal]] = {}
+        valid_now = session.execute(
+            select(m.Product.sku, m.ProductPrice.currency, m.ProductPrice.price)
+            .join(m.ProductPrice, m.ProductPrice.product_id == m.Product.id)
+            .where(m.ProductPrice.deleted_at.is_(None), m.ProductPrice.valid_from <= now,
+                   or_(m.ProductPrice.valid_to.is_(None), m.ProductPrice.valid_to > now))
+            .order_by(m.Product.id, m.ProductPrice.valid_from)
+        )  # fmt: skip
+        for sku, currency, price in valid_now:
+            products.setdefault(sku, {})[currency] = Decimal(price)
         rows = session.execute(
-            select(m.Customer.id, m.Customer.client_id, m.Hospital.code, m.Customer.payment_token)
+            select(m.Customer.id, m.Customer.client_id, m.Hospital.code, m.Customer.payment_token, m.Customer.currency)
             .join(m.Hospital, m.Hospital.id == m.Customer.home_hospital_id, isouter=True)
             .where(m.Customer.status == "active", m.Customer.pin_locked_at.is_(None), m.Customer.deleted_at.is_(None))
             .order_by(m.Customer.id)
@@ -87,14 +96,14 @@ def load_world(store: Store, settings: Settings, *, customers: int, seed_overrid
         operators = list(session.execute(
             select(m.Operator.id).where(m.Operator.is_robot.is_(False), m.Operator.active.is_(True))
             .order_by(m.Operator.id)).scalars())  # fmt: skip
-        pipeline_id = session.execute(select(m.Pipeline.id).where(m.Pipeline.code == "clinic")).scalar_one()
+        pipeline_id = session.execute(select(m.Pipeline.id).where(m.Pipeline.code == "clinic")).scalar_one_or_none()
         stages = {code: sid for sid, code in session.execute(
             select(m.PipelineStage.id, m.PipelineStage.code).where(m.PipelineStage.pipeline_id == pipeline_id))}  # fmt: skip
     if not machines or not products or not rows or not operators:
         raise SimulationError("the store lacks machines, priced products, active customers or operators")
     chosen = rng.sample(rows, min(customers, len(rows)))
-    people = [LiveCustomer(r.id, r.client_id, customer_pin(seed, r.client_id), r.code, r.payment_token is not None)
-              for r in chosen]  # fmt: skip
+    people = [LiveCustomer(r.id, r.client_id, customer_pin(seed, r.client_id), r.code, r.payment_token is not None,
+                           r.currency) for r in chosen]  # fmt: skip
     keys: dict[str, str] = {}
     with store.write() as session:
         for scope in LIVE_SCOPES:
@@ -103,7 +112,7 @@ def load_world(store: Store, settings: Settings, *, customers: int, seed_overrid
             )
         callers = [authenticate(session, key) for key in keys.values()]
         key_ids = [caller.key_id for caller in callers if caller is not None]
-    return LiveWorld(base_url, machines, products, people, operators, pipeline_id, stages, keys, key_ids)
+    return LiveWorld(base_url, machines, products, people, operators, pipeline_id, stages, keys, key_ids, profile)
 
 
 def revoke_keys(store: Store, key_ids: list[int]) -> None:

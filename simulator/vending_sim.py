@@ -21,11 +21,13 @@ from operational_api.security import MAX_BAD_PINS
 from simulator.calendar import SHIFT_START_HOUR, day_start, local_to_utc, season_factor, weekday_factor
 from simulator.config import SimConfig
 from simulator.rng import np_stream, stream
-from simulator.vending_world import KIT_TYPES, Customer, VendingWorld, money
+from simulator.vending_world import KIT_TYPES, Customer, VendingWorld, in_account, money
 from simulator.writer import Ids, Timeline
 
 S = dt.timedelta(seconds=1)
+# Amounts in kopecks of the Russian business; every business scales them by its profile's price_scale (`_minor`).
 LOW_BALANCE_KOPECKS = 80_000
+OPENING_BALANCES = [0, 50_000, 120_000, 250_000, 400_000]
 WEB_AMOUNTS = [100_000, 150_000, 200_000, 300_000, 500_000]
 PHONE_AMOUNTS = [200_000, 300_000, 500_000]
 PAYROLL_AMOUNTS = [300_000, 400_000, 600_000]
@@ -37,7 +39,7 @@ REFUND_RATE = 0.0015
 
 @dataclass
 class CustomerState:
-    balance: int = 0  # kopecks
+    balance: int = 0  # minor units of the account's currency
     locked: bool = False
     status: str = "active"
     blocked_attempts: int = 0
@@ -78,6 +80,12 @@ class VendingSim:
             self.products_by_size.setdefault(product.size, {})[product.kit_type] = p_index
         self._schedule_registrations()
 
+    def _minor(self, index: int, kopecks: int) -> int:
+        """A round amount of the Russian business (top-ups, thresholds) for this customer's account: scaled to the
+        business currency, then to the account's, in whole units."""
+        business = max(100, round(kopecks * self.cfg.business.price_scale / 100) * 100)
+        return in_account(business, self.world.customers[index].unit, step=100)
+
     # --- scheduling ----------------------------------------------------------------------------------
 
     def _push(self, at: dt.datetime, kind: str, payload: Any) -> None:
@@ -90,7 +98,8 @@ class VendingSim:
         opening_at = self.cfg.start - dt.timedelta(hours=1)
         for index, customer in enumerate(self.world.customers):
             if customer.registered_at < self.cfg.start:
-                amount = self.rng.choice([0, 50_000, 120_000, 250_000, 400_000])
+                drawn = self.rng.choice(OPENING_BALANCES)
+                amount = self._minor(index, drawn) if drawn else 0
                 self.customers[index].balance = amount
                 if amount:
                     self._entry_row(index, "adjustment", "admin", amount, opening_at, f"ob-{customer.client_id}",
@@ -116,16 +125,16 @@ class VendingSim:
     # --- ledger rows ---------------------------------------------------------------------------------
 
     def _entry_row(
-        self, index: int, kind: str, source: str, kopecks: int, at: dt.datetime, entry_id: str | None, **extra: Any
+        self, index: int, kind: str, source: str, minor: int, at: dt.datetime, entry_id: str | None, **extra: Any
     ) -> None:
         customer = self.world.customers[index]
         row = {"id": self.ids.next(m.AccountEntry), "entry_id": entry_id, "customer_id": customer.id, "kind": kind,
-               "source": source, "amount": money(kopecks), "currency": "RUB", "occurred_at": at,
+               "source": source, "amount": money(minor), "currency": customer.currency, "occurred_at": at,
                "vend_transaction_id": None, "hospital_id": None, "operator_id": None, "processor_ref": None,
                "note": None, **extra}  # fmt: skip
         self.tl.insert(m.AccountEntry, row, at)
 
-    def _topup(self, index: int, source: str, at: dt.datetime, kopecks: int | None = None) -> None:
+    def _topup(self, index: int, source: str, at: dt.datetime, minor: int | None = None) -> None:
         state = self.customers[index]
         customer = self.world.customers[index]
         state.topup_pending = False
@@ -136,22 +145,22 @@ class VendingSim:
         self._entry += 1
         extra: dict[str, Any] = {}
         if source == "web_portal":
-            kopecks = kopecks or self.rng.choice(WEB_AMOUNTS)
+            minor = minor or self._minor(index, self.rng.choice(WEB_AMOUNTS))
             extra["processor_ref"] = f"ch_{self.cfg.seed}_{self._entry:09d}"
         elif source == "phone_operator":
-            kopecks = kopecks or self.rng.choice(PHONE_AMOUNTS)
+            minor = minor or self._minor(index, self.rng.choice(PHONE_AMOUNTS))
             extra["processor_ref"] = f"ch_{self.cfg.seed}_{self._entry:09d}"
             extra["operator_id"] = self.rng.choice(self.phone_operators)
         else:
-            assert kopecks is not None
+            assert minor is not None
             extra["hospital_id"] = self.world.hospitals[customer.hospital].id
-        state.balance += kopecks
+        state.balance += minor
         self.stats[f"topup_{source}"] += 1
-        self._entry_row(index, "topup", source, kopecks, at, f"tu-{self._entry:09d}", **extra)
+        self._entry_row(index, "topup", source, minor, at, f"tu-{self._entry:09d}", **extra)
 
     def _maybe_schedule_topup(self, index: int, at: dt.datetime, soon: bool) -> None:
         state = self.customers[index]
-        if state.topup_pending or state.balance >= LOW_BALANCE_KOPECKS:
+        if state.topup_pending or state.balance >= self._minor(index, LOW_BALANCE_KOPECKS):
             return
         if not soon and self.rng.random() < 0.35:
             return  # will notice later (at the machine)
@@ -195,7 +204,10 @@ class VendingSim:
 
     def _vend_attempts(self, day: dt.date, start: dt.datetime) -> None:
         weekend = day.weekday() >= 5
-        role_factor = np.where(self.roles == "nurse", weekday_factor(day, "nurse"), weekday_factor(day, "doctor"))
+        profile = self.cfg.business
+        role_factor = np.where(
+            self.roles == "nurse", weekday_factor(day, "nurse", profile), weekday_factor(day, "doctor", profile)
+        )
         lam = self.rates * role_factor * season_factor(day) * (self.registered <= start + dt.timedelta(days=1))
         counts = self.np_rng.poisson(lam)
         for index in np.flatnonzero(counts):
@@ -248,7 +260,7 @@ class VendingSim:
     def _on_payroll(self, at: dt.datetime, h_index: int) -> None:
         for index, customer in enumerate(self.world.customers):
             if customer.hospital == h_index and customer.payroll and customer.registered_at < at:
-                amount = PAYROLL_AMOUNTS[int(customer.client_id) % len(PAYROLL_AMOUNTS)]
+                amount = self._minor(index, PAYROLL_AMOUNTS[int(customer.client_id) % len(PAYROLL_AMOUNTS)])
                 self._topup(index, "payroll", at + dt.timedelta(seconds=index % 600), amount)
 
     def _on_refill(self, at: dt.datetime, m_index: int) -> None:
@@ -265,9 +277,9 @@ class VendingSim:
         self.stats["unlocks"] += 1
 
     def _on_refund(self, at: dt.datetime, payload: tuple[int, str, int]) -> None:
-        index, vend_id, kopecks = payload
-        self.customers[index].balance += kopecks
-        self._entry_row(index, "refund", "admin", kopecks, at, f"rf-{vend_id}", vend_transaction_id=vend_id,
+        index, vend_id, minor = payload
+        self.customers[index].balance += minor
+        self._entry_row(index, "refund", "admin", minor, at, f"rf-{vend_id}", vend_transaction_id=vend_id,
                         note="kit was damaged")  # fmt: skip
         self.tl.update(m.VendTransaction, vend_id, {"status": "refunded"}, at)
         self.stats["refunds"] += 1
@@ -292,7 +304,8 @@ class VendingSim:
             "id": auth_id, "machine_id": self.world.machines[m_index].id,
             "customer_id": None if index is None else self.world.customers[index].id,
             "product_id": self.world.products[p_index].id, "quantity": qty,
-            "price": None if price is None else money(price), "decision": "approved" if reason is None else "declined",
+            "price": None if price is None else money(price),
+            "decision": "approved" if reason is None else "declined",
             "reason": reason, "requested_at": at}, at)  # fmt: skip
         self.stats[f"auth_{reason or 'approved'}"] += 1
         self.machines[m_index].last_seen = at
@@ -311,7 +324,7 @@ class VendingSim:
         kit = self.rng.choices(self.kit_types, weights=self.kit_shares)[0]
         p_index = self.products_by_size[customer.size][kit]
         qty = 1 if self.rng.random() < 0.93 else self.rng.choice([2, 2, 3])
-        price = self.world.products[p_index].price_at(at)
+        price = self.world.products[p_index].price_at(at, customer.unit)
         amount = price * qty
         key = (m_index, p_index)
         if machine.online_at > at:  # offline: the machine decides alone, from its cached data
@@ -387,7 +400,8 @@ class VendingSim:
         vend: dict[str, Any] = {"id": f"{machine.serial}-{state.counter:08d}", "machine_id": machine.id,
                 "customer_id": self.world.customers[index].id, "product_id": self.world.products[p_index].id,
                 "authorisation_id": auth_id, "quantity": qty, "unit_price": money(price), "amount": money(price * qty),
-                "currency": "RUB", "status": "failed" if jammed else "completed", "device_time": device_time,
+                "currency": self.world.customers[index].currency, "status": "failed" if jammed else "completed",
+                "device_time": device_time,
                 "offline": auth_id is None}  # fmt: skip
         if not jammed:
             self.customers[index].balance -= price * qty
@@ -411,7 +425,7 @@ class VendingSim:
         if vend["status"] != "completed":
             return
         row = {"id": self.ids.next(m.AccountEntry), "entry_id": None, "customer_id": vend["customer_id"],
-               "kind": "vend", "source": "machine", "amount": -vend["amount"], "currency": "RUB",
+               "kind": "vend", "source": "machine", "amount": -vend["amount"], "currency": vend["currency"],
                "occurred_at": vend["device_time"], "vend_transaction_id": vend["id"], "hospital_id": None,
                "operator_id": None, "processor_ref": None, "note": None}  # fmt: skip
         self.tl.insert(m.AccountEntry, row, received)

@@ -6,22 +6,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from operational_api import models as m
+from pulse.core.vocabulary import LOCALES
 from simulator import names
-from simulator.calendar import SHIFT_WEIGHTS, SHIFTS, ZONE_WEIGHTS, ZONES
+from simulator.calendar import SHIFT_WEIGHTS, SHIFTS
 from simulator.config import SimConfig
+from simulator.profiles import SimProfile
 from simulator.rng import stream
 from simulator.writer import Ids, Timeline
 
-KIT_TYPES = {  # kit type: (Russian name, base price in kopecks, share of vends)
-    "scrubs": ("Хирургический костюм", 35_000, 0.55),
-    "surgical": ("Стерильный хирургический комплект", 52_000, 0.25),
-    "gown": ("Халат медицинский", 28_000, 0.12),
-    "isolation": ("Изоляционный комплект", 41_000, 0.08),
+KIT_TYPES = {  # kit type: (name by language, base price in kopecks (times the profile's price_scale), share of vends)
+    "scrubs": ({"ru": "Хирургический костюм", "en": "Scrubs"}, 35_000, 0.55),
+    "surgical": ({"ru": "Стерильный хирургический комплект", "en": "Sterile surgical pack"}, 52_000, 0.25),
+    "gown": ({"ru": "Халат медицинский", "en": "Medical gown"}, 28_000, 0.12),
+    "isolation": ({"ru": "Изоляционный комплект", "en": "Isolation kit"}, 41_000, 0.08),
 }
+FOREIGN_ACCOUNT_SHARE = 0.12  # --mixed-currencies: accounts kept in a foreign currency
 SIZES = ["S", "M", "L", "XL", "XXL"]
 SIZE_WEIGHTS = [0.18, 0.32, 0.28, 0.15, 0.07]
 # Price list changes during the window: (fraction of the window elapsed, kit types, multiplier).
@@ -30,8 +34,19 @@ PAYROLL_HOSPITAL_SHARE = 0.3
 MEAN_VENDS_PER_WEEKDAY = 0.37  # per customer: about 110 kits a year
 
 
-def money(kopecks: int) -> Decimal:
-    return Decimal(kopecks).scaleb(-2)
+def money(minor: int) -> Decimal:
+    """Minor units (kopecks, cents) as an amount."""
+    return Decimal(minor).scaleb(-2)
+
+
+def in_account(minor: int, unit: float, step: int = 10) -> int:
+    """An amount in minor units of the business currency, in an account's currency (`unit` of it per business
+    unit), rounded to `step` minor units; the business currency itself (unit 1) unchanged."""
+    return minor if unit == 1.0 else max(step, round(minor * unit / step) * step)
+
+
+def other_locale(locale: str) -> str:
+    return next(other for other in LOCALES if other != locale)
 
 
 @dataclass
@@ -58,15 +73,16 @@ class Product:
     sku: str
     kit_type: str
     size: str
-    prices: list[tuple[dt.datetime, int]]  # (valid_from, kopecks), ascending
+    prices: list[tuple[dt.datetime, int]]  # (valid_from, minor units of the business currency), ascending
 
-    def price_at(self, at: dt.datetime) -> int:
+    def price_at(self, at: dt.datetime, unit: float = 1.0) -> int:
+        """The price at `at`, in an account currency worth `unit` of it per business unit (the price lists written below agree)."""
         current = self.prices[0][1]
-        for valid_from, kopecks in self.prices:
+        for valid_from, minor in self.prices:
             if valid_from > at:
                 break
-            current = kopecks
-        return current
+            current = minor
+        return in_account(current, unit)
 
 
 @dataclass
@@ -83,6 +99,8 @@ class Customer:
     has_card: bool
     payroll: bool
     forgetful: float  # daily chance of forgetting the PIN (5 bad tries, lockout)
+    currency: str = ""  # the account's currency
+    unit: float = 1.0  # its minor units per minor unit of the business currency
 
 
 @dataclass
@@ -101,14 +119,18 @@ def build_vending_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> Vending
     start = cfg.start
     long_ago = start - dt.timedelta(days=900)
 
+    profile = cfg.business
+    currency = profile.business.currency
+    price_lists = {currency: 1.0, **(profile.account_currencies if cfg.mixed_currencies else {})}
     plans = []
-    for code, name, tiers in (
-        ("standard", "Стандартный", [(0, "0.0500"), (500, "0.0650"), (1500, "0.0800")]),
-        ("premium", "Премиум", [(0, "0.0700"), (800, "0.0900"), (2500, "0.1100")]),
+    for code, tiers in (
+        ("standard", [(0, "0.0500"), (500, "0.0650"), (1500, "0.0800")]),
+        ("premium", [(0, "0.0700"), (800, "0.0900"), (2500, "0.1100")]),
     ):
         plan_id = ids.next(m.CommissionPlan)
         plans.append(plan_id)
-        timeline.insert(m.CommissionPlan, {"id": plan_id, "code": code, "name": name, "currency": "RUB"}, long_ago)
+        timeline.insert(m.CommissionPlan, {"id": plan_id, "code": code, "name": profile.plan_names[code],
+                                           "currency": currency}, long_ago)  # fmt: skip
         for min_kits, tier_rate in tiers:
             row = {"id": ids.next(m.CommissionTier), "plan_id": plan_id, "min_monthly_kits": min_kits,
                    "rate": Decimal(tier_rate)}  # fmt: skip
@@ -119,32 +141,36 @@ def build_vending_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> Vending
         for size in SIZES:
             product_id = ids.next(m.Product)
             sku = f"{kit_type.upper()}-{size}"
-            base_price = round(base * (1.1 if size == "XXL" else 1.0))
+            base_price = round(base * profile.price_scale * (1.1 if size == "XXL" else 1.0) / 10) * 10
             prices = [(start - dt.timedelta(days=200), base_price)]
             for fraction, kinds, factor in PRICE_CHANGES:
                 if kit_type in kinds:
                     when = start + dt.timedelta(days=math.floor(cfg.days * fraction), hours=21)
                     prices.append((when, round(prices[-1][1] * factor / 100) * 100))
             products.append(Product(product_id, sku, kit_type, size, prices))
-            timeline.insert(m.Product, {"id": product_id, "sku": sku, "name": f"{title} {size}", "kit_type": kit_type,
-                                        "size": size, "active": True}, long_ago)  # fmt: skip
-            previous: int | None = None
-            for valid_from, kopecks in prices:
-                price_id = ids.next(m.ProductPrice)
-                row = {"id": price_id, "product_id": product_id, "price": money(kopecks), "currency": "RUB",
-                       "valid_from": valid_from, "valid_to": None}  # fmt: skip
-                # A new price is entered a few days ahead; the old one is closed at the same moment.
-                entered = min(valid_from - dt.timedelta(days=3), valid_from)
-                timeline.insert(m.ProductPrice, row, max(entered, long_ago))
-                if previous is not None:
-                    timeline.update(m.ProductPrice, previous, {"valid_to": valid_from}, max(entered, long_ago))
-                previous = price_id
+            timeline.insert(m.Product, {"id": product_id, "sku": sku, "name": f"{title[profile.business.locale]} {size}",
+                                        "kit_type": kit_type, "size": size, "active": True}, long_ago)  # fmt: skip
+            for list_currency, unit in price_lists.items():  # one price list per account currency
+                previous: int | None = None
+                for valid_from, minor in prices:
+                    price_id = ids.next(m.ProductPrice)
+                    row = {"id": price_id, "product_id": product_id, "price": money(in_account(minor, unit)),
+                           "currency": list_currency, "valid_from": valid_from, "valid_to": None}  # fmt: skip
+                    # A new price is entered a few days ahead; the old one is closed at the same moment.
+                    entered = min(valid_from - dt.timedelta(days=3), valid_from)
+                    timeline.insert(m.ProductPrice, row, max(entered, long_ago))
+                    if previous is not None:
+                        timeline.update(m.ProductPrice, previous, {"valid_to": valid_from}, max(entered, long_ago))
+                    previous = price_id
 
     hospitals: list[Hospital] = []
     machines: list[Machine] = []
     sizes: list[float] = []
     for index in range(cfg.hospitals):
-        zone, _, cities = rng.choices(ZONES, weights=ZONE_WEIGHTS)[0]
+        if index < len(profile.zones) <= cfg.hospitals:  # every zone has a hospital, however small the weight
+            zone, _, cities = profile.zones[index]
+        else:
+            zone, _, cities = rng.choices(profile.zones, weights=[weight for _, weight, _ in profile.zones])[0]
         city, region = rng.choice(cities)
         hospital_id = ids.next(m.Hospital)
         code = f"H{index + 1:03d}"
@@ -160,16 +186,15 @@ def build_vending_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> Vending
         hospital = Hospital(hospital_id, code, zone, payroll, onboarded_at=onboarded)
         hospitals.append(hospital)
         sizes.append(rng.lognormvariate(0, 0.6))
-        kind = rng.choice(["Городская клиническая больница", "Областная больница", "Клиническая больница", "Центр"])
-        timeline.insert(m.Hospital, {"id": hospital_id, "code": code, "name": f"{kind} №{index + 1} ({city})",
+        timeline.insert(m.Hospital, {"id": hospital_id, "code": code, "name": profile.hospital_name(rng, index + 1, city),
                                      "city": city, "region": region, "time_zone": zone,
                                      "commission_plan_id": rng.choice(plans)}, onboarded)  # fmt: skip
         for _ in range(rng.choice([1, 2])):
-            who, handle, _ = names.person(rng)
+            who, handle, _ = names.person(rng, cfg.business)
             timeline.insert(m.ReportContact, {"id": ids.next(m.ReportContact), "hospital_id": hospital_id,
-                                              "name": who, "email": f"{handle}@{code.lower()}.example.ru",
-                                              "locale": "ru" if rng.random() < 0.9 else "en",
-                                              "role": rng.choice(["главная медсестра", "финансовый отдел"])},
+                                              "name": who, "email": f"{handle}@{code.lower()}.{profile.email_domain}",
+                                              "locale": _locale(rng, profile, 0.9),
+                                              "role": rng.choice(profile.contact_roles)},
                             onboarded)  # fmt: skip
     # Bigger hospitals get more machines (1-4).
     for h_index, hospital in enumerate(hospitals):
@@ -181,11 +206,12 @@ def build_vending_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> Vending
             machines.append(Machine(machine_id, serial, h_index, not machines or rng.random() < 0.17))
             hospital.machines.append(len(machines) - 1)
             timeline.insert(m.Machine, {"id": machine_id, "serial": serial, "hospital_id": hospital.id,
-                                        "location": f"корпус {k + 1}, этаж {rng.randint(1, 6)}", "status": "active",
+                                        "location": profile.machine_location(k + 1, rng.randint(1, 6)), "status": "active",
                                         "installed_on": hospital.onboarded_at.date(), "last_seen_at": None},
                             hospital.onboarded_at)  # fmt: skip
 
     customers: list[Customer] = []
+    accounts_rng = stream(cfg.seed, "foreign-accounts")  # its own stream: the rest of the world is the same either way
     hospital_weights = sizes
     kit_shares = [share for _, _, share in KIT_TYPES.values()]
     demand: dict[tuple[int, int], float] = {}
@@ -216,7 +242,11 @@ def build_vending_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> Vending
             has_card=rng.random() < 0.6,
             payroll=hospital.payroll and rng.random() < 0.5,
             forgetful=rng.choice([0.0, 0.0, 0.0, 0.001, 0.004]),
+            currency=currency,
         )
+        if cfg.mixed_currencies and accounts_rng.random() < FOREIGN_ACCOUNT_SHARE:
+            customer.currency = accounts_rng.choice(sorted(profile.account_currencies))
+            customer.unit = profile.account_currencies[customer.currency]
         customers.append(customer)
         for p_index, product in enumerate(products):
             if product.size == customer.size:
@@ -241,7 +271,7 @@ def build_vending_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> Vending
 
 def customer_row(cfg: SimConfig, customer: Customer, hospital: Hospital, pin_hash: str) -> dict[str, object]:
     rng = stream(cfg.seed, f"customer:{customer.client_id}")
-    full_name, handle, _ = names.person(rng)
+    full_name, handle, _ = names.person(rng, cfg.business)
     channel = rng.choices(
         ["hospital_onboarding", "referral", "web", "ads", "phone", "other"], weights=[60, 15, 10, 8, 5, 2]
     )[0]
@@ -251,9 +281,12 @@ def customer_row(cfg: SimConfig, customer: Customer, hospital: Hospital, pin_has
         "external_id": f"hr:{hospital.code}:{customer.client_id}" if rng.random() < 0.3 else None,
         "full_name": full_name,
         "role": customer.role,
-        "email": f"{handle}.{customer.client_id[-4:]}@mail.example.ru" if rng.random() < 0.85 else None,
-        "phone": names.phone(rng),
-        "locale": "ru" if rng.random() < 0.93 else "en",
+        "email": f"{handle}.{customer.client_id[-4:]}@mail.{cfg.business.email_domain}"
+        if rng.random() < 0.85
+        else None,
+        "phone": names.phone(rng, cfg.business),
+        "locale": _locale(rng, cfg.business, 0.93),
+        "currency": customer.currency,
         "statement_email_consent": rng.random() < 0.4,
         "home_hospital_id": hospital.id,
         "acquisition_channel": channel,
@@ -262,6 +295,13 @@ def customer_row(cfg: SimConfig, customer: Customer, hospital: Hospital, pin_has
         "failed_pin_count": 0,
         "pin_locked_at": None,
         "payment_token": f"tok_{customer.client_id}_{rng.randrange(16**8):08x}" if customer.has_card else None,
-        "card_brand": rng.choice(["MIR", "VISA", "MASTERCARD"]) if customer.has_card else None,
+        "card_brand": rng.choice(cfg.business.card_brands) if customer.has_card else None,
         "registered_at": customer.registered_at,
     }
+
+
+def _locale(rng: random.Random, profile: SimProfile, share: float) -> str:
+    """The business's language for `share` of the people, the other one for the rest (a bilingual business only)."""
+    drawn = rng.random()  # drawn either way, so the rest of the world is the same
+    locale = profile.business.locale
+    return locale if drawn < share or not profile.bilingual else other_locale(locale)

@@ -29,9 +29,10 @@ class Platform:
 
 @pytest.fixture(scope="session")
 def simulated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A month of a small business with some bad feed rows, simulated once per test worker."""
+    """A month of a small business with some bad feed rows and a share of its accounts and deals in foreign
+    currencies, simulated once per test worker."""
     home = tmp_path_factory.mktemp("simulated")
-    sim = simulate(home, seed=7, days=30, scale=0.03, bad_rows=True)
+    sim = simulate(home, seed=7, days=30, scale=0.03, bad_rows=True, mixed_currencies=True)
     sim.store.dispose()  # leaves a checkpointed, closed SQLite file to copy
     return home
 

@@ -16,7 +16,7 @@ from rich.panel import Panel
 from sqlalchemy import func, select
 
 from pulse.airflow import runtime as airflow_runtime
-from pulse.core.console import console
+from pulse.core.console import PulseError, console
 from pulse.core.processes import pulse_command
 from pulse.core.settings import READER_USER, Settings, get_settings
 from pulse.dbt import docs as dbt_docs
@@ -72,12 +72,15 @@ def set_up(settings: Settings) -> None:
     lineup.bring_up(settings, airflow=False)
     _step("2. operational data")
     if store_is_empty(settings):
-        days, scale = settings.demo_days, settings.demo_scale
-        console.print(f"simulating {days} days of business at scale {scale} (PULSE_DEMO_DAYS, PULSE_DEMO_SCALE)")
-        lineup.run_pulse(
-            pulse_command("simulate", "--history", "--days", str(days), "--scale", str(scale)), settings, "simulation"
-        )
+        days, scale, profile = settings.demo_days, settings.demo_scale, settings.demo_profile
+        console.print(f"simulating the {profile} business: {days} days at scale {scale} "
+                      "(PULSE_DEMO_PROFILE, PULSE_DEMO_DAYS, PULSE_DEMO_SCALE)")  # fmt: skip
+        command = ["simulate", "--history", "--days", str(days), "--scale", str(scale), "--profile", profile]
+        if settings.demo_mixed_currencies:
+            command.append("--mixed-currencies")
+        lineup.run_pulse(pulse_command(*command), settings, "simulation")
     else:
+        check_demo_profile(settings)
         console.print("the operational store already has data: keeping it")
     _step("3. the pulse_elt DAG, end to end (extract-load, dbt build of what changed, freshness, reconciliation)")
     airflow_runtime.init(settings)
@@ -155,3 +158,19 @@ def print_urls(settings: Settings, superset: superset_runtime.Logins | None = No
         "status / stop                pulse status | pulse down",
     ]
     console.print(Panel("\n".join(lines), title="Pulse is running"))
+
+
+def check_demo_profile(settings: Settings) -> None:
+    """A PULSE_HOME holds one simulated business: demoing another over it would mix the two."""
+    import json
+
+    from simulator.history import world_file
+
+    path = world_file(settings)
+    held = json.loads(path.read_text()).get("profile", "ru-clinics") if path.exists() else settings.demo_profile
+    if held != settings.demo_profile:
+        raise PulseError(
+            f"{settings.home} holds the simulated {held} business, and PULSE_DEMO_PROFILE is {settings.demo_profile}",
+            hint=f"use a fresh PULSE_HOME for {settings.demo_profile} (e.g. PULSE_HOME=.pulse-{settings.demo_profile}), "
+            f"or PULSE_DEMO_PROFILE={held}",
+        )

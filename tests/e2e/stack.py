@@ -27,13 +27,14 @@ class ApiProcess:
 
     home: Path
     database_url: str
+    profile: str  # PULSE_DEMO_PROFILE: the business whose settings the API runs with
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def env(self) -> dict[str, str]:
         return {**os.environ, "PULSE_HOME": str(self.home), "PULSE_OPS_DATABASE_URL": self.database_url,
-                "PULSE_API_HOST": "127.0.0.1", "PULSE_API_PORT": str(self.port)}  # fmt: skip
+                "PULSE_API_HOST": "127.0.0.1", "PULSE_API_PORT": str(self.port), "PULSE_DEMO_PROFILE": self.profile}  # fmt: skip
 
     def start(self) -> ApiProcess:
         log = open(self.home / "api.log", "ab")  # noqa: SIM115 - lives as long as the process
@@ -74,7 +75,7 @@ class Stack:
     @property
     def settings(self) -> Settings:
         return Settings(home=self.home, ops_database_url=self.database_url, clickhouse_url=self.clickhouse_url,
-                        api_host="127.0.0.1", api_port=self.api.port)  # fmt: skip
+                        api_host="127.0.0.1", api_port=self.api.port, demo_profile=self.api.profile)  # fmt: skip
 
     @property
     def clickhouse_url(self) -> str:
@@ -83,7 +84,8 @@ class Stack:
     @property
     def env(self) -> dict[str, str]:
         return {**os.environ, "PULSE_HOME": str(self.home), "PULSE_OPS_DATABASE_URL": self.database_url,
-                "PULSE_CLICKHOUSE_URL": self.clickhouse_url, **self.extra_env}  # fmt: skip
+                "PULSE_CLICKHOUSE_URL": self.clickhouse_url, "PULSE_DEMO_PROFILE": self.api.profile,
+                **self.extra_env}  # fmt: skip
 
     def pulse(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         """Run the CLI in its own process, as an Airflow task would."""

@@ -73,7 +73,7 @@ class Marts:
     lines: dict[tuple[int, str], Line]  # (hospital_id, period) -> the mart's line
     names: dict[int, str]  # hospital_id -> hospital_name
     recipients: set[tuple[str, str]]  # (email, period) a statement is due to: report contacts x periods
-    fact_by_hospital: dict[int, tuple[int, Decimal]]  # completed vends and their RUB amount, per hospital
+    fact_by_hospital: dict[int, tuple[int, Decimal]]  # completed vends and their amount in the reporting currency
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def marts(stack: Stack) -> Marts:
         stack.pulse("dbt", "build")
     lines, names = {}, {}
     for hospital_id, name, period, vends, kits, net, commission in client.query(
-        "SELECT hospital_id, hospital_name, period_label, completed_vends, kits_sold, net_sales_rub, commission_rub"
+        "SELECT hospital_id, hospital_name, period_label, completed_vends, kits_sold, net_sales_reporting, commission_reporting"
         " FROM marts.mart_hospital_commissions_monthly"
     ).result_rows:
         lines[(int(hospital_id), str(period))] = Line(int(vends), int(kits), Decimal(net), Decimal(commission))
@@ -94,7 +94,7 @@ def marts(stack: Stack) -> Marts:
     periods = sorted({period for _, period in lines})
     contacts = client.query("SELECT DISTINCT lower(email) FROM marts.dim_report_contacts").result_rows
     fact = client.query(
-        "SELECT m.hospital_id, count(), sum(f.amount_rub) FROM marts.fct_vend_transactions AS f"
+        "SELECT m.hospital_id, count(), sum(f.amount_reporting) FROM marts.fct_vend_transactions AS f"
         " INNER JOIN marts.dim_machines AS m ON m.machine_id = f.machine_id WHERE f.is_completed GROUP BY m.hospital_id"
     ).result_rows
     return Marts(
@@ -269,10 +269,10 @@ def test_each_statement_is_mailed_exactly_once_once_the_sink_is_back(mailed: Mai
     assert mailed.ledger_after_reruns == mailed.ledger
 
 
-def printed_line(pdf: Path, locale: str) -> Line:
-    """The figures a delivered statement prints, read back from the PDF's text."""
+def printed_line(pdf: Path, locale: str, currency: str) -> Line:
+    """The figures a delivered statement prints, read back from the PDF's text (money headed in `currency`)."""
     text = "\n".join(pages_text(pdf))
-    labels = LABELS[locale]
+    labels = {name: label.replace(", RUB", f", {currency}") for name, label in LABELS[locale].items()}
     vends = COMPLETED_VENDS[locale].search(re.sub(r"\s+", " ", text))
     assert vends, f"{pdf.name}: no count of completed purchases"
     return Line(
@@ -297,7 +297,7 @@ def test_every_completed_vend_is_in_exactly_one_mailed_statement(
         assert attachment.get_content_type() == "application/pdf"
         pdf = tmp_path / f"{row.id}-{attachment.get_filename()}"
         pdf.write_bytes(attachment.get_content())
-        printed[(row.hospital_id, row.period)].append(printed_line(pdf, row.locale))
+        printed[(row.hospital_id, row.period)].append(printed_line(pdf, row.locale, stack.settings.business.currency))
 
     # Every hospital with a commission line got its statement for the month, and each copy states the line.
     assert set(marts.lines) <= set(printed)
@@ -312,10 +312,12 @@ def test_every_completed_vend_is_in_exactly_one_mailed_statement(
     with_sales = {h: totals for h, totals in by_hospital.items() if totals[0]}
     assert with_sales == marts.fact_by_hospital
     assert sum(vends for vends, _ in with_sales.values()) == ops.rows
-    fact_rub = Decimal(
-        stack.warehouse.client().command("SELECT sum(amount_rub) FROM marts.fct_vend_transactions WHERE is_completed")
+    fact_reporting = Decimal(
+        stack.warehouse.client().command(
+            "SELECT sum(amount_reporting) FROM marts.fct_vend_transactions WHERE is_completed"
+        )
     )
-    assert sum((amount for _, amount in with_sales.values()), Decimal("0.00")) == fact_rub
+    assert sum((amount for _, amount in with_sales.values()), Decimal("0.00")) == fact_reporting
 
 
 # -- Superset ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
@@ -16,7 +17,6 @@ from operational_api import models as m
 from operational_api.db import Store
 from operational_api.schemas.vending import AuthoriseIn, AuthoriseOut, VendIn
 from operational_api.services import vending
-from simulator.calendar import OFFSET_HOURS
 from simulator.rng import customer_pin
 from tests.simulator.conftest import Simulated, simulate
 
@@ -60,7 +60,7 @@ def test_weekdays_busier_than_weekends_and_shifts_peak(business: Simulated) -> N
     per_day: Counter[dt.date] = Counter()
     hours: Counter[int] = Counter()
     for device_time, zone in rows:
-        local = device_time + dt.timedelta(hours=OFFSET_HOURS[zone])
+        local = device_time.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone))
         per_day[local.date()] += 1
         hours[local.hour] += 1
     weekday = [n for day, n in per_day.items() if day.weekday() < 5]
