@@ -304,3 +304,13 @@ def test_unusable_recipient_rows_are_recorded_not_sent(reports_env: ReportsEnv) 
     assert "not an email address" in errors["not an address"]
     assert "locale 'tlh' is not one of en, ru" in errors["klingon@example.com"]
     assert len(env.messages()) == 1
+
+
+def test_a_recipient_query_that_finds_nobody_sends_nothing(reports_env: ReportsEnv) -> None:
+    """A business without counterparties: their statements' query is valid and simply returns no rows."""
+    env = reports_env
+    query = "SELECT customer_id, email, locale FROM marts.dim_customers WHERE customer_id < 0"
+    sub = env.subscribe("nobody", query=query)
+    report = env.run(sub)
+    assert report.plan is not None and report.states == {}
+    assert env.ledger(sub) == [] and env.messages() == []
