@@ -76,13 +76,13 @@ def seed_defaults() -> None:
     from operational_api.models import ReportSubscription
     from operational_api.services.common import ServiceError
     from operational_api.services.reporting import create_subscription
-    from reports.defaults import DEFAULT_SUBSCRIPTIONS
+    from reports.defaults import default_subscriptions
 
     settings = get_settings()
     with _store() as store:
         with store.read() as session:
             existing = set(session.scalars(select(ReportSubscription.name)))
-        for values in DEFAULT_SUBSCRIPTIONS:
+        for values in default_subscriptions(settings.business):
             if values["name"] in existing:
                 console.print(f"{values['name']}: exists, kept as it is")
                 continue

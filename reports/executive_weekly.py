@@ -109,6 +109,7 @@ class ExecutiveWeekly:
     week: str  # 2026-W11
     week_start: dt.date  # its first day: Monday or Sunday (PULSE_WEEK_START)
     currency: str
+    time_zone: str  # the company's: clinic and call-centre days are its days
     days_reported: int  # days of the week present in the mart (7 once the week is over)
     kpis: tuple[KpiValue, ...]
 
@@ -231,6 +232,7 @@ def _load_week(client: Client, first_day: dt.date) -> ExecutiveWeekly:
         week=week,
         week_start=first_day,
         currency=reporting_currency(),
+        time_zone=company_time_zone(),
         days_reported=sum(1 for i in range(7) if first_day + dt.timedelta(days=i) in by_day),
         kpis=tuple(kpis),
     )

@@ -94,10 +94,11 @@ class Formatter:
 
     # Dates -------------------------------------------------------------------------------------------
     def date(self, value: dt.date | None) -> str:
-        """A day, numerically: 03/05/2026 (en, day first as on statements) / 05.03.2026 (ru)."""
+        """A day: 05 Mar 2026 (en: the month spelled, so that a US and a British reader read the same day) /
+        05.03.2026 (ru)."""
         if value is None:
             return "—"
-        return format_date(value, "dd/MM/yyyy" if self.locale == "en" else "dd.MM.yyyy", locale=self.locale)
+        return format_date(value, "dd MMM yyyy" if self.locale == "en" else "dd.MM.yyyy", locale=self.locale)
 
     def long_date(self, value: dt.date) -> str:
         """5 March 2026 / 5 марта 2026 г."""

@@ -167,6 +167,12 @@ def FLASK_APP_MUTATOR(app: Any) -> None:
 if os.environ.get("PULSE_SUPERSET_D3_FORMAT"):
     D3_FORMAT = json.loads(os.environ["PULSE_SUPERSET_D3_FORMAT"])
 
+# Weeks starting on Sunday (PULSE_WEEK_START=sunday; pulse.superset.assets imports weekly charts with this grain):
+# Superset's ClickHouse spec knows only Monday weeks.
+TIME_GRAIN_ADDON_EXPRESSIONS = {
+    "clickhousedb": {"1969-12-28T00:00:00Z/P1W": "toStartOfWeek(toDateTime({col}), 0)"},
+}
+
 FEATURE_FLAGS = {
     # Dashboards carry roles: executives see every dashboard, hospital managers only theirs.
     "DASHBOARD_RBAC": True,

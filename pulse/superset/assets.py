@@ -299,10 +299,17 @@ def complete_dataset(config: dict[str, Any], docs: dict[str, ModelDoc]) -> dict[
     return full
 
 
+# Superset's week starting Sunday (its built-in grain name); superset_config.TIME_GRAIN_ADDON_EXPRESSIONS gives
+# ClickHouse its expression. Charts are written with P1W; a Sunday-first business gets this grain on import.
+WEEK_STARTING_SUNDAY = "1969-12-28T00:00:00Z/P1W"
+
+
 def complete_chart(config: dict[str, Any]) -> dict[str, Any]:
     full = {**CHART_DEFAULTS, **copy.deepcopy(config), "version": EXPORT_VERSION}
     params = full.setdefault("params", {})
     params.setdefault("viz_type", full["viz_type"])
+    if params.get("time_grain_sqla") == "P1W" and get_settings().business.week_start == "sunday":
+        params["time_grain_sqla"] = WEEK_STARTING_SUNDAY
     if superset_query_context.supports(full["viz_type"]):
         full["query_context"] = json.dumps(superset_query_context.build(params))
     else:
@@ -421,6 +428,8 @@ def normalise_chart(config: dict[str, Any]) -> dict[str, Any]:
         params.pop(key, None)
     if params.get("annotation_layers") == []:  # Superset adds it on import
         params.pop("annotation_layers")
+    if params.get("time_grain_sqla") == WEEK_STARTING_SUNDAY:  # the business's weeks, written as weeks
+        params["time_grain_sqla"] = "P1W"
     result["params"] = params
     if superset_query_context.supports(result["viz_type"]) or result.get("query_context") is None:
         result.pop("query_context", None)

@@ -106,6 +106,28 @@ def marts(stack: Stack) -> Marts:
     )
 
 
+def test_the_warehouse_keeps_the_us_business_calendar_and_currency(stack: Stack, marts: Marts) -> None:
+    """The stack's business (us-vending): weeks start on Sunday, fiscal years in July, money in USD."""
+    client = stack.warehouse.client()
+    calendar = {
+        str(day): (str(week), int(year), int(quarter))
+        for day, week, year, quarter in client.query(
+            "SELECT date_day, week_start, fiscal_year, fiscal_quarter FROM marts.dim_date"
+            " WHERE date_day IN ('2026-03-11', '2026-06-30', '2026-07-01', '2027-01-15')"
+        ).result_rows
+    }
+    assert calendar == {
+        "2026-03-11": ("2026-03-08", 2026, 3), "2026-06-30": ("2026-06-28", 2026, 4),
+        "2026-07-01": ("2026-06-28", 2027, 1), "2027-01-15": ("2027-01-10", 2027, 3),
+    }  # fmt: skip
+    weekdays = client.query("SELECT DISTINCT toDayOfWeek(week_start) FROM marts.mart_executive_kpis_daily").result_rows
+    assert weekdays == [(7,)]  # Sunday
+    currencies = client.query("SELECT DISTINCT currency FROM marts.mart_hospital_commissions_monthly").result_rows
+    assert currencies == [("USD",)]
+    accounts = client.query("SELECT DISTINCT currency FROM marts.mart_customer_spend_monthly ORDER BY 1").result_rows
+    assert accounts == [("CAD",), ("MXN",), ("USD",)]
+
+
 # -- Superset starts in the background first: its minute of start-up overlaps the report runs --------------
 @dataclass
 class SupersetBoot:

@@ -56,7 +56,7 @@ def rendered_text(client: Any, kind: str, params: dict[str, str], locale: str, t
 def ledger_rows(text: str) -> list[tuple[Decimal, Decimal]]:
     """(amount, balance) of every ledger line of an English statement: a line starts with its date, and may
     wrap; its last two amounts are the entry and the running balance."""
-    entries = re.split(r"\n(?=\d\d/\d\d/\d{4} \d\d:\d\d )", text)
+    entries = re.split(r"\n(?=\d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d )", text)
     out = []
     for entry in entries[1:]:
         entry = entry.split("\nClosing balance", 1)[0].split("\nAccount statement ·", 1)[0]
@@ -218,7 +218,7 @@ def test_counterparty_statement_equals_receivables(
     # Every payment of this counterparty came within the month, so what it owes at the month's end is what
     # the mart says is outstanding today.
     outstanding = sum(i["outstanding_amount"] for i in invoices)
-    owed_label = "Balance owed at 31/03/2026" if locale == "en" else "Задолженность на 31.03.2026"
+    owed_label = "Balance owed at 31 Mar 2026" if locale == "en" else "Задолженность на 31.03.2026"
     assert amount_after(text, owed_label, locale) == outstanding
     total_invoiced = sum(i["amount"] for i in invoices)
     total_invoiced_reporting = sum(i["amount_reporting"] for i in invoices)

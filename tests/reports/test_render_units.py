@@ -19,7 +19,7 @@ from reports.messages import MESSAGES_DIR, load_catalogues
 @pytest.mark.parametrize(
     ("locale", "amount", "money", "date", "month"),
     [
-        ("en", "RUB\u00a01,234.50", "-RUB\u00a01,234.50", "05/03/2026", "March 2026"),
+        ("en", "RUB\u00a01,234.50", "-RUB\u00a01,234.50", "05 Mar 2026", "March 2026"),
         ("ru", "1\u00a0234,50", "-1\u00a0234,50\u00a0₽", "05.03.2026", "Март 2026"),
     ],
 )

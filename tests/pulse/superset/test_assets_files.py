@@ -19,7 +19,9 @@ from pulse.superset.assets import (
     ASSETS_DIR,
     MASKED_PASSWORD,
     STORED_PASSWORD_PLACEHOLDER,
+    WEEK_STARTING_SUNDAY,
     build_bundle,
+    complete_chart,
     complete_dataset,
     database_passwords,
     generated_columns,
@@ -211,3 +213,18 @@ def test_money_shows_in_the_business_currency_the_readers_way(
     assert columns["revenue_reporting"]["verbose_name"] == header
     assert metrics["revenue"]["currency"] == currency
     assert metrics["total_vends"]["currency"] is None
+
+
+@pytest.mark.parametrize(("profile", "grain"), [("ru-clinics", "P1W"), ("us-vending", WEEK_STARTING_SUNDAY)])
+def test_weekly_charts_group_by_the_business_week(monkeypatch: pytest.MonkeyPatch, profile: str, grain: str) -> None:
+    monkeypatch.setenv("PULSE_DEMO_PROFILE", profile)
+    get_settings.cache_clear()
+    try:
+        chart = load_assets().files["charts/exec_leads_by_week.yaml"]
+        imported = complete_chart(chart)
+    finally:
+        get_settings.cache_clear()
+    assert chart["params"]["time_grain_sqla"] == "P1W"
+    assert imported["params"]["time_grain_sqla"] == grain
+    assert json.loads(imported["query_context"])["form_data"]["time_grain_sqla"] == grain
+    assert normalise_chart(imported)["params"]["time_grain_sqla"] == "P1W"  # exported as written
