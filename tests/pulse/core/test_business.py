@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import ValidationError
 
-from pulse.core.business import PROFILES, first_day_of_week, number_format, week_from_label, week_label
+from pulse.core.business import PROFILES, DemoProfile, first_day_of_week, number_format, week_from_label, week_label
 from pulse.core.report_kinds import spec_for
 from pulse.core.settings import Settings, get_settings
 from pulse.dbt.runner import dbt_env
+
+
+def test_the_demo_profile_setting_names_exactly_the_profiles() -> None:
+    assert set(get_args(DemoProfile)) == set(PROFILES)
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
