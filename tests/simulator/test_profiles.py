@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 
 from operational_api import models as m
 from pulse.core.business import PROFILES
+from simulator.config import SimConfig
 from simulator.profiles import PROFILES_BY_NAME, US_ZONES, us_holiday
 from tests.simulator.conftest import Simulated, simulate
 
@@ -106,3 +107,8 @@ def test_mixed_currencies_put_foreign_deals_in_the_clinics(tmp_path_factory: pyt
                          "won": "paid", "lost": "lost"}  # fmt: skip
     finally:
         sim.store.dispose()
+
+
+def test_an_unknown_profile_is_refused_naming_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="unknown business profile 'eu-pharma': one of ru-clinics, us-vending"):
+        SimConfig(profile="eu-pharma")
