@@ -86,6 +86,8 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128, patt
 ClientTxnId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# A currency the client may leave out: the service fills in the business's (services.common.default_to_business_currency).
+BUSINESS_CURRENCY = "ISO 4217. Default: the business's reporting currency (PULSE_REPORTING_CURRENCY)."
 # Any IANA zone this machine's tz database knows (the warehouse turns UTC into local dates in it): 422 otherwise.
 TimeZone = Annotated[
     str,

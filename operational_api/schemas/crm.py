@@ -22,6 +22,7 @@ from operational_api.models.crm import (
     funnel_step_conflict,
 )
 from operational_api.schemas.common import (
+    BUSINESS_CURRENCY,
     MAX_BATCH,
     Amount,
     BigCount,
@@ -50,15 +51,6 @@ from operational_api.schemas.common import (
     TimeZone,
     Url,
 )
-from pulse.core.settings import get_settings
-
-BUSINESS_CURRENCY = "ISO 4217. Default: the business's reporting currency (PULSE_REPORTING_CURRENCY)."
-
-
-def business_currency() -> str:
-    """Where a CRM amount's currency is left out: the business's (read per request, never a literal)."""
-    return get_settings().business.currency
-
 
 # The store's enums (operational_api/models), so a value the database refuses is refused at the API.
 DealStatus = Literal[DEAL_STATUSES]  # type: ignore[valid-type]
@@ -142,24 +134,24 @@ class CampaignIn(In):
     starts_on: Day | None = None
     ends_on: Day | None = None
     budget: NonNegativeAmount | None = None
-    currency: Currency = Field(default_factory=business_currency, description=BUSINESS_CURRENCY)
+    currency: Currency | None = Field(default=None, description=BUSINESS_CURRENCY)
 
 
 class CampaignOut(CampaignIn, Stored):
-    pass
+    currency: str
 
 
 class AdSpendIn(In):
     campaign_id: Id
     day: Day
     amount: NonNegativeAmount
-    currency: Currency = Field(default_factory=business_currency, description=BUSINESS_CURRENCY)
+    currency: Currency | None = Field(default=None, description=BUSINESS_CURRENCY)
     impressions: BigCount | None = None
     clicks: BigCount | None = None
 
 
 class AdSpendOut(AdSpendIn, Stored):
-    pass
+    currency: str
 
 
 LeadStatus = Literal[LEAD_STATUSES]  # type: ignore[valid-type]
@@ -231,10 +223,11 @@ class DealIn(In):
     operator_id: Id | None = None
     title: Str300 = Field(min_length=1)
     amount: NonNegativeAmount | None = None
-    currency: Currency = Field(default_factory=business_currency, description=BUSINESS_CURRENCY)
+    currency: Currency | None = Field(default=None, description=BUSINESS_CURRENCY)
 
 
 class DealOut(DealIn, Stored):
+    currency: str
     status: DealStatus
     stage_changed_at: Timestamp | None
     closed_at: Timestamp | None
@@ -261,11 +254,11 @@ class CounterpartyIn(In):
     name: Str300 = Field(min_length=1)
     kind: CounterpartyKind
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    currency: Currency = Field(default_factory=business_currency, description=BUSINESS_CURRENCY)
+    currency: Currency | None = Field(default=None, description=BUSINESS_CURRENCY)
 
 
 class CounterpartyOut(CounterpartyIn, Stored):
-    pass
+    currency: str
 
 
 class AppointmentIn(In):
@@ -281,14 +274,14 @@ class AppointmentIn(In):
     scheduled_at: Timestamp
     duration_minutes: Count | None = None
     price: NonNegativeAmount | None = None
-    currency: Currency = Field(default_factory=business_currency, description=BUSINESS_CURRENCY)
+    currency: Currency | None = Field(default=None, description=BUSINESS_CURRENCY)
     insurance_policy: bool = False
     insurer_id: Id | None = None
     rescheduled_from_id: Id | None = None
 
 
 class AppointmentOut(AppointmentIn, Stored):
-    pass
+    currency: str
 
 
 class CallIn(In):

@@ -21,6 +21,7 @@ from operational_api.models.vending import (
     VEND_STATUSES,
 )
 from operational_api.schemas.common import (
+    BUSINESS_CURRENCY,
     MAX_BATCH,
     Amount,
     ClientId,
@@ -79,7 +80,6 @@ AccountCurrency = Annotated[Currency, AfterValidator(check_currency)]
 #   (PULSE_REPORTING_CURRENCY), filled in by the service from the store's settings;
 # - money booked to a customer account (top-ups, vends, refunds, adjustments) defaults to that account's currency,
 #   which the service looks up; any other currency is refused, since an account holds one currency.
-BUSINESS_CURRENCY = "ISO 4217. Default: the business's reporting currency (PULSE_REPORTING_CURRENCY)."
 ACCOUNT_CURRENCY = (
     "ISO 4217. Default: the customer account's currency; another currency is refused (422): an account holds one."
 )

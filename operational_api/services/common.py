@@ -130,3 +130,22 @@ def decode_cursor(cursor: str) -> str:
     if not text.startswith("id:"):
         raise Invalid("bad cursor", [(("query", "cursor"), "not a cursor this API returned")])
     return text[3:]
+
+
+def business_currency(session: Session) -> str:
+    """The business's reporting currency, from the settings the store was opened with (`get_settings()` unless its
+    owner passed others): the one place the API reads it."""
+    return str(session.info["store"].settings.business.currency)
+
+
+def default_to_business_currency(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
+    """Amounts and prices the business sets itself (price lists, commission plans, campaigns, ad spend, deals,
+    counterparties, appointments): no currency = the reporting one. On a replace (`existing`), a missing currency
+    keeps the stored one rather than switching to the default."""
+    values = dict(values)
+    if values.get("currency") is None:
+        if existing is None:
+            values["currency"] = business_currency(session)
+        else:
+            values.pop("currency", None)
+    return values

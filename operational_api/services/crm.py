@@ -13,7 +13,7 @@ from operational_api.models import Call, Deal, DealStageHistory, PipelineStage, 
 from operational_api.models.crm import funnel_step_conflict
 from operational_api.schemas.crm import CallBatchItem, StageMoveIn
 from operational_api.schemas.vending import IngestOut
-from operational_api.services.common import Invalid, Loc, NotFound, check_references
+from operational_api.services.common import Invalid, Loc, NotFound, check_references, default_to_business_currency
 from operational_api.services.vending import check_duplicates, dedupe, insert_ignore
 
 
@@ -42,8 +42,9 @@ def pipeline_stage_before_write(session: Session, values: dict[str, Any], existi
 
 
 def deal_before_write(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
-    """New deals enter their stage now; an upsert that changes the stage is a stage move."""
-    values = dict(values)
+    """New deals enter their stage now; an upsert that changes the stage is a stage move. No currency: the
+    business's."""
+    values = default_to_business_currency(session, values, existing)
     pipeline_id: Any = values.get("pipeline_id", existing.pipeline_id if existing is not None else None)
     if "stage_id" in values:
         stage = _stage(session, values["stage_id"], pipeline_id, ("body", "stage_id"))

@@ -8,9 +8,10 @@ from operational_api import models as m
 from operational_api.schemas import crm as c
 from operational_api.schemas import vending as v
 from operational_api.schemas.common import partial
+from operational_api.services.common import default_to_business_currency
 from operational_api.services.crm import deal_after_write, deal_before_write, pipeline_stage_before_write
 from operational_api.services.crud import Resource
-from operational_api.services.vending import customer_before_write, default_to_business_currency
+from operational_api.services.vending import customer_before_write
 
 ADMIN_ONLY = ("admin",)
 READ_ALL = ("portal", "operator", "integration")
@@ -85,8 +86,10 @@ RESOURCES: list[Resource] = [
     _res("branches", m.Branch, c.BranchIn, c.BranchOut, filters=("external_id", "city")),
     _res("doctors", m.Doctor, c.DoctorIn, c.DoctorOut, filters=("external_id", "branch_id")),
     _res("contacts", m.Contact, c.ContactIn, c.ContactOut, filters=("external_id", "phone", "email")),
-    _res("campaigns", m.Campaign, c.CampaignIn, c.CampaignOut, filters=("external_id", "channel", "utm_campaign")),
-    _res("ad-spend", m.AdSpend, c.AdSpendIn, c.AdSpendOut, filters=("campaign_id", "day")),
+    _res("campaigns", m.Campaign, c.CampaignIn, c.CampaignOut, filters=("external_id", "channel", "utm_campaign"),
+         before_write=default_to_business_currency),
+    _res("ad-spend", m.AdSpend, c.AdSpendIn, c.AdSpendOut, filters=("campaign_id", "day"),
+         before_write=default_to_business_currency),
     _res("leads", m.Lead, c.LeadIn, c.LeadOut,
          filters=("external_id", "contact_id", "campaign_id", "status", "channel", "assigned_operator_id")),
     _res("pipelines", m.Pipeline, c.PipelineIn, c.PipelineOut, filters=("code",)),
@@ -98,12 +101,14 @@ RESOURCES: list[Resource] = [
     _res("deal-stage-history", m.DealStageHistory, None, c.DealStageHistoryOut, filters=("deal_id",),
          write=(), deletable=False),
     _res("appointments", m.Appointment, c.AppointmentIn, c.AppointmentOut,
-         filters=("external_id", "contact_id", "branch_id", "doctor_id", "status", "visit_type")),
+         filters=("external_id", "contact_id", "branch_id", "doctor_id", "status", "visit_type"),
+         before_write=default_to_business_currency),
     _res("calls", m.Call, c.CallIn, c.CallOut,
          filters=("external_id", "operator_id", "contact_id", "lead_id", "deal_id", "direction", "outcome")),
     _res("messages", m.Message, c.MessageIn, c.MessageOut,
          filters=("external_id", "contact_id", "appointment_id", "channel", "status")),
-    _res("counterparties", m.Counterparty, c.CounterpartyIn, c.CounterpartyOut, filters=("external_id", "kind")),
+    _res("counterparties", m.Counterparty, c.CounterpartyIn, c.CounterpartyOut, filters=("external_id", "kind"),
+         before_write=default_to_business_currency),
     _res("invoices", m.Invoice, c.InvoiceIn, c.InvoiceOut, filters=("external_id", "counterparty_id", "status")),
     _res("payments", m.Payment, c.PaymentIn, c.PaymentOut, filters=("external_id", "counterparty_id", "invoice_id")),
     _res("fx-rates", m.FxRate, c.FxRateIn, c.FxRateOut, filters=("day", "base_currency", "quote_currency")),

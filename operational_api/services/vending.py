@@ -40,33 +40,21 @@ from operational_api.models import (
 )
 from operational_api.schemas.vending import AdjustmentIn, AuthoriseIn, AuthoriseOut, IngestOut, TopupIn, VendIn
 from operational_api.security import MAX_BAD_PINS, hash_pin, verify_pin
-from operational_api.services.common import Conflict, Invalid, Loc, NotFound, check_references, differing_fields
+from operational_api.services.common import (
+    Conflict,
+    Invalid,
+    Loc,
+    NotFound,
+    business_currency,
+    check_references,
+    differing_fields,
+)
 
 log = logging.getLogger("pulse.api.vending")
 CENT = Decimal("0.01")
 
 
 # --- currencies ---------------------------------------------------------------------------------------
-
-
-def business_currency(session: Session) -> str:
-    """The business's reporting currency, from the settings the store was opened with (`get_settings()` unless its
-    owner passed others): the one place the API reads it."""
-    store: Store = session.info["store"]
-    return store.settings.business.currency
-
-
-def default_to_business_currency(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
-    """Reference data the business prices itself (price lists, commission plans): no currency = the reporting one.
-
-    On a replace (`existing`), a missing currency keeps the stored one rather than switching to the default."""
-    values = dict(values)
-    if values.get("currency") is None:
-        if existing is None:
-            values["currency"] = business_currency(session)
-        else:
-            values.pop("currency", None)
-    return values
 
 
 def currency_refusal(customer: object, account_currency: str, currency: str) -> str:
