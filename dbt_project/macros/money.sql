@@ -6,14 +6,13 @@
        if({{ has_rate }} = 1, toDecimal128(round({{ amount }} * {{ rate }}, 2), 2), NULL))::Nullable(Decimal(18, 2))
 {%- endmacro %}
 
-{#- The reporting-currency total of a group's amounts: NULL when any of them has no rate, rather than a sum that silently leaves
-    it out (sum() skips NULLs). assert_every_foreign_amount_has_an_fx_rate names the amounts. -#}
-{% macro sum_reporting(amount, currency, rate, has_rate) -%}
-    if(countIf({{ currency }} != '{{ var("reporting_currency") }}' and {{ has_rate }} = 0) > 0, NULL,
-       sum({{ to_reporting(amount, currency, rate, has_rate) }}))
-{%- endmacro %}
-
-{#- The total of amounts already converted (to_reporting): NULL when any of them is NULL (no rate), like sum_reporting. -#}
+{#- The total of amounts converted by to_reporting: NULL when any of them is NULL (no rate), rather than a sum that
+    silently leaves it out (sum() skips NULLs). assert_every_foreign_amount_has_an_fx_rate names the amounts. -#}
 {% macro sum_converted(amount) -%}
     if(countIf({{ amount }} is null) > 0, NULL, sum({{ amount }}))
+{%- endmacro %}
+
+{#- The reporting-currency total of a group's amounts, each converted at its rate (NULL when one has none). -#}
+{% macro sum_reporting(amount, currency, rate, has_rate) -%}
+    {{ sum_converted(to_reporting(amount, currency, rate, has_rate)) }}
 {%- endmacro %}
