@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +89,21 @@ class WarehouseProcess:
     def admin_password(self) -> str:
         """The embedded admin's generated password (the server writes it when it starts)."""
         return (self.home / "secrets" / "warehouse_default_password").read_text().strip()
+
+
+@pytest.fixture
+def process_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """`process_settings(PULSE_X="...")`: what get_settings() answers in this process for the rest of the test (the
+    environment set, its cache cleared before and after)."""
+    from pulse.core.settings import get_settings
+
+    def use(**env: str) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield use
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ demo profile's, validated where it is read, and handed on to dbt, the statements
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import get_args
 
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 
 from pulse.core.business import PROFILES, DemoProfile, first_day_of_week, number_format, week_from_label, week_label
 from pulse.core.report_kinds import spec_for
-from pulse.core.settings import Settings, get_settings
+from pulse.core.settings import Settings
 from pulse.dbt.runner import dbt_env
 
 
@@ -85,12 +86,8 @@ def test_weeks_start_on_the_business_first_day_and_keep_iso_names() -> None:
 
 @pytest.mark.parametrize(("week_start", "fired"), [("monday", dt.date(2026, 3, 16)), ("sunday", dt.date(2026, 3, 15))])
 def test_a_weekly_report_reports_the_last_complete_business_week(
-    monkeypatch: pytest.MonkeyPatch, week_start: str, fired: dt.date
+    process_settings: Callable[..., None], week_start: str, fired: dt.date
 ) -> None:
-    monkeypatch.setenv("PULSE_WEEK_START", week_start)
-    get_settings.cache_clear()
-    try:
-        assert spec_for("executive_weekly").period_for(fired) == "2026-W11"
-        assert spec_for("executive_weekly").period_for(fired + dt.timedelta(days=6)) == "2026-W11"
-    finally:
-        get_settings.cache_clear()
+    process_settings(PULSE_WEEK_START=week_start)
+    assert spec_for("executive_weekly").period_for(fired) == "2026-W11"
+    assert spec_for("executive_weekly").period_for(fired + dt.timedelta(days=6)) == "2026-W11"

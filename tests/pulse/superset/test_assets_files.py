@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 import yaml
 
 from pulse.core.console import PulseError
-from pulse.core.settings import Settings, get_settings
+from pulse.core.settings import Settings
 from pulse.metrics import load_metrics
 from pulse.superset.assets import (
     ASSETS_DIR,
@@ -200,30 +201,24 @@ def test_query_context_of_a_grouped_timeseries() -> None:
      ("us-vending", "Revenue, USD", {"symbol": "USD", "symbolPosition": "prefix"})],
 )  # fmt: skip
 def test_money_shows_in_the_business_currency_the_readers_way(
-    monkeypatch: pytest.MonkeyPatch, profile: str, header: str, currency: dict[str, str]
+    process_settings: Callable[..., None], profile: str, header: str, currency: dict[str, str]
 ) -> None:
-    monkeypatch.setenv("PULSE_DEMO_PROFILE", profile)
-    get_settings.cache_clear()
-    try:
-        doc = load_dbt_docs()["mart_vending_daily"]
-        columns = {c["column_name"]: c for c in generated_columns(doc)}
-        metrics = {m["metric_name"]: m for m in generated_metrics(doc)}
-    finally:
-        get_settings.cache_clear()
+    process_settings(PULSE_DEMO_PROFILE=profile)
+    doc = load_dbt_docs()["mart_vending_daily"]
+    columns = {c["column_name"]: c for c in generated_columns(doc)}
+    metrics = {m["metric_name"]: m for m in generated_metrics(doc)}
     assert columns["revenue_reporting"]["verbose_name"] == header
     assert metrics["revenue"]["currency"] == currency
     assert metrics["total_vends"]["currency"] is None
 
 
 @pytest.mark.parametrize(("profile", "grain"), [("ru-clinics", "P1W"), ("us-vending", WEEK_STARTING_SUNDAY)])
-def test_weekly_charts_group_by_the_business_week(monkeypatch: pytest.MonkeyPatch, profile: str, grain: str) -> None:
-    monkeypatch.setenv("PULSE_DEMO_PROFILE", profile)
-    get_settings.cache_clear()
-    try:
-        chart = load_assets().files["charts/exec_leads_by_week.yaml"]
-        imported = complete_chart(chart)
-    finally:
-        get_settings.cache_clear()
+def test_weekly_charts_group_by_the_business_week(
+    process_settings: Callable[..., None], profile: str, grain: str
+) -> None:
+    process_settings(PULSE_DEMO_PROFILE=profile)
+    chart = load_assets().files["charts/exec_leads_by_week.yaml"]
+    imported = complete_chart(chart)
     assert chart["params"]["time_grain_sqla"] == "P1W"
     assert imported["params"]["time_grain_sqla"] == grain
     assert json.loads(imported["query_context"])["form_data"]["time_grain_sqla"] == grain
