@@ -90,7 +90,7 @@ class NumberFormat:
     def d3_locale(self) -> dict[str, object]:
         """d3-format's locale definition (Superset's D3_FORMAT)."""
         space = "\u00a0"
-        currency = [f"{self.symbol}", ""] if self.symbol_first else ["", f"{space}{self.symbol}"]
+        currency = [self.symbol, ""] if self.symbol_first else ["", f"{space}{self.symbol}"]
         return {"decimal": self.decimal, "thousands": self.thousands, "grouping": [3], "currency": currency}
 
 
