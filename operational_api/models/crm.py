@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -42,8 +44,21 @@ CALL_DIRECTIONS = ("inbound", "outbound")
 CALL_OUTCOMES = ("answered", "missed", "busy", "voicemail", "failed", "booked", "callback")
 MESSAGE_CHANNELS = ("sms", "whatsapp", "telegram", "email", "voice", "push")
 MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "confirmed", "failed")
+# What a message is for, whatever its template is called: clinics report reminders by purpose. A booking
+# confirmation and the day-before reminder ask the patient to confirm by reply; an NPS survey collects a 0-10 score.
+MESSAGE_PURPOSES = (
+    "booking_confirmation", "day_before_reminder", "same_day_notice", "birthday", "nps_survey", "marketing", "other",
+)  # fmt: skip
 COUNTERPARTY_KINDS = ("insurer", "assistance", "partner_clinic", "other")
 INVOICE_STATUSES = ("draft", "issued", "partially_paid", "paid", "cancelled")
+# receivable: the company bills the counterparty (insurers, assistance companies); payable: the counterparty bills
+# the company (a partner clinic that treated its patients). Payments follow their invoice's direction.
+INVOICE_DIRECTIONS = ("receivable", "payable")
+# Why an insurer refused to pay (part of) a receivable invoice.
+REFUSAL_REASONS = (
+    "not_covered", "no_referral", "missing_documents", "coding_error", "policy_expired", "duplicate", "price_dispute",
+    "other",
+)  # fmt: skip
 # The sales funnel's steps, in order; each pipeline stage says which one it stands for (its codes and names are the
 # CRM's own), and the funnel marts count steps, never stage codes.
 FUNNEL_STEPS = ("lead", "contacted", "booked", "attended", "paid", "lost")
@@ -352,6 +367,14 @@ class Message(Base):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(
         UTCDateTime(), comment="Recipient confirmed (e.g. the appointment)."
     )
+    purpose: Mapped[str] = mapped_column(
+        enum("message_purpose", MESSAGE_PURPOSES), default="other", comment="What the message is for."
+    )
+    nps_score: Mapped[int | None] = mapped_column(
+        SmallInteger,
+        CheckConstraint("nps_score BETWEEN 0 AND 10", name="nps_score"),
+        comment="The recipient's answer to an NPS survey, 0-10.",
+    )
 
 
 class Invoice(Base):
@@ -369,18 +392,41 @@ class Invoice(Base):
     amount: Mapped[Decimal] = mapped_column(Money, comment="Total amount.")
     currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")
     status: Mapped[str] = mapped_column(enum("invoice_status", INVOICE_STATUSES), default="issued", comment="Status.")
+    direction: Mapped[str] = mapped_column(
+        enum("invoice_direction", INVOICE_DIRECTIONS),
+        default="receivable",
+        comment="receivable (the company bills the counterparty) or payable (the counterparty bills the company).",
+    )
+
+
+class InvoiceRefusal(Base):
+    __tablename__ = "invoice_refusals"
+    __table_args__ = table_comment("Amounts of receivable invoices an insurer refused to pay, with the reason.")
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, comment="Surrogate key.")
+    external_id: Mapped[str | None] = external_id_column()
+    invoice_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("invoices.id"), index=True, comment="Invoice refused (in part)."
+    )
+    refused_on: Mapped[dt.date] = mapped_column(Date, comment="When the refusal was received.")
+    amount: Mapped[Decimal] = mapped_column(Money, comment="Amount refused, in the invoice's currency.")
+    currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency (the invoice's).")
+    reason: Mapped[str] = mapped_column(enum("refusal_reason", REFUSAL_REASONS), comment="Why it was refused.")
+    comment: Mapped[str | None] = mapped_column(String(500), comment="The insurer's wording.")
 
 
 class Payment(Base):
     __tablename__ = "payments"
-    __table_args__ = table_comment("Payments received from counterparties.")
+    __table_args__ = table_comment("Payments received from (receivable invoices) or made to (payable) counterparties.")
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, comment="Surrogate key.")
     external_id: Mapped[str | None] = external_id_column()
     invoice_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("invoices.id"), index=True, comment="Invoice paid."
     )
-    counterparty_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("counterparties.id"), comment="Payer.")
+    counterparty_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("counterparties.id"), comment="Payer, or payee of a payable."
+    )
     paid_on: Mapped[dt.date] = mapped_column(Date, comment="Value date.")
     amount: Mapped[Decimal] = mapped_column(Money, comment="Amount paid.")
     currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")

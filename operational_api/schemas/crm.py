@@ -14,10 +14,13 @@ from operational_api.models.crm import (
     COUNTERPARTY_KINDS,
     DEAL_STATUSES,
     FUNNEL_STEPS,
+    INVOICE_DIRECTIONS,
     INVOICE_STATUSES,
     LEAD_STATUSES,
     MESSAGE_CHANNELS,
+    MESSAGE_PURPOSES,
     MESSAGE_STATUSES,
+    REFUSAL_REASONS,
     VISIT_TYPES,
     funnel_step_conflict,
 )
@@ -61,7 +64,10 @@ CallDirection = Literal[CALL_DIRECTIONS]  # type: ignore[valid-type]
 CallOutcome = Literal[CALL_OUTCOMES]  # type: ignore[valid-type]
 MessageChannel = Literal[MESSAGE_CHANNELS]  # type: ignore[valid-type]
 MessageStatus = Literal[MESSAGE_STATUSES]  # type: ignore[valid-type]
+MessagePurpose = Literal[MESSAGE_PURPOSES]  # type: ignore[valid-type]
 InvoiceStatus = Literal[INVOICE_STATUSES]  # type: ignore[valid-type]
+InvoiceDirection = Literal[INVOICE_DIRECTIONS]  # type: ignore[valid-type]
+RefusalReason = Literal[REFUSAL_REASONS]  # type: ignore[valid-type]
 FunnelStep = Literal[FUNNEL_STEPS]  # type: ignore[valid-type]
 
 
@@ -325,6 +331,10 @@ class MessageIn(In):
     delivered_at: Timestamp | None = None
     read_at: Timestamp | None = None
     confirmed_at: Timestamp | None = None
+    purpose: MessagePurpose = "other"
+    nps_score: int | None = Field(
+        default=None, ge=0, le=10, description="The answer to an NPS survey (purpose nps_survey only), 0-10."
+    )
 
 
 class MessageOut(MessageIn, Stored):
@@ -340,10 +350,25 @@ class InvoiceIn(In):
     amount: Amount
     currency: Currency
     status: InvoiceStatus = "issued"
+    direction: InvoiceDirection = "receivable"
 
 
 class InvoiceOut(InvoiceIn, Stored):
     pass
+
+
+class InvoiceRefusalIn(In):
+    external_id: ExternalId | None = None
+    invoice_id: Id
+    refused_on: Day
+    amount: Amount
+    currency: Currency | None = Field(default=None, description="The invoice's currency (the default); no other.")
+    reason: RefusalReason
+    comment: Str500 | None = None
+
+
+class InvoiceRefusalOut(InvoiceRefusalIn, Stored):
+    currency: Currency
 
 
 class PaymentIn(In):

@@ -1,4 +1,5 @@
-"""CRM logic beyond plain CRUD: deal stage moves with their append-only history, call ingestion."""
+"""CRM logic beyond plain CRUD: deal stage moves with their append-only history, call ingestion, NPS answers,
+insurers' refusals."""
 
 from __future__ import annotations
 
@@ -6,10 +7,20 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from operational_api.models import Call, Deal, DealStageHistory, PipelineStage, stamp_rows, table_of, utcnow
+from operational_api.models import (
+    Call,
+    Deal,
+    DealStageHistory,
+    Invoice,
+    InvoiceRefusal,
+    PipelineStage,
+    stamp_rows,
+    table_of,
+    utcnow,
+)
 from operational_api.models.crm import funnel_step_conflict
 from operational_api.schemas.crm import CallBatchItem, StageMoveIn
 from operational_api.schemas.vending import IngestOut
@@ -38,6 +49,57 @@ def pipeline_stage_before_write(session: Session, values: dict[str, Any], existi
     problem = funnel_step_conflict(merged["funnel_step"], is_won=merged["is_won"], is_lost=merged["is_lost"])
     if problem is not None:
         raise Invalid("the funnel step contradicts the stage's outcome", [(("body", "funnel_step"), problem)])
+    return values
+
+
+def _as_stored(values: dict[str, Any], existing: Any, *names: str) -> dict[str, Any]:
+    """The fields as the row will be stored: submitted values over the existing row's (PATCH bodies are partial)."""
+    return {name: values[name] if name in values else getattr(existing, name, None) for name in names}
+
+
+def message_before_write(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
+    """Only an NPS survey carries a score; the answer usually arrives later, as a PATCH of the stored survey."""
+    merged = _as_stored(values, existing, "purpose", "nps_score")
+    if merged["nps_score"] is not None and (merged["purpose"] or "other") != "nps_survey":
+        raise Invalid(
+            "only an NPS survey carries a score",
+            [(("body", "nps_score"), f"the message's purpose is {merged['purpose'] or 'other'}, not nps_survey")],
+        )
+    return values
+
+
+def invoice_refusal_before_write(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
+    """A refusal is of a live receivable invoice, in its currency (the default), for a positive amount that, with
+    the invoice's other refusals, does not exceed the invoice."""
+    values = dict(values)
+    merged = _as_stored(values, existing, "invoice_id", "amount", "currency")
+    invoice = session.get(Invoice, merged["invoice_id"])
+    if invoice is None or invoice.deleted_at is not None:
+        raise Invalid("no such invoice", [(("body", "invoice_id"), f"no invoice {merged['invoice_id']}")])
+    if invoice.direction != "receivable":
+        raise Invalid(
+            "only a receivable invoice can be refused",
+            [(("body", "invoice_id"), f"invoice {invoice.id} is {invoice.direction}: the company owes it")],
+        )
+    if merged["currency"] is None:
+        values["currency"] = invoice.currency
+    elif merged["currency"] != invoice.currency:
+        raise Invalid(
+            "a refusal is in its invoice's currency",
+            [(("body", "currency"), f"invoice {invoice.id} is in {invoice.currency}, not {merged['currency']}")],
+        )
+    if merged["amount"] <= 0:
+        raise Invalid("bad amount", [(("body", "amount"), "a refused amount is positive")])
+    others = session.scalar(
+        select(func.coalesce(func.sum(InvoiceRefusal.amount), 0)).where(
+            InvoiceRefusal.invoice_id == invoice.id,
+            InvoiceRefusal.deleted_at.is_(None),
+            InvoiceRefusal.id != (existing.id if existing is not None else -1),
+        )
+    )
+    if others + merged["amount"] > invoice.amount:
+        already = f"invoice {invoice.id} is {invoice.amount} {invoice.currency}, {others} of it refused already"
+        raise Invalid("refused more than invoiced", [(("body", "amount"), already)])
     return values
 
 

@@ -9,7 +9,13 @@ from operational_api.schemas import crm as c
 from operational_api.schemas import vending as v
 from operational_api.schemas.common import partial
 from operational_api.services.common import default_to_business_currency
-from operational_api.services.crm import deal_after_write, deal_before_write, pipeline_stage_before_write
+from operational_api.services.crm import (
+    deal_after_write,
+    deal_before_write,
+    invoice_refusal_before_write,
+    message_before_write,
+    pipeline_stage_before_write,
+)
 from operational_api.services.crud import Resource
 from operational_api.services.vending import customer_before_write
 
@@ -106,10 +112,14 @@ RESOURCES: list[Resource] = [
     _res("calls", m.Call, c.CallIn, c.CallOut,
          filters=("external_id", "operator_id", "contact_id", "lead_id", "deal_id", "direction", "outcome")),
     _res("messages", m.Message, c.MessageIn, c.MessageOut,
-         filters=("external_id", "contact_id", "appointment_id", "channel", "status")),
+         filters=("external_id", "contact_id", "appointment_id", "channel", "status", "purpose"),
+         before_write=message_before_write),
     _res("counterparties", m.Counterparty, c.CounterpartyIn, c.CounterpartyOut, filters=("external_id", "kind"),
          before_write=default_to_business_currency),
-    _res("invoices", m.Invoice, c.InvoiceIn, c.InvoiceOut, filters=("external_id", "counterparty_id", "status")),
+    _res("invoices", m.Invoice, c.InvoiceIn, c.InvoiceOut,
+         filters=("external_id", "counterparty_id", "status", "direction")),
+    _res("invoice-refusals", m.InvoiceRefusal, c.InvoiceRefusalIn, c.InvoiceRefusalOut,
+         filters=("external_id", "invoice_id", "reason"), before_write=invoice_refusal_before_write),
     _res("payments", m.Payment, c.PaymentIn, c.PaymentOut, filters=("external_id", "counterparty_id", "invoice_id")),
     _res("fx-rates", m.FxRate, c.FxRateIn, c.FxRateOut, filters=("day", "base_currency", "quote_currency")),
 ]  # fmt: skip

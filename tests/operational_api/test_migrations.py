@@ -118,3 +118,45 @@ def test_0005_without_prices_or_entries_falls_back_to_rub(empty_url: str) -> Non
             assert connection.execute(sa.text("SELECT COUNT(*) FROM customers")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_0006_gives_messages_their_purpose_and_invoices_their_direction(empty_url: str) -> None:
+    upgrade(empty_url, "0005")
+    engine = sa.create_engine(empty_url)
+    tracked = ":now, :now, 1"  # created_at, updated_at, change_seq
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"INSERT INTO contacts (id, full_name, marketing_consent, created_at, updated_at, "
+                                       f"change_seq) VALUES (1, 'x', false, {tracked})"), {"now": NOW})  # fmt: skip
+            for message_id, template in enumerate(("appointment_reminder", "nps_survey", "birthday", "promo_march"), 1):
+                connection.execute(
+                    sa.text(f"INSERT INTO messages (id, contact_id, channel, template, status, created_at, updated_at, "
+                            f"change_seq) VALUES (:id, 1, 'sms', :template, 'sent', {tracked})"),
+                    {"id": message_id, "template": template, "now": NOW},
+                )  # fmt: skip
+            connection.execute(sa.text(f"INSERT INTO counterparties (id, name, kind, currency, created_at, updated_at, "
+                                       f"change_seq) VALUES (1, 'Ins', 'insurer', 'RUB', {tracked})"), {"now": NOW})  # fmt: skip
+            connection.execute(
+                sa.text(f"INSERT INTO invoices (id, number, counterparty_id, issued_on, amount, currency, status, "
+                        f"created_at, updated_at, change_seq) VALUES (1, 'I1', 1, '2026-01-01', 10, 'RUB', 'issued', "
+                        f"{tracked})"),
+                {"now": NOW},
+            )  # fmt: skip
+        upgrade(empty_url)
+        command.check(alembic_config(empty_url))  # the migrated schema is the models'
+        with engine.connect() as connection:
+            purposes = connection.execute(sa.text("SELECT template, purpose FROM messages ORDER BY id")).all()
+            direction = connection.execute(sa.text("SELECT direction FROM invoices")).scalar_one()
+        assert [tuple(r) for r in purposes] == [("appointment_reminder", "day_before_reminder"),
+                                                ("nps_survey", "nps_survey"), ("birthday", "birthday"),
+                                                ("promo_march", "other")]  # fmt: skip
+        assert direction == "receivable"
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:  # the CHECKs hold on both backends
+            connection.execute(sa.text("UPDATE messages SET nps_score = 11 WHERE id = 2"))
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(sa.text("UPDATE invoices SET direction = 'sideways'"))
+        command.downgrade(alembic_config(empty_url), "0005")  # and back: the revision is reversible
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT COUNT(*) FROM messages")).scalar_one() == 4
+    finally:
+        engine.dispose()
