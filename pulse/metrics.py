@@ -46,10 +46,11 @@ MARTS_SCHEMA = "marts"
 
 # money: in the reporting currency (PULSE_REPORTING_CURRENCY); account_money: in each customer account's own currency
 # (statements), meaningful summed only over accounts in one currency (the mart's `currency` column).
-Unit = Literal["money", "account_money", "count", "ratio", "seconds", "minutes"]
+Unit = Literal["money", "account_money", "count", "ratio", "seconds", "minutes", "days"]
 UNITS: tuple[str, ...] = get_args(Unit)
 DEFAULT_FORMAT: dict[str, str] = {
     "money": ",.0f", "account_money": ",.2f", "count": ",d", "ratio": ".1%", "seconds": ",.0f", "minutes": ",.0f",
+    "days": ",.1f",
 }  # fmt: skip
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 _DIVISION = re.compile(r"/|\bdivide\s*\(|\bintDiv", re.IGNORECASE)
