@@ -1,10 +1,12 @@
-"""Counterparty settlement statement data: the month's invoices (mart_receivables) and payments, each in its
-original currency and in the reporting currency at the central bank's rate of its own day (the most recent
-rate on or before it, as the marts convert), the balance owed at the start and end of the month per currency,
-and the closing balance revalued at the month-end rate.
+"""Counterparty settlement statement data: what the counterparty owes the company. The month's invoices
+(mart_receivables), payments received (fct_payments, direction receivable) and refusals to pay
+(mart_invoice_refusals, written off), each in its original currency and in the reporting currency at the central
+bank's rate of its own day (the most recent rate on or before it, as the marts convert), the balance owed at the
+start and end of the month per currency, and the closing balance revalued at the month-end rate. What the company
+owes a counterparty (mart_payables) is not on it.
 
-An invoice or payment without a rate on or before its day stops the statement (ReportDataError): a settlement
-statement with a guessed or missing conversion is worse than none.
+An invoice, payment or refusal without a rate on or before its day stops the statement (ReportDataError): a
+settlement statement with a guessed or missing conversion is worse than none.
 """
 
 from __future__ import annotations
@@ -57,16 +59,30 @@ class PaymentLine:
 
 
 @dataclass(frozen=True)
+class RefusalLine:
+    refused_on: dt.date
+    invoice_number: str
+    reason: str  # REFUSAL_REASONS
+    currency: str
+    amount: Decimal
+    rate: Decimal
+    rate_date: dt.date
+    amount_reporting: Decimal
+
+
+@dataclass(frozen=True)
 class CurrencyBalance:
-    """What the counterparty owes in one currency: start of month + invoiced - paid = end of month."""
+    """What the counterparty owes in one currency: start of month + invoiced - paid - refused = end of month."""
 
     currency: str
     opening: Decimal
     invoiced: Decimal
     paid: Decimal
+    refused: Decimal
     closing: Decimal
     invoiced_reporting: Decimal  # at each invoice's issue-date rate
     paid_reporting: Decimal  # at each payment's value-date rate
+    refused_reporting: Decimal  # at each refusal's date rate
     closing_rate: Decimal | None  # rate on the last day of the month (or the latest before it); None if nothing owed
     closing_rate_date: dt.date | None
     closing_reporting: Decimal  # closing balance revalued at closing_rate
@@ -84,6 +100,7 @@ class CounterpartyStatement:
     reporting_currency: str
     invoices: tuple[InvoiceLine, ...]
     payments: tuple[PaymentLine, ...]
+    refusals: tuple[RefusalLine, ...]
     balances: tuple[CurrencyBalance, ...]  # the invoicing currency first, then any other with an amount
 
     kind = KIND
@@ -94,7 +111,7 @@ class CounterpartyStatement:
 
     @property
     def has_activity(self) -> bool:
-        return bool(self.invoices or self.payments)
+        return bool(self.invoices or self.payments or self.refusals)
 
     @property
     def closing_reporting_total(self) -> Decimal:
@@ -124,10 +141,22 @@ SELECT counterparty_id, paid_on, invoice_number, currency, amount, rate_to_repor
        amount_reporting AS amount_reporting
 FROM marts.fct_payments
 WHERE counterparty_id IN {ids:Array(Int64)} AND paid_on >= {start:Date} AND paid_on < {end:Date}
+  AND direction = 'receivable'
 ORDER BY counterparty_id, paid_on, payment_id
 """
 
-# Balance owed before the month, per currency: invoices issued (not cancelled) minus payments received.
+REFUSALS_SQL = """
+SELECT r.counterparty_id AS counterparty_id, r.refused_on AS refused_on, r.invoice_number AS invoice_number,
+       r.reason AS reason, r.currency AS currency, r.amount AS amount, r.amount_reporting AS amount_reporting,
+       fx.rate_to_reporting AS rate, fx.rate_date AS rate_date, fx.has_rate AS has_rate
+FROM marts.mart_invoice_refusals AS r
+ASOF LEFT JOIN marts.fct_fx_rates AS fx ON fx.currency = r.currency AND fx.rate_date <= r.refused_on
+WHERE r.counterparty_id IN {ids:Array(Int64)} AND r.refused_on >= {start:Date} AND r.refused_on < {end:Date}
+ORDER BY r.counterparty_id, r.refused_on, r.refusal_id
+"""
+
+# Balance owed before the month, per currency: invoices issued (not cancelled) minus payments received and minus
+# amounts refused (written off).
 OPENING_SQL = """
 SELECT counterparty_id, currency, sum(amount) AS owed
 FROM (
@@ -135,7 +164,10 @@ FROM (
     WHERE counterparty_id IN {ids:Array(Int64)} AND issued_on < {start:Date} AND status != 'cancelled'
     UNION ALL
     SELECT counterparty_id, currency, -amount FROM marts.fct_payments
-    WHERE counterparty_id IN {ids:Array(Int64)} AND paid_on < {start:Date}
+    WHERE counterparty_id IN {ids:Array(Int64)} AND paid_on < {start:Date} AND direction = 'receivable'
+    UNION ALL
+    SELECT counterparty_id, currency, -amount FROM marts.mart_invoice_refusals
+    WHERE counterparty_id IN {ids:Array(Int64)} AND refused_on < {start:Date}
 )
 GROUP BY counterparty_id, currency
 """
@@ -183,10 +215,15 @@ def _load_month(client: Client, month: dt.date, ids: list[int]) -> dict[int, Cou
     parties = {r["counterparty_id"]: r for r in query_rows(client, COUNTERPARTIES_SQL, {"ids": ids})}
     invoices = _grouped(query_rows(client, INVOICES_SQL, args))
     payments = _grouped(query_rows(client, PAYMENTS_SQL, args))
+    refusals = _grouped(query_rows(client, REFUSALS_SQL, args))
     opening = _grouped(query_rows(client, OPENING_SQL, args))
     currencies = sorted(
         {p["invoicing_currency"] for p in parties.values()}
-        | {r["currency"] for rows in (*invoices.values(), *payments.values(), *opening.values()) for r in rows}
+        | {
+            r["currency"]
+            for rows in (*invoices.values(), *payments.values(), *refusals.values(), *opening.values())
+            for r in rows
+        }
     )
     last_day = next_month(month) - dt.timedelta(days=1)
     closing_rates = {
@@ -197,7 +234,13 @@ def _load_month(client: Client, month: dt.date, ids: list[int]) -> dict[int, Cou
     for cid, party in parties.items():
         try:
             out[cid] = _statement(
-                party, month, invoices.get(cid, []), payments.get(cid, []), opening.get(cid, []), closing_rates
+                party,
+                month,
+                invoices.get(cid, []),
+                payments.get(cid, []),
+                refusals.get(cid, []),
+                opening.get(cid, []),
+                closing_rates,
             )
         except ReportDataError as error:
             out[cid] = error
@@ -220,6 +263,7 @@ def _statement(
     month: dt.date,
     invoices: list[dict[str, Any]],
     payments: list[dict[str, Any]],
+    refusals: list[dict[str, Any]],
     opening: list[dict[str, Any]],
     closing_rates: dict[str, dict[str, Any]],
 ) -> CounterpartyStatement:
@@ -257,11 +301,23 @@ def _statement(
                 amount_reporting=pay["amount_reporting"],
             )
         )  # fmt: skip
+    refusal_lines = []
+    for ref in refusals:
+        if not ref["has_rate"] or ref["amount_reporting"] is None:
+            what = f"the refusal of {ref['refused_on']} on {ref['invoice_number']}"
+            raise _no_rate(params, what, ref["currency"], ref["refused_on"])
+        refusal_lines.append(
+            RefusalLine(
+                refused_on=ref["refused_on"], invoice_number=ref["invoice_number"], reason=ref["reason"],
+                currency=ref["currency"], amount=ref["amount"], rate=ref["rate"], rate_date=ref["rate_date"],
+                amount_reporting=ref["amount_reporting"],
+            )
+        )  # fmt: skip
 
     opening_by_currency = {o["currency"]: o["owed"] for o in opening}
     currencies = sorted(
         {party["invoicing_currency"], *opening_by_currency, *(i.currency for i in invoice_lines),
-         *(p.currency for p in payment_lines)},
+         *(p.currency for p in payment_lines), *(r.currency for r in refusal_lines)},
         key=lambda c: (c != party["invoicing_currency"], c),
     )  # fmt: skip
     last_day = next_month(month) - dt.timedelta(days=1)
@@ -272,15 +328,18 @@ def _statement(
         start = opening_by_currency.get(currency, ZERO)
         invoiced = sum((i.amount for i in counted), ZERO)
         received = sum((p.amount for p in paid), ZERO)
-        closing = start + invoiced - received
+        written_off = [r for r in refusal_lines if r.currency == currency]
+        refused = sum((r.amount for r in written_off), ZERO)
+        closing = start + invoiced - received - refused
         rate_row = closing_rates.get(currency)
         if rate_row is None and closing != 0:
             raise _no_rate(params, f"the closing balance in {currency}", currency, last_day)
         balances.append(
             CurrencyBalance(
-                currency=currency, opening=start, invoiced=invoiced, paid=received, closing=closing,
+                currency=currency, opening=start, invoiced=invoiced, paid=received, refused=refused, closing=closing,
                 invoiced_reporting=sum((i.amount_reporting for i in counted), ZERO),
                 paid_reporting=sum((p.amount_reporting for p in paid), ZERO),
+                refused_reporting=sum((r.amount_reporting for r in written_off), ZERO),
                 closing_rate=rate_row["rate"] if rate_row else None,
                 closing_rate_date=rate_row["published_on"] if rate_row else None,
                 # Nothing owed is nothing in any currency, with or without a rate.
@@ -291,5 +350,5 @@ def _statement(
         counterparty_id=int(party["counterparty_id"]), external_id=party["external_id"], name=party["name"],
         counterparty_kind=party["kind"], country=party["country"], invoicing_currency=party["invoicing_currency"],
         month=month, reporting_currency=reporting, invoices=tuple(invoice_lines), payments=tuple(payment_lines),
-        balances=tuple(balances),
+        refusals=tuple(refusal_lines), balances=tuple(balances),
     )  # fmt: skip

@@ -47,7 +47,7 @@ checks as (
            toFloat64((select count() from {{ ref('stg_calls') }}))
     union all
     select 'invoices',
-           toFloat64((select count() from {{ ref('mart_receivables') }})),
+           toFloat64((select count() from {{ ref('mart_receivables') }}) + (select count() from {{ ref('mart_payables') }})),
            toFloat64((select count() from {{ ref('stg_invoices') }}))
 )
 

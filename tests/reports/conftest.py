@@ -33,6 +33,7 @@ from operational_api.models import (
     Customer,
     Hospital,
     Invoice,
+    InvoiceRefusal,
     Machine,
     Payment,
     Product,
@@ -110,7 +111,8 @@ def add_hard_cases(store: Store) -> dict[str, int]:
         )  # fmt: skip
         session.add(quiet_hospital)
 
-        # An assistance company invoiced many times in USD, most invoices paid within the month.
+        # An assistance company invoiced many times in USD, most invoices paid within the month, a few refused in
+        # part; it also billed the company once (a payable, paid).
         busy_cp = Counterparty(external_id="cp-900", name="Global Assist Ltd", kind="assistance", country="GB",
                                currency="USD")  # fmt: skip
         # A partner invoiced on 1 March 2026, a Sunday before the first published EUR rate of the window.
@@ -134,6 +136,22 @@ def add_hard_cases(store: Store) -> dict[str, int]:
                             paid_on=min(issued + dt.timedelta(days=3), dt.date(2026, 3, 31)), amount=paid,
                             currency="USD")
                 )  # fmt: skip
+            elif n % 6 == 5:  # unpaid, and the company refused a tenth of it: written off, owed no more
+                session.add(
+                    InvoiceRefusal(external_id=f"ref-900-{n:04d}", invoice_id=invoice.id, refused_on=issued
+                                   + dt.timedelta(days=2), amount=(amount / 10).quantize(Decimal("0.01")),
+                                   currency="USD", reason="not_covered")
+                )  # fmt: skip
+        # The counterparty's own bill to the company (a payable), paid: not part of what it owes.
+        bill = Invoice(external_id="bill-900-0001", number="GA-BILL-0001", counterparty_id=busy_cp.id,
+                       issued_on=dt.date(2026, 3, 5), due_on=dt.date(2026, 3, 26), amount=Decimal("777.00"),
+                       currency="USD", status="paid", direction="payable")  # fmt: skip
+        session.add(bill)
+        session.flush()
+        session.add(
+            Payment(external_id="pay-900-bill", invoice_id=bill.id, counterparty_id=busy_cp.id,
+                    paid_on=dt.date(2026, 3, 9), amount=Decimal("777.00"), currency="USD")
+        )  # fmt: skip
         session.add(
             Invoice(external_id="inv-901-0001", number="EC-2603-0001", counterparty_id=no_rate_cp.id,
                     issued_on=dt.date(2026, 3, 1), due_on=dt.date(2026, 3, 31), amount=Decimal("4200.00"),

@@ -215,9 +215,18 @@ def test_counterparty_statement_equals_receivables(
         amount_part, rub_part = re.split(r"\d+\.\d{4} " if locale == "en" else r"\d+,\d{4} ", line)
         assert amounts(amount_part, locale) == [invoice["amount"]]
         assert amounts(rub_part, locale) == [invoice["amount_reporting"]]
-    # Every payment of this counterparty came within the month, so what it owes at the month's end is what
-    # the mart says is outstanding today.
+    # Every payment and refusal of this counterparty came within the month, so what it owes at the month's end is
+    # what the mart says is outstanding today: invoiced - paid - refused (the refusals are written off).
     outstanding = sum(i["outstanding_amount"] for i in invoices)
+    refused = sum(i["refused_amount"] for i in invoices)
+    assert refused > 0 and sum(i["refusals"] for i in invoices) == 20
+    refused_total = next(x for x in text.splitlines() if x.startswith(("Total, USD", "Итого, USD")) and
+                         amounts(x, locale)[0] == refused)  # fmt: skip
+    assert amounts(refused_total, locale)[-1] == sum(i["refused_reporting"] for i in invoices)
+    # Its bill to the company (a payable) and the company's payment of it are no part of what it owes.
+    assert "GA-BILL-0001" not in text
+    totals = [amounts(x, locale)[0] for x in text.splitlines() if x.startswith(("Total, USD", "Итого, USD"))]
+    assert sum(i["paid_amount"] for i in invoices) in totals  # the payments received, without the 777.00 paid out
     owed_label = "Balance owed at 31 Mar 2026" if locale == "en" else "Задолженность на 31.03.2026"
     assert amount_after(text, owed_label, locale) == outstanding
     total_invoiced = sum(i["amount"] for i in invoices)

@@ -117,9 +117,12 @@ def test_long_settlement_statement_spans_pages_with_headers(
     assert report.pages >= 3
     invoice_header = "Счёт Выставлен Срок оплаты Статус Сумма Валюта Курс Сумма, RUB"
     payment_header = "Дата валютирования По счёту Сумма Валюта Курс Сумма, RUB"
-    for n, text in enumerate(pages_text(pdf), start=1):
-        assert invoice_header in text or payment_header in text, f"page {n} has no table header"
+    refusal_header = "Дата отказа По счёту Причина Сумма Валюта Курс Сумма, RUB"
+    pages = pages_text(pdf)
+    for n, text in enumerate(pages, start=1):
+        assert any(h in text for h in (invoice_header, payment_header, refusal_header)), f"page {n} has no table header"
         assert f"Страница {n} из {report.pages}" in text
+    assert refusal_header in pages[-1] and "не покрыто полисом" in pages[-1]  # the refusals, with their reasons
     to_png(pdf, report_artifacts)
 
 

@@ -1,4 +1,4 @@
--- Invoices issued to counterparties, in any currency.
+-- Invoices between the company and its counterparties, in any currency: receivable (the company bills) or payable.
 -- Latest live version of each key (FINAL keeps the highest _change_seq; tombstones dropped).
 select
     id as invoice_id,
@@ -10,6 +10,7 @@ select
     amount,
     currency,
     status,
+    direction,
     created_at,
     updated_at,
     _change_seq,
