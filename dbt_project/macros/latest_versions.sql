@@ -13,10 +13,19 @@
     newest version overall: no FINAL over the whole raw table is needed.
 
     Both relations are passed in (`ref()` in the model's call) so that dbt sees both dependencies when it parses
-    the model, where only the full-build branch renders. -#}
-{% macro latest_versions(latest, versions, key=none) -%}
+    the model, where only the full-build branch renders.
+
+    `new_columns`: columns the fact gained. A deployed table that lacks one of them (relation_lacks_columns) gets
+    every key's latest version, tombstones included, once (with on_schema_change='append_new_columns' adding the
+    columns first), so old rows are filled as a full rebuild would fill them. -#}
+{% macro latest_versions(latest, versions, key=none, new_columns=[]) -%}
     {%- set key = key or config.get('unique_key') -%}
-    {%- if is_incremental() -%}
+    {%- if new_columns and relation_lacks_columns(this, new_columns) -%}
+    select *
+    from {{ versions }}
+    order by _change_seq desc
+    limit 1 by {{ key }}
+    {%- elif is_incremental() -%}
     select *
     from {{ versions }}
     where _change_seq > {{ high_water_mark(this) }}
@@ -56,4 +65,18 @@
         {%- endif -%}
     {%- endif -%}
     {{ return('(select coalesce(max(_change_seq), 0) from ' ~ relation ~ ')') }}
+{%- endmacro %}
+
+{#- True when `relation` (an incremental model's own table, at run time) exists and lacks one of `columns`. A fact that
+    gained columns passes them to latest_versions(new_columns=...): a deployed table lacking them rewrites every row
+    once instead of only the changed ones (with on_schema_change='append_new_columns' adding the columns first), so
+    it gains the new columns filled for all its rows, as a full rebuild would, without anybody having to remember a
+    --full-refresh. -#}
+{% macro relation_lacks_columns(relation, columns) -%}
+    {%- if not execute or not is_incremental() -%}{{ return(false) }}{%- endif -%}
+    {%- set existing = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+    {%- for column in columns -%}
+        {%- if column not in existing -%}{{ return(true) }}{%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
 {%- endmacro %}

@@ -14,6 +14,8 @@ select
     delivered_at,
     read_at,
     confirmed_at,
+    purpose,
+    nps_score,
     created_at,
     updated_at,
     _change_seq,

@@ -7,11 +7,12 @@
         order_by='(contact_id, message_id)',
         partition_by='toYYYYMM(created_at)',
         post_hook="{{ delete_tombstones() }}",
+        on_schema_change='append_new_columns',
     )
 }}
 -- One row per message or reminder sent to a contact, with its delivery milestones.
 with messages as (
-    {{ latest_versions(ref('stg_messages'), ref('stg_messages_versions')) }}
+    {{ latest_versions(ref('stg_messages'), ref('stg_messages_versions'), new_columns=['purpose', 'nps_score']) }}
 )
 
 select
@@ -21,6 +22,8 @@ select
     appointment_id,
     channel,
     template,
+    purpose,
+    nps_score,
     status,
     created_at,
     sent_at,
