@@ -141,7 +141,9 @@ def build_query(params: dict[str, Any]) -> dict[str, Any]:
             ]
     elif viz == "table":
         if params.get("query_mode") == "raw":
+            # No metrics at all, as the frontend sends it: with `metrics: []` Superset groups by the columns.
             query.update(
+                metrics=None,
                 columns=list(params.get("all_columns") or []),
                 orderby=[list(o) for o in params.get("order_by_cols") or []],
                 row_limit=params.get("row_limit", 1000),

@@ -2,6 +2,9 @@
 -- calls, answered rate, missed and abandoned calls, average handle and talk time, missed calls called back within
 -- 15 minutes, and speed to lead (lead received -> first call to it) for the leads assigned to the operator that day.
 -- Missed = inbound and not answered; abandoned = missed where the caller hung up while it rang (outcome 'missed').
+-- What the calls led to: a lead is credited to the operator whose call first reached it (the earliest answered call
+-- about the lead, ties by call id), on that call's day; of those leads, how many went on to book, attend and pay
+-- (int_lead_funnel: reached = the lead's deal entered the stage or a later one; paid excludes insurance visits).
 with calls as (
     select
         {{ company_date('started_at') }} as day,
@@ -63,10 +66,37 @@ lead_days as (
     group by day, operator_id
 ),
 
+first_reached as (
+    -- the operator whose call first reached each lead, and when
+    select
+        lead_id,
+        argMin(coalesce(operator_id, toInt64(0)), (started_at, call_id)) as operator_id,
+        min(started_at) as reached_at
+    from {{ ref('fct_calls') }}
+    where lead_id is not null and is_answered
+    group by lead_id
+),
+
+outcome_days as (
+    select
+        {{ company_date('first_reached.reached_at') }} as day,
+        first_reached.operator_id as operator_id,
+        count() as leads_contacted,
+        -- insured bookings are in no primary-patient figure (int_lead_funnel.is_insured); paid already leaves them out
+        countIf(funnel.is_booked and not funnel.is_insured) as leads_booked,
+        countIf(funnel.is_attended and not funnel.is_insured) as leads_attended,
+        countIf(funnel.is_paid) as leads_paid
+    from first_reached
+    inner join {{ ref('int_lead_funnel') }} as funnel on funnel.lead_id = first_reached.lead_id
+    group by day, operator_id
+),
+
 keys as (
     select day, operator_id from call_days
     union distinct
     select day, operator_id from lead_days
+    union distinct
+    select day, operator_id from outcome_days
 )
 
 select
@@ -93,9 +123,14 @@ select
     if(lead_days.leads_called = 0, NULL, toFloat64(lead_days.speed_to_lead_seconds_total / lead_days.leads_called / 60))
         as avg_speed_to_lead_minutes,
     if(lead_days.leads_called = 0, NULL, toFloat64(lead_days.median_speed_to_lead_minutes))
-        as median_speed_to_lead_minutes
+        as median_speed_to_lead_minutes,
+    toUInt64(outcome_days.leads_contacted) as leads_contacted,
+    toUInt64(outcome_days.leads_booked) as leads_booked,
+    toUInt64(outcome_days.leads_attended) as leads_attended,
+    toUInt64(outcome_days.leads_paid) as leads_paid
 from keys
 left join call_days on call_days.day = keys.day and call_days.operator_id = keys.operator_id
 left join callbacks on callbacks.day = keys.day and callbacks.operator_id = keys.operator_id
 left join lead_days on lead_days.day = keys.day and lead_days.operator_id = keys.operator_id
+left join outcome_days on outcome_days.day = keys.day and outcome_days.operator_id = keys.operator_id
 left join {{ ref('dim_operators') }} as operators on operators.operator_id = keys.operator_id
