@@ -4,7 +4,7 @@ services, ad campaigns, counterparties (insurers, assistance companies, partner 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from operational_api import models as m
@@ -13,14 +13,31 @@ from simulator.config import SimConfig
 from simulator.rng import stream
 from simulator.writer import Ids, Timeline
 
+# What a lead books as the first (primary) visit: mostly a consultation, or a diagnostic scan.
 SERVICES = {  # service: (price in kopecks, minutes, specialty)
     "Консультация терапевта": (250_000, 30, "терапевт"),
     "Консультация кардиолога": (380_000, 40, "кардиолог"),
     "УЗИ брюшной полости": (300_000, 30, "врач УЗИ"),
     "МРТ": (650_000, 60, "рентгенолог"),
-    "Лечение кариеса": (450_000, 60, "стоматолог"),
+    "Консультация стоматолога": (150_000, 30, "стоматолог"),
     "Профессиональная гигиена": (550_000, 60, "стоматолог"),
 }
+# Paid treatment after the first visit (repeat visits with the same doctor), by specialty: (service, price per visit
+# in kopecks, minutes, share of attended patients who go on to it, most visits in the course). Dentists treat most of
+# the patients they see; a scan rarely leads to more at the same clinic.
+TREATMENTS = {
+    "стоматолог": ("Лечение кариеса", 650_000, 60, 0.55, 4),
+    "кардиолог": ("Лечение у кардиолога", 420_000, 40, 0.40, 3),
+    "терапевт": ("Лечение у терапевта", 220_000, 30, 0.28, 2),
+    "врач УЗИ": ("Контрольное УЗИ", 280_000, 30, 0.15, 1),
+    "рентгенолог": ("МРТ с контрастом", 900_000, 60, 0.10, 1),
+}
+CHECK_UP = ("Контрольный осмотр", 20)  # a free follow-up (zero price, no policy): a repeat visit, not treatment
+# How much more (or less) often than the specialty's share patients go on to treatment, by where the lead came from:
+# referrals trust the clinic already; patients from cheap ad clicks compare prices.
+SOURCE_TREATMENT = {"referral": 1.35, "call": 1.1, "walk_in": 1.0, "web_form": 0.9, "chat": 0.9,
+                    "yandex_direct": 0.95, "google_ads": 1.05, "vk_ads": 0.7, "telegram_ads": 0.6}  # fmt: skip
+BRANCH_TREATMENT = [1.25, 0.75, 1.0, 0.9, 1.1, 0.95]  # by branch number: some branches convert better
 # platform, currency, cost per click, click-to-lead conversion, campaign themes
 PLATFORMS = [
     ("yandex_direct", "RUB", 48.0, 0.045, ["mrt", "dentistry", "checkup"]),
@@ -90,6 +107,7 @@ class CrmWorld:
     counterparties: list[Counterparty]
     pipeline_id: int
     stages: dict[str, int]
+    branch_treatment: dict[int, float] = field(default_factory=dict)  # branch id -> factor on the treatment share
 
 
 def build_crm_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> CrmWorld:
@@ -124,11 +142,13 @@ def build_crm_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> CrmWorld:
 
     branches: list[int] = []
     doctors: dict[int, list[tuple[int, str]]] = {}
+    branch_treatment: dict[int, float] = {}
     cities = ["Москва", "Москва", "Санкт-Петербург", "Казань", "Екатеринбург", "Новосибирск"]
     specialties = sorted({spec for _, _, spec in SERVICES.values()})
-    for index in range(cfg.branches):
+    for index in range(max(3, cfg.branches)):  # at least three, so branches can be compared at any scale
         branch_id = ids.next(m.Branch)
         branches.append(branch_id)
+        branch_treatment[branch_id] = BRANCH_TREATMENT[index % len(BRANCH_TREATMENT)]
         city = cities[index % len(cities)]
         timeline.insert(m.Branch, {"id": branch_id, "external_id": f"br-{index + 1:02d}",
                                    "name": f"Клиника «Пульс» №{index + 1}", "city": city,
@@ -144,7 +164,7 @@ def build_crm_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> CrmWorld:
                                            "branch_id": branch_id}, long_ago)  # fmt: skip
 
     campaigns: list[Campaign] = []
-    theme_service = {"mrt": "МРТ", "dentistry": "Лечение кариеса", "checkup": "Консультация терапевта",
+    theme_service = {"mrt": "МРТ", "dentistry": "Консультация стоматолога", "checkup": "Консультация терапевта",
                      "cardio": "Консультация кардиолога"}  # fmt: skip
     for platform, currency, cpc, conversion, themes in PLATFORMS:
         for theme in themes:
@@ -183,4 +203,4 @@ def build_crm_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> CrmWorld:
                                           "position": position, "is_won": won, "is_lost": lost, "funnel_step": step},
                         long_ago)  # fmt: skip
     return CrmWorld(operators_active, support or operators[:1], robots, branches, doctors, campaigns, counterparties,
-                    pipeline_id, stages)  # fmt: skip
+                    pipeline_id, stages, branch_treatment)  # fmt: skip

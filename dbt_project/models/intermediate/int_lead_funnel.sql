@@ -2,8 +2,10 @@
 -- Which stage is which step is data: each pipeline stage's funnel_step (the CRM names its stages as it likes).
 -- A stage counts as reached when the lead's deal entered it or any later stage (so counts never increase
 -- down the funnel even when a CRM user skips a stage); its time is the first entry into that stage or a later one.
--- Paid means won and not an insurance visit: visits paid by an insurer under a policy (zero price to the
--- patient) are excluded from the primary paid conversion and counted apart.
+-- Insured means the lead's booking is an insurance visit (zero price under a policy, the is_insurance_visit macro):
+-- every primary appointment of its deal is one (int_clinic_journeys' rule for an insured journey). Insured leads are
+-- out of every primary-patient figure from the booking on (booked, attended, paid) and counted apart; paid means
+-- won and not insured.
 with leads as (
     select * from {{ ref('stg_leads') }}
 ),
@@ -47,9 +49,9 @@ deal_progress as (
 insurance as (
     select
         deal_id,
-        max(is_insurance_visit) as has_insurance_visit
+        min(is_insurance_visit) as is_insured_booking
     from {{ ref('fct_appointments') }}
-    where deal_id is not null and is_attended and visit_type = 'primary'
+    where deal_id is not null and visit_type = 'primary'
     group by deal_id
 ),
 
@@ -73,8 +75,9 @@ select
     coalesce(deal_progress.max_position, 0) >= 2 as is_booked,
     coalesce(deal_progress.max_position, 0) >= 3 as is_attended,
     coalesce(deal_progress.max_position, 0) >= 4 as is_won,
-    is_attended and coalesce(insurance.has_insurance_visit, false) as is_insurance_visit,
-    is_won and not is_insurance_visit as is_paid,
+    toBool(is_booked and coalesce(insurance.is_insured_booking, false)) as is_insured,
+    toBool(is_attended and is_insured) as is_insurance_visit,
+    toBool(is_won and not is_insured) as is_paid,
     if(is_contacted, deal_progress.contacted_at, null) as contacted_at,
     if(is_booked, deal_progress.booked_at, null) as booked_at,
     if(is_attended, deal_progress.attended_at, null) as attended_at,

@@ -40,10 +40,12 @@ new_customers as (
 ),
 
 leads as (
+    -- Insured leads (their booking is an insurance visit) are out of bookings, attended and paid: counted apart.
     select
         lead_date as day,
-        count() as leads, countIf(is_contacted) as contacted, countIf(is_booked) as booked,
-        countIf(is_attended) as attended, countIf(is_paid) as paid, countIf(is_insurance_visit) as insurance_visits,
+        count() as leads, countIf(is_contacted) as contacted, countIf(is_booked and not is_insured) as booked,
+        countIf(is_attended and not is_insured) as attended, countIf(is_paid) as paid,
+        countIf(is_insured) as insurance_visits,
         {{ sum_converted("paid_amount_reporting") }} as paid_revenue_reporting
     from {{ ref('int_lead_funnel') }}
     group by day

@@ -1,7 +1,8 @@
 -- Marketing performance per month (company time zone), channel and campaign: spend in the reporting currency (daily spend at
 -- that day's central-bank rate), impressions and clicks, and the funnel of the leads that came in that month:
 -- leads, bookings, attended, paid; cost per lead, acquisition cost (spend per paid patient) and return on
--- spend (paid revenue / spend). Organic leads appear under campaign 0 with no spend.
+-- spend (paid revenue / spend). Organic leads appear under campaign 0 with no spend. Insured leads (their booking is
+-- an insurance visit) are leads, but out of bookings, attended and paid.
 with spend as (
     select
         toStartOfMonth(ad_spend.day) as month,
@@ -24,8 +25,8 @@ leads as (
         marketing_channel as channel,
         campaign_id,
         count() as leads,
-        countIf(is_booked) as bookings,
-        countIf(is_attended) as attended,
+        countIf(is_booked and not is_insured) as bookings,
+        countIf(is_attended and not is_insured) as attended,
         countIf(is_paid) as paid,
         {{ sum_converted("paid_amount_reporting") }} as paid_revenue_reporting
     from {{ ref('int_lead_funnel') }}
