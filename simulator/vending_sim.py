@@ -1,6 +1,7 @@
 """Day-by-day simulation of the vending business: staff taking kits before their shifts, PIN typos and
 lockouts, declines, top-ups (web portal, phone operator charging the stored card, hospital payroll),
-machines going offline and uploading their buffered vends late and out of order, refills, refunds.
+machines going offline and uploading their buffered vends late and out of order, machines breaking down
+(silent for days), refills (some missed, one kit short from the supplier at the end), stock-outs, refunds.
 
 Each customer's balance is followed in simulated time, so no vend is ever approved (online) or dispensed
 (offline, against the machine's cached balance) without the funds: the ledger never goes negative.
@@ -35,6 +36,19 @@ TYPO_RATE = 0.02
 WRONG_CLIENT_ID_RATE = 0.003
 JAM_RATE = 0.004
 REFUND_RATE = 0.0015
+# A machine breaks down (no power, a dead board): for a day or a few it neither sells nor reports anything, so its
+# days are silent. The last machine breaks down shortly before the end of the window and is still down at the end,
+# so every scale has a machine silent now.
+BREAKDOWN_RATE = 0.004  # per machine and day
+BREAKDOWN_DAYS = (1.2, 3.5)
+FINAL_BREAKDOWN_DAYS_BEFORE_END = 3
+# The service engineer misses a machine's visit now and then (sick day, ward closed): its stock runs low or out.
+MISSED_REFILL_RATE = 0.07
+# The supplier runs short of one kit for the last days of the window: refills bring none of it, so machines run out of
+# it one after the other and some are still out at the end (stock-outs and their declines at every scale). Not a
+# gown: tests authorise a GOWN-M at the end of the window.
+SHORT_KIT = ("surgical", "M")
+SHORTAGE_DAYS = 10
 
 
 @dataclass
@@ -49,6 +63,8 @@ class CustomerState:
 @dataclass
 class MachineState:
     online_at: dt.datetime  # offline until this moment (in the past when online)
+    down_from: dt.datetime | None = None  # broken down (silent) in [down_from, down_until)
+    down_until: dt.datetime | None = None
     counter: int = 0
     buffer: list[dict[str, Any]] = field(default_factory=list)
     last_seen: dt.datetime | None = None
@@ -62,6 +78,8 @@ class VendingSim:
         self.tl = timeline
         self.phone_operators = phone_operators
         self.rng = stream(cfg.seed, "vending")
+        # Breakdowns and the engineer's visits draw from their own stream, so the rest keeps its numbers.
+        self.service_rng = stream(cfg.seed, "vending-service")
         self.np_rng = np_stream(cfg.seed, "vending-counts")
         self.customers = [CustomerState() for _ in world.customers]
         self.machines = [MachineState(online_at=cfg.start) for _ in world.machines]
@@ -78,6 +96,8 @@ class VendingSim:
         self.products_by_size: dict[str, dict[str, int]] = {}
         for p_index, product in enumerate(world.products):
             self.products_by_size.setdefault(product.size, {})[product.kit_type] = p_index
+        self.short_product = self.products_by_size.get(SHORT_KIT[1], {}).get(SHORT_KIT[0])
+        self.shortage_from = cfg.stop - dt.timedelta(days=SHORTAGE_DAYS)
         self._schedule_registrations()
 
     def _minor(self, index: int, kopecks: int) -> int:
@@ -121,6 +141,11 @@ class VendingSim:
                 if day.weekday() in (0, 3):  # the service engineer refills on Mondays and Thursdays
                     self._push(local_to_utc(day, 10.5, zone), "refill", m_index)
                 day += dt.timedelta(days=1)
+        if self.world.machines:
+            last = len(self.world.machines) - 1
+            begin = self.cfg.stop - dt.timedelta(days=FINAL_BREAKDOWN_DAYS_BEFORE_END)
+            if self.world.hospitals[self.world.machines[last].hospital].onboarded_at < begin:
+                self._push(begin, "breakdown", (last, FINAL_BREAKDOWN_DAYS_BEFORE_END + 7.0))
 
     # --- ledger rows ---------------------------------------------------------------------------------
 
@@ -184,7 +209,12 @@ class VendingSim:
     def _machine_outages(self, day: dt.date, start: dt.datetime) -> None:
         for m_index, machine in enumerate(self.world.machines):
             state = self.machines[m_index]
+            breaks = self.service_rng.random() < BREAKDOWN_RATE
             if state.online_at > start or self.world.hospitals[machine.hospital].onboarded_at > start:
+                continue
+            if breaks:
+                self._break_down(start + dt.timedelta(hours=self.service_rng.uniform(0, 24)), m_index,
+                                 self.service_rng.uniform(*BREAKDOWN_DAYS))  # fmt: skip
                 continue
             if self.rng.random() < (0.06 if machine.flaky else 0.003):
                 begin = start + dt.timedelta(hours=self.rng.uniform(0, 24))
@@ -221,6 +251,28 @@ class VendingSim:
                 at = local_to_utc(day, hour, zone) + dt.timedelta(seconds=self.rng.randrange(60))
                 if day_start(day) <= at < day_start(day) + dt.timedelta(days=1):
                     self._push(at, "vend", int(index))
+
+    def _break_down(self, begin: dt.datetime, m_index: int, days: float) -> None:
+        """The machine goes dead at `begin` for `days`: no vends, no authorisations, no uploads until it is back
+        (its customers walk to another machine of the hospital, if there is one). The API notices after 6 hours."""
+        machine = self.world.machines[m_index]
+        state = self.machines[m_index]
+        back = begin + dt.timedelta(days=days)
+        state.down_from, state.down_until = begin, back
+        state.online_at = max(state.online_at, back)
+        self.stats["breakdowns"] += 1
+        alert_id = self.ids.next(m.Alert)
+        raised = begin + dt.timedelta(hours=6)
+        self.tl.insert(m.Alert, {"id": alert_id, "kind": "machine_offline", "severity": "warning", "status": "open",
+                                 "customer_id": None, "machine_id": machine.id,
+                                 "message": f"Machine {machine.serial} has not reported for 6 hours.",
+                                 "details": {"since": begin.isoformat()}, "raised_at": raised}, raised)  # fmt: skip
+        self.tl.update(m.Alert, alert_id, {"status": "resolved"}, back + dt.timedelta(minutes=10))
+        self._push(back + dt.timedelta(minutes=self.service_rng.uniform(1, 8)), "upload", m_index)
+
+    def _is_down(self, m_index: int, at: dt.datetime) -> bool:
+        state = self.machines[m_index]
+        return state.down_from is not None and state.down_until is not None and state.down_from <= at < state.down_until
 
     def _close_some_accounts(self, day: dt.date, start: dt.datetime) -> None:
         """A few people leave their hospital (account closed, balance paid out) or are blocked."""
@@ -263,10 +315,25 @@ class VendingSim:
                 amount = self._minor(index, PAYROLL_AMOUNTS[int(customer.client_id) % len(PAYROLL_AMOUNTS)])
                 self._topup(index, "payroll", at + dt.timedelta(seconds=index % 600), amount)
 
+    def _on_breakdown(self, at: dt.datetime, payload: tuple[int, float]) -> None:
+        m_index, days = payload
+        state = self.machines[m_index]
+        if self._is_down(m_index, at):  # already down: it stays down (its upload waits for the new repair time)
+            state.down_until = at + dt.timedelta(days=days)
+            state.online_at = max(state.online_at, state.down_until)
+            return
+        self._break_down(at, m_index, days)
+
     def _on_refill(self, at: dt.datetime, m_index: int) -> None:
+        if self.service_rng.random() < MISSED_REFILL_RATE:
+            self.stats["refills_missed"] += 1
+            return
         for p_index in range(len(self.world.products)):
+            if p_index == self.short_product and at >= self.shortage_from:
+                continue  # none to be had from the supplier
             key = (m_index, p_index)
             self.stock[key] = self.world.capacity[key]
+        self.stats["refills"] += 1
 
     def _on_unlock(self, at: dt.datetime, index: int) -> None:
         """The customer called support; an operator cleared the lockout (and the alert)."""
@@ -287,6 +354,10 @@ class VendingSim:
     def _on_upload(self, at: dt.datetime, m_index: int) -> None:
         """Back online: the buffered vends arrive in one batch, in the machine's own (shuffled) order."""
         state = self.machines[m_index]
+        if self._is_down(m_index, at):  # broken down when its upload came due: it uploads once repaired
+            assert state.down_until is not None
+            self._push(state.down_until + dt.timedelta(minutes=5), "upload", m_index)
+            return
         buffered, state.buffer = state.buffer, []
         self.rng.shuffle(buffered)
         for offset, vend in enumerate(buffered):
@@ -320,6 +391,12 @@ class VendingSim:
         if hospital.onboarded_at > at:
             return
         m_index = self._pick_machine(customer)
+        if self._is_down(m_index, at):  # dead: the customer walks to another machine of the hospital
+            working = [other for other in customer.machine_pref if not self._is_down(other, at)]
+            if not working:
+                self.stats["vends_lost_to_breakdowns"] += 1
+                return
+            m_index = working[0]
         machine = self.machines[m_index]
         kit = self.rng.choices(self.kit_types, weights=self.kit_shares)[0]
         p_index = self.products_by_size[customer.size][kit]

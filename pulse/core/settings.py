@@ -51,7 +51,13 @@ ADMIN_USER = "default"
 # What the read-only user reads: the marts, nothing below them (never `raw`, staging or intermediate).
 READER_DATABASES = ("marts",)
 # The marts a hospital's own identity may read, each filtered to its hospitals' rows (warehouse/access.py).
-HOSPITAL_TABLES = ("marts.mart_hospital_commissions_monthly", "marts.mart_vending_daily")
+HOSPITAL_TABLES = (
+    "marts.mart_hospital_commissions_monthly",
+    "marts.mart_vending_daily",
+    "marts.mart_machine_stock",
+    "marts.mart_machine_product_daily",
+    "marts.mart_machine_daily",
+)
 
 
 class Settings(BaseSettings):

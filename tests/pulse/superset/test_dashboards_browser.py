@@ -125,7 +125,7 @@ def test_every_dashboard_renders_in_chromium(
         page.screenshot(path=str(artifacts / f"dashboard-{slug}.png"), full_page=True)
         assert_all_drawn(slug, states)
         opened.append(slug)
-    assert len(opened) == 8
+    assert len(opened) == len(dashboards(imported)) >= 10
     page.close()
 
 

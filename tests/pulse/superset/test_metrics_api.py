@@ -124,7 +124,13 @@ def test_a_hospital_key_reads_its_own_hospital_only(
     client, keys = api
     listed = client.get("/v1/metrics", headers=keys["H001"])
     assert listed.status_code == 200
-    assert {m["model"] for m in listed.json()} == {"mart_hospital_commissions_monthly", "mart_vending_daily"}
+    assert {m["model"] for m in listed.json()} == {
+        "mart_hospital_commissions_monthly",
+        "mart_vending_daily",
+        "mart_machine_stock",
+        "mart_machine_product_daily",
+        "mart_machine_daily",
+    }
     everyone = client.get("/v1/metrics/net_sales", params={"by": "hospital_code"}, headers=keys["integration"])
     totals = {r["hospital_code"]: r["net_sales"] for r in everyone.json()["rows"]}
     assert len(totals) > 1
