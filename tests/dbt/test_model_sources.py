@@ -60,3 +60,47 @@ def test_the_check_sees_a_source_call() -> None:
     assert source_calls("{% set rows = source('raw', 'calls') %}select 1") == ["'raw', 'calls'"]
     assert source_calls("-- read {{ source('raw', 'calls') }} in staging\nselect entries.source as entry_source") == []
     assert source_calls("{# {{ source('raw', 'calls') }} #}select {{ ref('stg_calls') }}") == []
+
+
+_REF_CALL = re.compile(r"\bref\s*\(\s*['\"](?P<name>\w+)['\"]\s*\)")
+
+
+def ref_calls(sql: str) -> set[str]:
+    """The models the model's Jinja `ref()`s (comments left out)."""
+    code = _COMMENT.sub("", sql)
+    return {call.group("name") for block in _JINJA.finditer(code) for call in _REF_CALL.finditer(block.group(0))}
+
+
+def unread_staging_models(models: list[Path], staging_dir: Path = STAGING_DIR) -> list[str]:
+    """Staging models that nothing outside staging reads, directly or through another staging model: data loaded
+    and typed, then analysed nowhere."""
+    reads = {m.stem: ref_calls(m.read_text()) for m in models}
+    staging = {m.stem for m in models if m.is_relative_to(staging_dir)}
+    read = set().union(*(refs for name, refs in reads.items() if name not in staging))
+    frontier = read & staging
+    while frontier:  # a staging model read by a read staging model (stg_calls reads stg_calls_versions) is read too
+        frontier = set().union(*(reads[name] for name in frontier)) - read
+        read |= frontier
+    return sorted(staging - read)
+
+
+def test_every_staging_model_is_read_downstream() -> None:
+    unread = unread_staging_models(MODELS)
+    assert unread == [], f"staging models no intermediate model or mart reads (use them, or drop them): {unread}"
+
+
+def test_the_check_sees_an_unread_staging_model(tmp_path: Path) -> None:
+    staging, marts = tmp_path / "models" / "staging", tmp_path / "models" / "marts"
+    staging.mkdir(parents=True)
+    marts.mkdir(parents=True)
+    files = {
+        staging / "stg_a_versions.sql": "select * from {{ source('raw', 'a') }}",
+        staging / "stg_a.sql": "select * from {{ ref('stg_a_versions') }}",
+        staging / "stg_b.sql": "select * from {{ source('raw', 'b') }} -- {{ ref('stg_a') }} in a comment only",
+        staging / "stg_c.sql": "select * from {{ source('raw', 'c') }}",
+        marts / "fct_a.sql": "{{ latest_versions(ref('stg_a'), ref( 'stg_a_versions' )) }}",
+        marts / "fct_c.sql": "-- {{ ref('stg_b') }}\nselect * from {{ ref(\"stg_c\") }}",
+    }
+    for path, sql in files.items():
+        path.write_text(sql)
+    assert unread_staging_models(sorted(files), staging) == ["stg_b"]
