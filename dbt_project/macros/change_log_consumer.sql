@@ -101,3 +101,56 @@
     {%- do log(this ~ ': ' ~ state['reason'], info=false) -%}
     {{ return(state) }}
 {%- endmacro %}
+
+
+{#- The fact's versions a consumer run applies, signed (`_sign`): those logged since its last run (-1 takes an old
+    version out, +1 puts the new one in), or on a rebuild the whole fact (+1). `fact` is the model's ref() of it. -#}
+{% macro change_log_changes(fact, state) -%}
+    {%- if state.incremental %}
+    select * from {{ change_log_relation(fact) }} final
+    where _change_seq > {{ state.mark }} and _change_seq <= {{ state.through }}
+    {%- else %}
+    select *, toInt8(1) as _sign from {{ fact }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- The rest of a consumer after its `changes` CTE (the signed `measures` per `grain` key): the changes added to the
+    totals held for those keys (`totals`), the state row, and both appended with what this run applied. -#}
+{% macro change_log_totals(state, grain, measures) -%}
+totals as (
+    select {{ grain | join(', ') }}{% for m in measures %}, sum({{ m }}) as {{ m }}{% endfor %}
+    from (
+        select * from changes
+        {%- if state.incremental %}
+        union all
+        -- the totals held so far for the keys that changed
+        select {{ grain | join(', ') }}, {{ measures | join(', ') }}
+        from {{ this }} final
+        where ({{ grain | join(', ') }}) in (select {{ grain | join(', ') }} from changes)
+        {%- endif %}
+    )
+    group by {{ grain | join(', ') }}
+),
+
+{%- set stamp %}
+        toUInt64({{ state.through }}) as _applied_through,
+        now64(3, 'UTC') as _applied_at,
+        '{{ state.generation }}' as _source_generation,
+        '{{ state.fingerprint }}' as _inputs_fingerprint
+{%- endset %}
+
+state_row as (
+    -- what this run applied (read by the next run; every reader drops it with vends > 0)
+    {%- set state_key = (change_log_consumer_spec() or {}).get('state_key', {}) %}
+    {%- set columns = [] %}
+    {%- for column in grain %}{% do columns.append(state_key.get(column, 'null') ~ ' as ' ~ column) %}{% endfor %}
+    {%- for m in measures %}
+        {%- do columns.append(('toDecimal128(0, 2)' if m.endswith('_reporting') else 'toInt64(0)') ~ ' as ' ~ m) %}
+    {%- endfor %}
+    select {{ columns | join(', ') }}
+)
+
+select *, {{ stamp }} from totals
+union all
+select *, {{ stamp }} from state_row
+{%- endmacro %}

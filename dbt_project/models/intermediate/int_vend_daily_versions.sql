@@ -22,12 +22,7 @@
 -- e.g. when a machine's time zone changes. Totals are additive, so marts sum them to any coarser grain.
 {%- set state = change_log_consumer_state() %}
 with vends as (
-    {%- if state.incremental %}
-    select * from {{ change_log_relation(ref('fct_vend_transactions')) }} final
-    where _change_seq > {{ state.mark }} and _change_seq <= {{ state.through }}
-    {%- else %}
-    select *, toInt8(1) as _sign from {{ ref('fct_vend_transactions') }}
-    {%- endif %}
+    {{ change_log_changes(ref('fct_vend_transactions'), state) }}
 ),
 
 changes as (
@@ -55,39 +50,4 @@ changes as (
                     'refunded_kits', 'priced_completed_vends', 'priced_refunded_vends', 'revenue_reporting', 'refunded_reporting'] %}
 {%- set grain = ['local_date', 'machine_id', 'customer_id', 'company_month'] %}
 
-totals as (
-    select {{ grain | join(', ') }}{% for m in measures %}, sum({{ m }}) as {{ m }}{% endfor %}
-    from (
-        select * from changes
-        {%- if state.incremental %}
-        union all
-        -- the totals held so far for the keys that changed
-        select {{ grain | join(', ') }}, {{ measures | join(', ') }}
-        from {{ this }} final
-        where ({{ grain | join(', ') }}) in (select {{ grain | join(', ') }} from changes)
-        {%- endif %}
-    )
-    group by {{ grain | join(', ') }}
-),
-
-{%- set stamp %}
-        toUInt64({{ state.through }}) as _applied_through,
-        now64(3, 'UTC') as _applied_at,
-        '{{ state.generation }}' as _source_generation,
-        '{{ state.fingerprint }}' as _inputs_fingerprint
-{%- endset %}
-
-state_row as (
-    -- what this run applied (read by the next run; every reader drops it with vends > 0)
-    {%- set state_key = (change_log_consumer_spec() or {}).get('state_key', {}) %}
-    {%- set columns = [] %}
-    {%- for column in grain %}{% do columns.append(state_key.get(column, 'null') ~ ' as ' ~ column) %}{% endfor %}
-    {%- for m in measures %}
-        {%- do columns.append(('toDecimal128(0, 2)' if m.endswith('_reporting') else 'toInt64(0)') ~ ' as ' ~ m) %}
-    {%- endfor %}
-    select {{ columns | join(', ') }}
-)
-
-select *, {{ stamp }} from totals
-union all
-select *, {{ stamp }} from state_row
+{{ change_log_totals(state, grain, measures) }}
