@@ -68,8 +68,37 @@ def message_before_write(session: Session, values: dict[str, Any], existing: Any
     return values
 
 
+def _refused(session: Session, invoice_id: int, except_refusal: int | None = None) -> Any:
+    """What the invoice's live refusals add up to (0 without any), leaving one out (the one being rewritten)."""
+    return session.scalar(
+        select(func.coalesce(func.sum(InvoiceRefusal.amount), 0)).where(
+            InvoiceRefusal.invoice_id == invoice_id,
+            InvoiceRefusal.deleted_at.is_(None),
+            InvoiceRefusal.id != (except_refusal if except_refusal is not None else -1),
+        )
+    )
+
+
+def invoice_before_write(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
+    """An invoice its counterparty refused in part keeps its currency and direction (the refusals are in that
+    currency, of a receivable) and is never less than what was refused."""
+    if existing is None:
+        return values
+    refused = _refused(session, existing.id)
+    if not refused:
+        return values
+    merged = _as_stored(values, existing, "currency", "direction", "amount")
+    already = f"{refused} {existing.currency} of invoice {existing.id} was refused"
+    for field in ("currency", "direction"):
+        if merged[field] != getattr(existing, field):
+            raise Invalid("the invoice has refusals", [(("body", field), f"{already}: its {field} cannot change")])
+    if merged["amount"] < refused:
+        raise Invalid("the invoice has refusals", [(("body", "amount"), f"{already}: it cannot be less")])
+    return values
+
+
 def invoice_refusal_before_write(session: Session, values: dict[str, Any], existing: Any) -> dict[str, Any]:
-    """A refusal is of a live receivable invoice, in its currency (the default), for a positive amount that, with
+    """A refusal is of a live, issued receivable invoice, in its currency (the default), for a positive amount that, with
     the invoice's other refusals, does not exceed the invoice."""
     values = dict(values)
     merged = _as_stored(values, existing, "invoice_id", "amount", "currency")
@@ -88,15 +117,12 @@ def invoice_refusal_before_write(session: Session, values: dict[str, Any], exist
             "a refusal is in its invoice's currency",
             [(("body", "currency"), f"invoice {invoice.id} is in {invoice.currency}, not {merged['currency']}")],
         )
+    if invoice.status in ("draft", "cancelled"):
+        reason = f"invoice {invoice.id} is {invoice.status}: nobody owes it yet"
+        raise Invalid("only an issued invoice can be refused", [(("body", "invoice_id"), reason)])
     if merged["amount"] <= 0:
         raise Invalid("bad amount", [(("body", "amount"), "a refused amount is positive")])
-    others = session.scalar(
-        select(func.coalesce(func.sum(InvoiceRefusal.amount), 0)).where(
-            InvoiceRefusal.invoice_id == invoice.id,
-            InvoiceRefusal.deleted_at.is_(None),
-            InvoiceRefusal.id != (existing.id if existing is not None else -1),
-        )
-    )
+    others = _refused(session, invoice.id, except_refusal=existing.id if existing is not None else None)
     if others + merged["amount"] > invoice.amount:
         already = f"invoice {invoice.id} is {invoice.amount} {invoice.currency}, {others} of it refused already"
         raise Invalid("refused more than invoiced", [(("body", "amount"), already)])

@@ -12,6 +12,7 @@ from operational_api.services.common import default_to_business_currency
 from operational_api.services.crm import (
     deal_after_write,
     deal_before_write,
+    invoice_before_write,
     invoice_refusal_before_write,
     message_before_write,
     pipeline_stage_before_write,
@@ -117,7 +118,7 @@ RESOURCES: list[Resource] = [
     _res("counterparties", m.Counterparty, c.CounterpartyIn, c.CounterpartyOut, filters=("external_id", "kind"),
          before_write=default_to_business_currency),
     _res("invoices", m.Invoice, c.InvoiceIn, c.InvoiceOut,
-         filters=("external_id", "counterparty_id", "status", "direction")),
+         filters=("external_id", "counterparty_id", "status", "direction"), before_write=invoice_before_write),
     _res("invoice-refusals", m.InvoiceRefusal, c.InvoiceRefusalIn, c.InvoiceRefusalOut,
          filters=("external_id", "invoice_id", "reason"), before_write=invoice_refusal_before_write),
     _res("payments", m.Payment, c.PaymentIn, c.PaymentOut, filters=("external_id", "counterparty_id", "invoice_id")),

@@ -95,6 +95,18 @@ def test_a_refusal_is_of_a_receivable_invoice_in_its_currency_and_within_its_amo
     corrected = api.client.patch(f"/v1/invoice-refusals/{first['id']}", json={"amount": "1000.00"}, headers=h)
     assert corrected.status_code == 200, corrected.text
 
+    # Once refused, the invoice cannot be moved from under its refusals: not to another currency or direction,
+    # not below what was refused; a draft or cancelled invoice cannot be refused at all.
+    inv = f"/v1/invoices/{invoice['id']}"
+    assert _refused_at(api.client.patch(inv, json={"currency": "EUR"}, headers=h), "currency")
+    assert _refused_at(api.client.patch(inv, json={"direction": "payable"}, headers=h), "direction")
+    assert _refused_at(api.client.patch(inv, json={"amount": "999.99"}, headers=h), "amount")
+    assert api.client.patch(inv, json={"status": "partially_paid"}, headers=h).status_code == 200
+    draft = _invoice(api, insurer["id"], number="INV-2", status="draft")
+    reason = _refused_at(_post(api, "/v1/invoice-refusals", {**refusal, "invoice_id": draft["id"]}), "invoice_id")
+    assert reason == f"invoice {draft['id']} is draft: nobody owes it yet"
+    assert api.client.get(inv, headers=h).json()["currency"] == "USD"
+
     stored = api.client.get(f"/v1/invoice-refusals?invoice_id={invoice['id']}", headers=h).json()["items"]
     assert [(r["amount"], r["reason"]) for r in stored] == [("1000.00", "no_referral")]
     assert api.client.get("/v1/invoice-refusals", headers=api.headers("portal")).status_code == 403
