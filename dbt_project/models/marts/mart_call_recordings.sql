@@ -2,7 +2,9 @@
 -- PBX's - int_pbx_calls' precedence) and every call only the PBX recorded that has one.
 -- recording_link is the HTML Superset's table renders (allow_render_html): built here, only from an http(s) URL,
 -- with the URL and the text XML-escaped, so a stored link like `javascript:...` or `https://x/"><img ...>` can
--- never become a script (macros/calls.sql: html_link).
+-- never become a script (macros/calls.sql: html_link). The table renders every column it shows as HTML, so the other
+-- free text it shows (operator name, direction and outcome: an integrator's or the PBX file's words) is XML-escaped
+-- here too.
 with pbx as (
     select * from {{ ref('int_pbx_calls') }}
 ),
@@ -58,10 +60,10 @@ select
     toDate({{ company_date('calls.started_at') }}) as day,
     formatDateTime(calls.started_at, '%Y-%m-%d %H:%i', '{{ var("company_time_zone") }}') as call_time,
     toInt64(calls.operator_id) as operator_id,
-    toString(calls.operator_name) as operator_name,
+    encodeXMLComponent(toString(calls.operator_name)) as operator_name,
     toBool(calls.is_robot) as is_robot,
-    toString(calls.direction) as direction,
-    toString(calls.outcome) as outcome,
+    encodeXMLComponent(toString(calls.direction)) as direction,
+    encodeXMLComponent(toString(calls.outcome)) as outcome,
     toUInt32(calls.talk_seconds) as talk_seconds,
     toBool(calls.is_in_crm) as is_in_crm,
     toString(calls.recording_source) as recording_source,
