@@ -41,7 +41,12 @@ select
            and (messages.status = 'failed' or provider.has_failure)) as is_failed,
     if(provider.has_delivery, provider.delivered_at, NULL)::Nullable(DateTime64(3, 'UTC')) as provider_delivered_at,
     toBool(messages.is_confirmed) as is_confirmed,
+    toInt64(coalesce(messages.appointment_id, 0)) as appointment_id,
     toString(appointments.status) as appointment_status,
+    -- the visit, not this message: a patient asked twice (booking confirmation, day-before reminder) who confirmed
+    -- either time confirmed the visit
+    toBool(max(messages.is_confirmed and messages.purpose in ('booking_confirmation', 'day_before_reminder'))
+        over (partition by coalesce(messages.appointment_id, -messages.message_id))) as visit_confirmed,
     messages.nps_score::Nullable(UInt8) as nps_score,
     toUInt8(coalesce(messages.nps_score >= 9, false)) as is_promoter,
     toUInt8(coalesce(messages.nps_score <= 6, false)) as is_detractor
