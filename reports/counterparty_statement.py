@@ -152,11 +152,12 @@ SELECT r.counterparty_id AS counterparty_id, r.refused_on AS refused_on, r.invoi
 FROM marts.mart_invoice_refusals AS r
 ASOF LEFT JOIN marts.fct_fx_rates AS fx ON fx.currency = r.currency AND fx.rate_date <= r.refused_on
 WHERE r.counterparty_id IN {ids:Array(Int64)} AND r.refused_on >= {start:Date} AND r.refused_on < {end:Date}
+  AND r.invoice_status != 'cancelled'
 ORDER BY r.counterparty_id, r.refused_on, r.refusal_id
 """
 
 # Balance owed before the month, per currency: invoices issued (not cancelled) minus payments received and minus
-# amounts refused (written off).
+# amounts refused (written off) of invoices not cancelled since (a cancelled invoice is owed nothing at all).
 OPENING_SQL = """
 SELECT counterparty_id, currency, sum(amount) AS owed
 FROM (
@@ -167,7 +168,7 @@ FROM (
     WHERE counterparty_id IN {ids:Array(Int64)} AND paid_on < {start:Date} AND direction = 'receivable'
     UNION ALL
     SELECT counterparty_id, currency, -amount FROM marts.mart_invoice_refusals
-    WHERE counterparty_id IN {ids:Array(Int64)} AND refused_on < {start:Date}
+    WHERE counterparty_id IN {ids:Array(Int64)} AND refused_on < {start:Date} AND invoice_status != 'cancelled'
 )
 GROUP BY counterparty_id, currency
 """

@@ -105,7 +105,8 @@ select
           toDecimal128(round(valued.outstanding_amount * outstanding_fx.rate_to_reporting, 2), 2)))::Nullable(Decimal(38, 2))
         as outstanding_reporting,
     valued.last_paid_on as last_paid_on,
-    -- Settled by payments (nothing outstanding, something paid, not cancelled): issue date to the last payment.
+    -- Settled and paid (nothing outstanding, something paid - in full, or what was not refused - not cancelled): issue
+    -- date to the last payment.
     if(valued.status != 'cancelled' and valued.outstanding_amount = 0 and valued.last_paid_on is not null,
        toInt32(greatest(dateDiff('day', valued.issued_on, valued.last_paid_on), 0)), NULL)::Nullable(Int32)
         as days_to_pay,

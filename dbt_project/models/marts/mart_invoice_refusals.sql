@@ -17,6 +17,7 @@ select
     toInt64(refusals.invoice_id) as invoice_id,
     toString(invoices.invoice_number) as invoice_number,
     toDate32(invoices.issued_on) as issued_on,
+    toString(invoices.status) as invoice_status,
     toInt64(invoices.counterparty_id) as counterparty_id,
     toString(invoices.counterparty_name) as counterparty_name,
     toString(invoices.counterparty_kind) as counterparty_kind,
