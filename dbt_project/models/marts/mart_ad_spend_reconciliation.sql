@@ -1,6 +1,6 @@
 -- Ad spend as the CRM holds it (synced from the ad platforms every night) against what the platforms themselves
--- report (the ad-spend feed), one row per day, campaign and currency that either side has: days the sync missed and later
--- credits the platform gave show up as differences, in the campaign currency and the reporting currency.
+-- report (the ad-spend feed), one row per day, campaign and currency that either side has: days the sync missed and
+-- later credits the platform gave show up as differences, in the campaign currency and the reporting currency.
 with crm as (
     select campaign_id, day, currency, amount, amount_reporting
     from {{ ref('fct_ad_spend') }}
@@ -46,13 +46,16 @@ both_sides as (
         countIf(side = 'crm') > 0 as in_crm,
         countIf(side = 'platform') > 0 as at_platform
     from (
-        select campaign_id, day, '' as campaign_external_id, '' as platform, currency, amount, 'crm' as side
+        select campaign_id, day, '' as unknown_campaign, '' as campaign_external_id, '' as platform, currency, amount,
+               'crm' as side
         from crm
         union all
-        select campaign_id, day, campaign_external_id, platform, currency, amount, 'platform' as side
+        -- campaigns the CRM does not know stay apart, by the platform's id (campaign 0 alone would merge them)
+        select campaign_id, day, if(campaign_id = 0, campaign_external_id, '') as unknown_campaign, campaign_external_id,
+               platform, currency, amount, 'platform' as side
         from platform_keyed
     )
-    group by campaign_id, day, currency
+    group by campaign_id, day, currency, unknown_campaign
 ),
 
 fx as (
