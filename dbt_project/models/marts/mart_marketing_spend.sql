@@ -8,14 +8,12 @@ with spend as (
         toStartOfMonth(ad_spend.day) as month,
         campaigns.channel as channel,
         ad_spend.campaign_id as campaign_id,
-        {{ sum_reporting('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_reporting', 'fx.has_rate') }} as spend_reporting,
+        -- converted once, in fct_ad_spend (the clinic funnel and the executive KPIs read the same amounts)
+        {{ sum_converted('ad_spend.amount_reporting') }} as spend_reporting,
         sum(coalesce(ad_spend.impressions, 0)) as impressions,
         sum(coalesce(ad_spend.clicks, 0)) as clicks
-    from {{ ref('stg_ad_spend') }} as ad_spend
+    from {{ ref('fct_ad_spend') }} as ad_spend
     inner join {{ ref('stg_campaigns') }} as campaigns on campaigns.campaign_id = ad_spend.campaign_id
-    asof left join {{ ref('int_fx_rates') }} as fx
-        on fx.currency = ad_spend.currency
-        and fx.rate_date <= ad_spend.day
     group by month, channel, campaign_id
 ),
 

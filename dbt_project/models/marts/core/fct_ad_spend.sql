@@ -6,6 +6,8 @@ select
     toDate(ad_spend.day) as day,
     toString(ad_spend.currency) as currency,
     toDecimal128(ad_spend.amount, 2) as amount,
-    {{ to_reporting('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_reporting', 'fx.has_rate') }} as amount_reporting
+    {{ to_reporting('ad_spend.amount', 'ad_spend.currency', 'fx.rate_to_reporting', 'fx.has_rate') }} as amount_reporting,
+    ad_spend.impressions as impressions,
+    ad_spend.clicks as clicks
 from {{ ref('stg_ad_spend') }} as ad_spend
 asof left join {{ ref('int_fx_rates') }} as fx on fx.currency = ad_spend.currency and fx.rate_date <= ad_spend.day
