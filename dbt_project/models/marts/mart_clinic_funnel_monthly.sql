@@ -1,7 +1,7 @@
 -- The clinic funnel "from the booking to the chair" per month (the month the lead came in, company time zone),
 -- advertising source and campaign: leads, bookings, show-ups and treated patients, with the ad spend of the month.
 -- Every step is counted on its lead's cohort, as in mart_marketing_spend, and the source and spend are that mart's:
--- the campaign's ad channel (else the lead's own channel) and fct_ad_spend, each day at that day's rate.
+-- the campaign's ad channel (else the lead's own channel) and the marketing mart's spend (each day at its rate).
 -- Bookings, show-ups and treated patients are mart_clinic_journeys' primary journeys; insured journeys (booked under a
 -- policy at zero price) are out of every primary figure - their leads too (primary_leads) - and counted apart. By
 -- branch and specialty see mart_clinic_journeys: leads and spend have neither.
@@ -10,14 +10,8 @@ with journeys as (
 ),
 
 spend as (
-    select
-        toStartOfMonth(ad_spend.day) as month,
-        campaigns.channel as channel,
-        ad_spend.campaign_id as campaign_id,
-        {{ sum_converted('ad_spend.amount_reporting') }} as spend_reporting
-    from {{ ref('fct_ad_spend') }} as ad_spend
-    inner join {{ ref('dim_campaigns') }} as campaigns on campaigns.campaign_id = ad_spend.campaign_id
-    group by month, channel, campaign_id
+    -- the marketing mart's spend per month, channel and campaign, as it is: one definition of what a source cost
+    select month, channel, campaign_id, spend_reporting from {{ ref('mart_marketing_spend') }}
 ),
 
 lead_counts as (
