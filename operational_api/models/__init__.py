@@ -36,7 +36,18 @@ from operational_api.models.crm import (
     Pipeline,
     PipelineStage,
 )
+from operational_api.models.people import (
+    PORTAL_ROLES,
+    SALES_REP_STATUSES,
+    PortalSession,
+    PortalUser,
+    RecipientPreference,
+    SalesRep,
+    SalesRepTerritory,
+    SignInThrottle,
+)
 from operational_api.models.reporting import (
+    ATTACHMENT_FORMATS,
     DELIVERY_STATES,
     REPORT_FORMATS,
     REPORT_KINDS,
@@ -61,9 +72,12 @@ from operational_api.models.vending import (
 )
 
 __all__ = [
+    "ATTACHMENT_FORMATS",
     "DELIVERY_STATES",
+    "PORTAL_ROLES",
     "REPORT_FORMATS",
     "REPORT_KINDS",
+    "SALES_REP_STATUSES",
     "SCOPES",
     "AccountEntry",
     "AdSpend",
@@ -95,12 +109,18 @@ __all__ = [
     "Payment",
     "Pipeline",
     "PipelineStage",
+    "PortalSession",
+    "PortalUser",
     "Product",
     "ProductPrice",
+    "RecipientPreference",
     "ReportContact",
     "ReportDelivery",
     "ReportSubscription",
     "ReportUnsubscribe",
+    "SalesRep",
+    "SalesRepTerritory",
+    "SignInThrottle",
     "TombstoneRequired",
     "UTCDateTime",
     "VendAuthorisation",

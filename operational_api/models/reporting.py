@@ -21,6 +21,8 @@ from pulse.core.report_kinds import REPORT_KINDS
 from pulse.core.vocabulary import LOCALES
 
 REPORT_FORMATS = ("pdf",)
+# The statement's tables as extra attachments beside its PDF.
+ATTACHMENT_FORMATS = ("csv", "xlsx")
 # pending: planned, never tried; sending: claimed by a sender, outcome not recorded yet; sent: the SMTP
 # server accepted it; failed: refused or unreachable (retried at next_attempt_at; NULL = for good);
 # skipped: not sent on purpose (unsubscribed); in_doubt: the connection broke after the message was
@@ -49,6 +51,13 @@ class ReportSubscription(Base):
     )
     last_fired_at: Mapped[dt.datetime | None] = mapped_column(
         UTCDateTime(), comment="Latest schedule fire time whose deliveries were planned (UTC)."
+    )
+    attachments: Mapped[list[str]] = mapped_column(
+        JSONDoc, default=list, comment="Besides the PDF, its tables as: csv, xlsx (a JSON list, may be empty)."
+    )
+    audience: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONDoc,
+        comment="The audience preset the recipient query was written from, and its choices (NULL: written by hand).",
     )
 
 
@@ -109,6 +118,7 @@ class ReportUnsubscribe(Base):
 
 
 __all__ = [
+    "ATTACHMENT_FORMATS",
     "DELIVERY_STATES",
     "LOCALES",
     "REPORT_FORMATS",

@@ -3,6 +3,7 @@ currencies and funnel steps, keeps every reference intact and leaves the schema 
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -158,5 +159,41 @@ def test_0006_gives_messages_their_purpose_and_invoices_their_direction(empty_ur
         command.downgrade(alembic_config(empty_url), "0005")  # and back: the revision is reversible
         with engine.connect() as connection:
             assert connection.execute(sa.text("SELECT COUNT(*) FROM messages")).scalar_one() == 4
+    finally:
+        engine.dispose()
+
+
+def test_0007_keeps_subscriptions_and_admits_sales_rep_statements(empty_url: str) -> None:
+    upgrade(empty_url, "0006")
+    engine = sa.create_engine(empty_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("INSERT INTO report_subscriptions (id, name, report_kind, cron, time_zone, format, enabled, "
+                        "recipient_query, created_at, updated_at, change_seq) VALUES (1, 'old', 'hospital_statement', "
+                        "'0 7 1 * *', 'UTC', 'pdf', true, 'SELECT 1', :now, :now, 1)"),
+                {"now": NOW},
+            )  # fmt: skip
+        upgrade(empty_url)
+        command.check(alembic_config(empty_url))  # the migrated schema is the models'
+        with engine.begin() as connection:
+            old = connection.execute(sa.text("SELECT attachments, audience FROM report_subscriptions")).one()
+            assert (json.loads(old[0]) if isinstance(old[0], str) else old[0], old[1]) == ([], None)
+            connection.execute(
+                sa.text("INSERT INTO report_subscriptions (id, name, report_kind, cron, time_zone, format, enabled, "
+                        "recipient_query, attachments, created_at, updated_at, change_seq) VALUES (2, 'reps', "
+                        "'sales_rep_statement', '0 7 2 * *', 'UTC', 'pdf', true, 'SELECT 1', '[]', :now, :now, 2)"),
+                {"now": NOW},
+            )  # fmt: skip
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:  # the role CHECK holds
+            connection.execute(
+                sa.text("INSERT INTO portal_users (email, name, role, locale, password_hash, created_at, updated_at, "
+                        "change_seq) VALUES ('a@b.c', 'A', 'superuser', 'en', 'x', :now, :now, 3)"),
+                {"now": NOW},
+            )  # fmt: skip
+        # back: the report kind 0006 does not know goes with its subscription, the rest stays
+        command.downgrade(alembic_config(empty_url), "0006")
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT name FROM report_subscriptions")).scalars().all() == ["old"]
     finally:
         engine.dispose()
