@@ -15,6 +15,7 @@ from reports.executive_weekly import HEADLINE, KPI_GROUPS, ExecutiveWeekly, KpiV
 from reports.formatting import Formatter
 from reports.hospital_statement import HospitalStatement
 from reports.messages import Messages
+from reports.sales_rep_statement import SalesRepStatement
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,32 @@ def counterparty_view(data: CounterpartyStatement, fmt: Formatter, t: Messages) 
         filename=f"counterparty-statement-{reference}-{data.month:%Y-%m}-{fmt.locale}.pdf",
         recipient_name="",
         key_totals=tuple(totals),
+    )
+
+
+def sales_rep_view(data: SalesRepStatement, fmt: Formatter, t: Messages) -> ReportView:
+    start, end = _month_period(data.month)
+    total = data.total
+    return ReportView(
+        kind=data.kind,
+        title=t("sales_rep.title"),
+        subject=t("sales_rep.subject", period=fmt.month_lower(data.month), name=data.name),
+        reference=f"SR-{data.sales_rep_id}",
+        period_label=fmt.month(data.month),
+        period_in_sentence=fmt.month_lower(data.month),
+        period_start=start,
+        period_end=end,
+        filename=f"sales-rep-statement-{data.sales_rep_id}-{data.month:%Y-%m}-{fmt.locale}.pdf",
+        recipient_name=data.name,
+        key_totals=(
+            (t("sales_rep.kits"), f"{fmt.integer(total.kits)} ({fmt.signed_percent(data.kits_change)})"),
+            (
+                t("sales_rep.revenue"),
+                f"{fmt.money(total.revenue, data.currency)} ({fmt.signed_percent(data.revenue_change)})",
+            ),
+            (t("sales_rep.declines"), fmt.integer(total.declines)),
+            (t("sales_rep.stock_out_days"), fmt.integer(total.stock_out_days)),
+        ),
     )
 
 

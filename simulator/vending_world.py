@@ -32,6 +32,7 @@ SIZE_WEIGHTS = [0.18, 0.32, 0.28, 0.15, 0.07]
 PRICE_CHANGES = [(0.35, ("scrubs", "surgical", "gown", "isolation"), 1.07), (0.78, ("surgical", "isolation"), 1.05)]
 PAYROLL_HOSPITAL_SHARE = 0.3
 MEAN_VENDS_PER_WEEKDAY = 0.37  # per customer: about 110 kits a year
+HOSPITALS_PER_SALES_REP = 20  # about 7 reps for the 136 hospitals at scale 1
 
 
 def money(minor: int) -> Decimal:
@@ -196,6 +197,7 @@ def build_vending_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> Vending
                                               "locale": _locale(rng, profile, 0.9),
                                               "role": rng.choice(profile.contact_roles)},
                             onboarded)  # fmt: skip
+    _sales_reps(cfg, ids, timeline, hospitals, long_ago)
     # Bigger hospitals get more machines (1-4).
     for h_index, hospital in enumerate(hospitals):
         count = min(4, max(1, round(sizes[h_index] * 1.6)))
@@ -267,6 +269,30 @@ def build_vending_world(cfg: SimConfig, ids: Ids, timeline: Timeline) -> Vending
                                              "product_id": product.id, "quantity": capacity[key]},
                             hospital.onboarded_at)  # fmt: skip
     return VendingWorld(hospitals, machines, products, customers, stock_ids, capacity)
+
+
+def _sales_reps(cfg: SimConfig, ids: Ids, timeline: Timeline, hospitals: list[Hospital], long_ago: dt.datetime) -> None:
+    """Sales reps, one per about HOSPITALS_PER_SALES_REP hospitals (at least two, so every scale has a territory
+    to compare with another), each looking after a run of neighbouring hospitals (same time zone, then code). Drawn
+    from their own stream: the rest of the world is the same with or without them."""
+    profile = cfg.business
+    rng = stream(cfg.seed, "sales-reps")
+    count = min(len(hospitals), max(2, round(len(hospitals) / HOSPITALS_PER_SALES_REP)))
+    ordered = sorted(hospitals, key=lambda hospital: (hospital.zone, hospital.code))
+    handles: set[str] = set()
+    for number in range(count):
+        who, handle, _ = names.person(rng, profile)
+        while handle in handles:  # two reps with the same name get distinct addresses
+            handle = f"{handle}{rng.randint(2, 9)}"
+        handles.add(handle)
+        rep_id = ids.next(m.SalesRep)
+        timeline.insert(m.SalesRep, {"id": rep_id, "name": who, "email": f"{handle}@sales.{profile.email_domain}",
+                                     "locale": _locale(rng, profile, 0.85), "status": "active"}, long_ago)  # fmt: skip
+        # Contiguous, nearly equal slices of the ordered hospitals: every hospital has exactly one rep.
+        for hospital in ordered[number * len(ordered) // count : (number + 1) * len(ordered) // count]:
+            timeline.insert(m.SalesRepTerritory, {"id": ids.next(m.SalesRepTerritory), "sales_rep_id": rep_id,
+                                                  "hospital_id": hospital.id},
+                            max(long_ago, hospital.onboarded_at))  # fmt: skip
 
 
 def customer_row(cfg: SimConfig, customer: Customer, hospital: Hospital, pin_hash: str) -> dict[str, object]:

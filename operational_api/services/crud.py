@@ -48,6 +48,9 @@ class Resource:
     after_write: AfterHook | None = None
     tag: str = "crm"
     summary: str = ""
+    # A unique key whose tombstoned row a create brings back to life instead of inserting: for link rows (a rep's
+    # hospital) that come and go, where the tombstone keeping its key would refuse the pair for ever.
+    revive_by: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -137,6 +140,15 @@ def get_row(session: Session, res: Resource, row_id: Any) -> Any:
 
 
 def create_row(session: Session, res: Resource, values: dict[str, Any], loc: Loc = ("body",)) -> Any:
+    if res.revive_by and all(values.get(k) is not None for k in res.revive_by):
+        model: Any = res.model
+        dead = session.execute(
+            select(model.id).where(
+                model.deleted_at.is_not(None), *(getattr(model, k) == values[k] for k in res.revive_by)
+            )
+        ).scalar_one_or_none()
+        if dead is not None:
+            return update_row(session, res, dead, values, revive=True)
     submitted = dict(values)
     if res.before_write is not None:
         values = res.before_write(session, values, None)

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from operational_api import models as m
 from operational_api.schemas import crm as c
+from operational_api.schemas import sales_reps as sr
 from operational_api.schemas import vending as v
 from operational_api.schemas.common import partial
 from operational_api.services.common import default_to_business_currency
@@ -23,6 +24,9 @@ from operational_api.services.vending import customer_before_write
 ADMIN_ONLY = ("admin",)
 READ_ALL = ("portal", "operator", "integration")
 CRM = ("operator", "integration")
+# People and territories a CRM or HR integration keeps in sync (admin keys too); names and work addresses, so
+# not for machines, the portal, operators or a hospital's own key.
+PEOPLE = ("integration",)
 
 
 def _res(
@@ -65,6 +69,11 @@ RESOURCES: list[Resource] = [
          tag="vending", read=READ_ALL, write=ADMIN_ONLY),
     _res("report-contacts", m.ReportContact, v.ReportContactIn, v.ReportContactOut, filters=("hospital_id",),
          tag="vending", read=ADMIN_ONLY, write=ADMIN_ONLY),
+    _res("sales-reps", m.SalesRep, sr.SalesRepIn, sr.SalesRepOut, filters=("email", "status", "locale"),
+         tag="vending", read=PEOPLE, write=PEOPLE),
+    _res("sales-rep-territories", m.SalesRepTerritory, sr.SalesRepTerritoryIn, sr.SalesRepTerritoryOut,
+         filters=("sales_rep_id", "hospital_id"), tag="vending", read=PEOPLE, write=PEOPLE,
+         revive_by=("sales_rep_id", "hospital_id")),
     _res("machines", m.Machine, v.MachineIn, v.MachineOut, filters=("serial", "hospital_id", "status"),
          tag="vending", read=READ_ALL, write=ADMIN_ONLY),
     _res("products", m.Product, v.ProductIn, v.ProductOut, filters=("sku", "kit_type", "size"),

@@ -75,6 +75,7 @@ SPECS: dict[str, KindSpec] = {
         KindSpec("customer_statement", ("customer_id",), "period", "month"),
         KindSpec("executive_weekly", (), "week", "week"),
         KindSpec("counterparty_statement", ("counterparty_id",), "period", "month"),
+        KindSpec("sales_rep_statement", ("sales_rep_id",), "period", "month"),
     )
 }
 REPORT_KINDS = tuple(SPECS)

@@ -10,6 +10,12 @@ Users get Superset's built-in `Gamma` (read dashboards and charts, no data) plus
   and carries a row-level security filter `hospital_id = <id>` on them. A manager without a hospital role
   therefore sees nothing rather than everything, and one with two hospital roles sees both (one group key,
   so Superset ORs them).
+- `sales_rep`: the same dashboards, and no data by itself either. Each sales rep gets a user, `rep_<id>` (generated
+  from `marts.dim_sales_reps`), with `sales_rep` and the `hospital_<id>` role of every hospital in their territory
+  (`marts.dim_sales_rep_hospitals`): Superset ORs those hospitals' filters, and the warehouse identity Superset
+  connects as (docker/superset/superset_config.py) is the one of exactly those hospitals. A rep who leaves, or
+  whose territory is emptied, keeps a deactivated user with no data role; a hospital that leaves a territory loses
+  its role at the next import.
 
 Dashboards list their roles (DASHBOARD_RBAC), so a hospital manager does not even see the other dashboards.
 Everything is converged on each run: role permissions are replaced, filters and users updated in place. Demo
@@ -46,6 +52,8 @@ class UserSpec:
     first_name: str
     last_name: str
     roles: tuple[str, ...]
+    email: str | None = None  # None: <username>@pulse.invalid
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,19 @@ class Hospital:
     hospital_id: int
     hospital_code: str
     hospital_name: str
+
+
+@dataclass(frozen=True)
+class SalesRep:
+    sales_rep_id: int
+    name: str
+    email: str
+    status: str
+    hospital_ids: tuple[int, ...]  # their territory now
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active" and bool(self.hospital_ids)
 
 
 @dataclass
@@ -68,7 +89,11 @@ class SecuritySpec:
     hospital_manager_roles: tuple[str, ...]
     hospital_manager_username: str
     demo_hospital_managers: int
+    sales_reps_query: str = ""
+    sales_rep_username: str = "rep_{sales_rep_id}"
+    sales_rep_roles: tuple[str, ...] = ()
     hospitals: list[Hospital] = field(default_factory=list)
+    sales_reps: list[SalesRep] | None = None  # None: read from the warehouse when applied
 
     def hospital_role_name(self, hospital: Hospital) -> str:
         return self.hospital_role.format(**hospital.__dict__)
@@ -83,7 +108,27 @@ class SecuritySpec:
             )
             for h in self.hospitals[: self.demo_hospital_managers]
         ]
-        return [*self.users, *managers]
+        return [*self.users, *managers, *self.sales_rep_users()]
+
+    def sales_rep_users(self) -> list[UserSpec]:
+        """One user per sales rep: their territory's hospital roles while they are active with a territory; a
+        deactivated user with no data role otherwise (kept, so that their history in Superset stays theirs)."""
+        known = {h.hospital_id: h for h in self.hospitals}
+        users = []
+        for rep in self.sales_reps or []:
+            territory = [self.hospital_role_name(known[i]) for i in rep.hospital_ids if i in known]
+            roles = (*self.sales_rep_roles, *territory) if rep.active else tuple(
+                r for r in self.sales_rep_roles if r not in self.pulse_role_names
+            )  # fmt: skip
+            users.append(
+                UserSpec(self.sales_rep_username.format(sales_rep_id=rep.sales_rep_id), "Sales rep", rep.name, roles,
+                         email=rep.email, active=rep.active and bool(territory))
+            )  # fmt: skip
+        return users
+
+    @property
+    def pulse_role_names(self) -> set[str]:
+        return {role.name for role in self.roles}
 
 
 def load_security(path: Path = SECURITY_FILE) -> SecuritySpec:
@@ -110,6 +155,9 @@ def load_security(path: Path = SECURITY_FILE) -> SecuritySpec:
         hospital_manager_roles=tuple(raw["hospital_managers"]["roles"]),
         hospital_manager_username=raw["hospital_managers"]["username"],
         demo_hospital_managers=int(raw["hospital_managers"]["demo_users"]),
+        sales_reps_query=raw["sales_reps"]["reps"],
+        sales_rep_username=raw["sales_reps"]["username"],
+        sales_rep_roles=tuple(raw["sales_reps"]["roles"]),
     )
 
 
@@ -126,6 +174,22 @@ def load_hospitals(settings: Settings, query: str) -> list[Hospital]:
     finally:
         client.close()
     return [Hospital(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+
+def load_sales_reps(settings: Settings, query: str) -> list[SalesRep]:
+    from warehouse.client import connect
+
+    client = connect(settings)
+    try:
+        rows = client.query(query).result_rows
+    except Exception as err:
+        raise PulseError(
+            f"cannot read the sales reps' territories for row-level security: {err}",
+            "build the marts first: `pulse dbt build`",
+        ) from err
+    finally:
+        client.close()
+    return [SalesRep(int(r[0]), str(r[1]), str(r[2]), str(r[3]), tuple(int(i) for i in r[4])) for r in rows]
 
 
 def demo_password_path(settings: Settings, username: str) -> Path:
@@ -189,6 +253,8 @@ def apply_security(client: SupersetClient, settings: Settings, spec: SecuritySpe
     spec = spec or load_security()
     if not spec.hospitals:
         spec.hospitals = load_hospitals(settings, spec.hospitals_query)
+    if spec.sales_reps is None:
+        spec.sales_reps = load_sales_reps(settings, spec.sales_reps_query) if spec.sales_reps_query else []
     catalogue = _Catalogue(client, spec.database)
 
     dashboard_roles: dict[int, set[int]] = {dashboard_id: set() for dashboard_id in catalogue.dashboards.values()}
@@ -236,8 +302,8 @@ def apply_security(client: SupersetClient, settings: Settings, spec: SecuritySpe
             "username": user.username,
             "first_name": user.first_name,
             "last_name": user.last_name,
-            "email": f"{user.username}@pulse.invalid",
-            "active": True,
+            "email": user.email or f"{user.username}@pulse.invalid",
+            "active": user.active,
             "roles": [_existing_role(catalogue, r) for r in user.roles],
             "password": password,
         }

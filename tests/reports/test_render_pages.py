@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from pulse.core.report_kinds import REPORT_KINDS
+from pulse.core.report_kinds import REPORT_KINDS, spec_for
 from pulse.core.settings import READER_USER
 from reports.data import load_many
 from reports.render import ReportDataError, render_html, render_pdf, render_report
@@ -34,6 +34,8 @@ KEY_BLOCKS = {
     ("executive_weekly", "ru"): ["Еженедельная сводка для руководства", "Главные показатели", "Все показатели"],
     ("counterparty_statement", "en"): ["Settlement statement", "Balance", "Invoices issued", "Balance owed at"],
     ("counterparty_statement", "ru"): ["Акт сверки взаиморасчётов", "Сальдо расчётов", "Выставленные счета", "Задолженность на"],
+    ("sales_rep_statement", "en"): ["Territory sales statement", "The territory this month", "By hospital, machine and kit"],
+    ("sales_rep_statement", "ru"): ["Отчёт по территории", "Территория за месяц", "По больницам, автоматам и комплектам"],
 }  # fmt: skip
 
 
@@ -53,9 +55,11 @@ def typical_params(kind: str, client: Any) -> dict[str, str]:
         " WHERE sales_month = {m:Date} ORDER BY kits_sold DESC LIMIT 1",
         "counterparty_statement": "SELECT counterparty_id FROM marts.mart_receivables WHERE issued_on >= {m:Date}"
         " AND currency != 'RUB' AND counterparty_name NOT LIKE 'Global%' ORDER BY counterparty_id LIMIT 1",
+        "sales_rep_statement": "SELECT sales_rep_id FROM marts.mart_sales_rep_machine_monthly"
+        " WHERE sales_month = {m:Date} GROUP BY sales_rep_id ORDER BY sum(kits_sold) DESC LIMIT 1",
     }[kind]
     (recipient,) = client.query(sql, parameters={"m": f"{PERIOD}-01"}).result_rows[0]
-    key = kind.split("_")[0] + "_id"
+    (key,) = spec_for(kind).id_params
     return {key: str(recipient), "period": PERIOD}
 
 

@@ -39,9 +39,13 @@ def test_first_import_creates_every_object_once(superset_stack: SupersetStack, i
     assert hospitals >= 2
     assert imported.summary.security.rls_filters == hospitals
     usernames = [u for u, _, _ in imported.summary.security.users]
-    assert (
-        usernames == ["executive", "analyst", "manager_h001", "manager_h002", "manager_h003"][: 2 + min(3, hospitals)]
-    )
+    reps = [f"rep_{i}" for (i,) in superset_stack.warehouse_client().query(
+        "SELECT sales_rep_id FROM marts.dim_sales_reps ORDER BY sales_rep_id").result_rows]  # fmt: skip
+    assert len(reps) >= 2  # the simulator's reps, one user each
+    assert usernames == [
+        *["executive", "analyst", "manager_h001", "manager_h002", "manager_h003"][: 2 + min(3, hospitals)],
+        *reps,
+    ]
 
 
 def test_second_import_updates_in_place(superset_stack: SupersetStack, imported: Imported, tmp_path: Path) -> None:
