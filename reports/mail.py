@@ -1,4 +1,5 @@
-"""The email that carries a report: HTML body with a plain-text alternative, the PDF attached.
+"""The email that carries a report: HTML body with a plain-text alternative, the PDF attached (then, if the
+subscription asks for them, the statement's tables as CSV and XLSX files).
 
 The Message-ID is derived from (subscription, recipient, period, parameters), so every copy of one
 statement - including one an operator deliberately resends - carries the same ID and is recognisable as
@@ -94,4 +95,8 @@ def build_message(
     msg.set_content(text)
     msg.add_alternative(body, subtype="html")
     msg.add_attachment(report.pdf, maintype="application", subtype="pdf", filename=report.filename)
+    for extra in report.attachments:
+        params = {"charset": extra.charset} if extra.charset else None
+        msg.add_attachment(extra.data, maintype=extra.maintype, subtype=extra.subtype, filename=extra.filename,
+                           params=params)  # fmt: skip
     return msg.as_bytes()
