@@ -16,6 +16,7 @@ from pulse.core.console import PulseError, console
 from pulse.core.settings import get_settings, masked, settings_markdown, settings_table
 from pulse.dbt.docs import app as dbt_docs_app
 from pulse.metrics_cli import app as metrics_app
+from pulse.portal.cli import app as portal_app
 from pulse.superset.cli import app as superset_app
 from reports.cli import app as reports_app
 from simulator.cli import simulate
@@ -33,6 +34,7 @@ app.add_typer(extract_app, name="extract")
 app.add_typer(airflow_app, name="airflow")
 app.add_typer(superset_app, name="superset")
 app.add_typer(reports_app, name="reports")
+app.add_typer(portal_app, name="portal")
 app.add_typer(dbt_docs_app, name="dbt-docs")
 app.add_typer(metrics_app, name="metrics")
 

@@ -82,7 +82,7 @@ def seed_defaults() -> None:
     with _store() as store:
         with store.read() as session:
             existing = set(session.scalars(select(ReportSubscription.name)))
-        for values in default_subscriptions(settings.business):
+        for values in default_subscriptions(settings):
             if values["name"] in existing:
                 console.print(f"{values['name']}: exists, kept as it is")
                 continue
@@ -133,8 +133,10 @@ def run(
     period: Annotated[str | None, typer.Option(help="YYYY-MM (YYYY-Www for weekly). Default: the last one.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run the recipient query; send nothing.")] = False,
     workers: Annotated[int | None, typer.Option(help="Processes. Default: PULSE_REPORTS_WORKERS.")] = None,
+    email: Annotated[str | None, typer.Option(help="Only this recipient (send one now).")] = None,
 ) -> None:
-    """Run one subscription now: plan the period's recipients, then render and send what is not sent yet."""
+    """Run one subscription now: plan the period's recipients, then render and send what is not sent yet. A past
+    period is a backfill; repeating a run never sends a statement twice."""
     from operational_api.services.recipient_queries import RecipientQueryError
     from pulse.core.run_ids import new_run_id
     from reports.delivery import find_subscription, run_subscription
@@ -150,10 +152,10 @@ def run(
                 _dry_run(store, sub, period)
                 return
             report = _with_progress(sub.name, run_subscription, settings, sub, period=period, run_id=new_run_id("cli"),
-                                    workers=workers)  # fmt: skip
+                                    workers=workers, email=email)  # fmt: skip
         except RecipientQueryError as err:
             raise PulseError(f"the recipient query of {sub.name} {err}",
-                             hint=f"fix it: PATCH /v1/report-subscriptions/{sub.id}") from None  # fmt: skip
+                             hint=f"fix it in the portal (/portal/subscriptions/{sub.id}/edit) or PATCH /v1/report-subscriptions/{sub.id}") from None  # fmt: skip
         except WarehouseUnavailable as err:
             raise PulseError(str(err), hint="start it: pulse warehouse start (or pulse up)") from None
         except ValueError as err:  # a period that is not one of this report's
@@ -327,17 +329,37 @@ def outbox(
             console.print(f"  saved to {target}")
 
 
+RENDER_FORMATS = ("pdf", "csv", "xlsx")
+
+
+def _formats(values: list[str] | None) -> list[str]:
+    """--format pdf --format xlsx, or --format pdf,csv: known formats, each once, in the order asked."""
+    asked = [f.strip().lower() for value in values or ["pdf"] for f in value.split(",") if f.strip()]
+    unknown = [f for f in asked if f not in RENDER_FORMATS]
+    if unknown or not asked:
+        raise PulseError(f"--format {', '.join(unknown) or '(empty)'} is not one of {', '.join(RENDER_FORMATS)}",
+                         hint="e.g. --format pdf,xlsx or --format csv")  # fmt: skip
+    return list(dict.fromkeys(asked))
+
+
 @app.command("render")
 def render(
     kind: Annotated[str, typer.Argument(help="hospital_statement, customer_statement, executive_weekly, ...")],
     param: Annotated[list[str] | None, typer.Option("--param", help="k=v, e.g. customer_id=42 period=2026-10.")] = None,
     locale: Annotated[str, typer.Option(help="en or ru.")] = "en",
-    output: Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.")] = Path("report.pdf"),
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="PDF file to write; CSV/XLSX files are named after it.")
+    ] = Path("report.pdf"),
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option("--format", help="pdf, csv, xlsx: repeat or comma-separate (what a subscription attaches)."),
+    ] = None,
 ) -> None:
-    """Render one report to a PDF file (no email)."""
-    from reports.render import render_report
+    """Render one report to a PDF file (no email), and/or its tables as CSV (one file per table) or XLSX."""
+    from reports.render import load_report_data, render_attachments, render_pdf
     from warehouse.identities import WarehouseUnavailable, reader_client
 
+    formats = _formats(fmt)
     params: dict[str, str] = {}
     for item in param or []:
         key, sep, value = item.partition("=")
@@ -345,11 +367,21 @@ def render(
             raise PulseError(f"--param {item!r} is not k=v", hint="e.g. --param customer_id=42 --param period=2026-10")
         params[key.strip()] = value.strip()
     try:
-        report = render_report(reader_client(get_settings()), kind, params, locale)
+        data = load_report_data(reader_client(get_settings()), kind, params, locale)
     except WarehouseUnavailable as err:
         raise PulseError(str(err), hint="start it: pulse warehouse start (or pulse up)") from None
-    output.write_bytes(report.pdf)
-    console.print(f"[green]wrote[/green] {output} ({report.pages} pages, {len(report.pdf):,} bytes): {report.subject}")
+    if "pdf" in formats:
+        report = render_pdf(kind, data, locale)
+        output.write_bytes(report.pdf)
+        console.print(f"[green]wrote[/green] {output} ({report.pages} pages, {len(report.pdf):,} bytes): "
+                      f"{report.subject}")  # fmt: skip
+    tables = [f for f in formats if f != "pdf"]
+    if tables:
+        # Named after the output (report.pdf -> report.xlsx, report-<table>.csv), beside it.
+        for attachment in render_attachments(kind, data, locale, tables, stem=output.stem):
+            target = output.with_name(attachment.filename)
+            target.write_bytes(attachment.data)
+            console.print(f"[green]wrote[/green] {target} ({len(attachment.data):,} bytes)")
 
 
 @app.command("sink")

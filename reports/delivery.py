@@ -19,7 +19,7 @@ import math
 import multiprocessing
 import multiprocessing.util
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -32,7 +32,7 @@ from sqlalchemy import select
 from operational_api.db import Store
 from operational_api.models import ReportDelivery, ReportSubscription, utcnow
 from operational_api.services.recipient_queries import RecipientRow, run_query
-from operational_api.unsubscribe import signing_key, unsubscribe_url
+from operational_api.unsubscribe import manage_url, signing_key, unsubscribe_url
 from pulse.core import schedule
 from pulse.core.console import PulseError
 from pulse.core.report_kinds import KindSpec, spec_for
@@ -62,11 +62,12 @@ class Subscription:
     recipient_query: str
     last_fired_at: dt.datetime | None
     created_at: dt.datetime
+    attachments: tuple[str, ...] = ()  # besides the PDF, its tables as: csv, xlsx
 
     @classmethod
     def of(cls, row: ReportSubscription) -> Subscription:
         return cls(row.id, row.name, row.report_kind, row.cron, row.time_zone, row.enabled, row.recipient_query,
-                   row.last_fired_at, row.created_at)  # fmt: skip
+                   row.last_fired_at, row.created_at, tuple(row.attachments or ()))  # fmt: skip
 
     @property
     def spec(self) -> KindSpec:
@@ -105,10 +106,16 @@ def _email(value: str) -> str:
 
 
 def resolve(
-    spec: KindSpec, rows: Sequence[RecipientRow], period: str, unsubscribed: set[str]
+    spec: KindSpec,
+    rows: Sequence[RecipientRow],
+    period: str,
+    unsubscribed: set[str],
+    preferred_locales: Mapping[str, str] | None = None,
 ) -> tuple[list[PlannedDelivery], int]:
     """Ledger rows for the query's rows: pending, skipped (unsubscribed) or failed for good (unusable row,
-    with the reason). Rows without an email are not recipients: they are only counted."""
+    with the reason). Rows without an email are not recipients: they are only counted. A language the recipient
+    chose on their own page wins over the query's."""
+    preferred_locales = preferred_locales or {}
     planned: list[PlannedDelivery] = []
     without_email = 0
     for row in rows:
@@ -124,14 +131,15 @@ def resolve(
             email = _email(row.email)
         except EmailNotValidError as err:
             problems.append(f"not an email address: {err}")
-        if row.locale not in LOCALES:
-            problems.append(f"locale {row.locale!r} is not one of {', '.join(LOCALES)}")
+        locale = preferred_locales.get(email, row.locale)
+        if locale not in LOCALES:
+            problems.append(f"locale {locale!r} is not one of {', '.join(LOCALES)}")
         try:
             spec.check_period(row_period)
         except ValueError as err:
             problems.append(str(err))
         item = PlannedDelivery(
-            email=email[:254], period=row_period[:16], params=params, locale=(row.locale or "")[:8], name=row.name
+            email=email[:254], period=row_period[:16], params=params, locale=(locale or "")[:8], name=row.name
         )
         if problems:
             item = replace(item, state="failed", error="; ".join(problems))
@@ -174,13 +182,17 @@ def plan_subscription(
     now: dt.datetime,
     client: Client | None = None,
     dry_run: bool = False,
+    email: str | None = None,
 ) -> PlanResult:
-    """Run the recipient query and add this period's statements to the ledger (unless `dry_run`)."""
+    """Run the recipient query and add this period's statements to the ledger (unless `dry_run`); with `email`,
+    only that recipient's (send one now)."""
     the_period = run_period(sub, period=period, fire_at=fire_at, now=now)
     rows = run_query(client or reader_client(settings), sub.kind, sub.recipient_query)
+    if email is not None:
+        rows = [row for row in rows if (row.email or "").lower() == email.lower()]
     with store.read() as session:
         unsubscribed = ledger.unsubscribed_emails(session, sub.id)
-    planned, without_email = resolve(sub.spec, rows, the_period, unsubscribed)
+    planned, without_email = resolve(sub.spec, rows, the_period, unsubscribed, ledger.preferred_locales(store))
     added = 0
     if not dry_run:
         added = ledger.plan(store, sub.id, planned, run_id=run_id, now=now)
@@ -202,6 +214,7 @@ class Chunk:
     ids: tuple[int, ...]
     run_id: str
     now: dt.datetime
+    attachments: tuple[str, ...] = ()  # the subscription's, read when the run starts
 
 
 @dataclass
@@ -276,7 +289,9 @@ class Courier:
         link = unsubscribe_url(self.settings, self.key, row.subscription_id, row.email)
         msg_id = message_id(row.subscription_id, row.email, row.period, row.params_sha256, self.settings.smtp_from)
         try:
-            report = render_pdf(chunk.kind, data, row.locale, unsubscribe_url=link)
+            manage = manage_url(self.settings, self.key, row.email, utcnow())
+            report = render_pdf(chunk.kind, data, row.locale, unsubscribe_url=link, manage_url=manage,
+                                attachments=chunk.attachments)  # fmt: skip
             payload = build_message(smtp_from=self.settings.smtp_from, to_email=row.email, to_name=row.name,
                                     report=report, msg_id=msg_id, unsubscribe_url=link, delivery_id=row.id,
                                     now=utcnow())  # fmt: skip
@@ -331,14 +346,15 @@ def deliver(
     workers: int | None = None,
     on_start: Callable[[int], None] | None = None,
     on_progress: Progress | None = None,
+    email: str | None = None,
 ) -> Counter[str]:
-    """Send every claimable statement of the subscription; returns outcome counts of this pass."""
+    """Send every claimable statement of the subscription (or of its recipient `email`); returns outcome counts."""
     ledger.skip_unsubscribed(store, sub.id, run_id)
-    ids = ledger.claimable_ids(store, sub.id, now)
+    ids = ledger.claimable_ids(store, sub.id, now, email=email)
     if on_start:
         on_start(len(ids))
     workers = max(1, workers or settings.reports_workers)
-    chunks = [Chunk(settings, sub.kind, ids_, run_id, now) for ids_ in chunked(ids, workers)]
+    chunks = [Chunk(settings, sub.kind, ids_, run_id, now, sub.attachments) for ids_ in chunked(ids, workers)]
     totals: Counter[str] = Counter()
     if workers == 1 or len(chunks) <= 1:
         courier = Courier(settings)
@@ -407,8 +423,9 @@ def run_subscription(
     workers: int | None = None,
     on_start: Callable[[int], None] | None = None,
     on_progress: Progress | None = None,
+    email: str | None = None,
 ) -> RunReport:
-    """Plan (unless `plan` is False: retries only) and deliver one subscription."""
+    """Plan (unless `plan` is False: retries only) and deliver one subscription, or only to its recipient `email`."""
     run_id = run_id or new_run_id("cli")
     now = now or utcnow()
     store = Store(settings=settings)
@@ -416,9 +433,10 @@ def run_subscription(
         ledger.expire_claims(store, now)
         planned = None
         if plan:
-            planned = plan_subscription(settings, store, sub, period=period, fire_at=fire_at, run_id=run_id, now=now)
+            planned = plan_subscription(settings, store, sub, period=period, fire_at=fire_at, run_id=run_id, now=now,
+                                        email=email)  # fmt: skip
         outcomes = deliver(settings, store, sub, run_id=run_id, now=now, workers=workers, on_start=on_start,
-                           on_progress=on_progress)  # fmt: skip
+                           on_progress=on_progress, email=email)  # fmt: skip
         states, failures = run_outcome(store, sub, run_id)
     finally:
         store.dispose()

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from operational_api.db import Store
 from operational_api.models import (
+    RecipientPreference,
     ReportDelivery,
     ReportUnsubscribe,
     allocate_change_seq,
@@ -191,15 +192,23 @@ def expire_claims(store: Store, now: dt.datetime) -> int:
     return len(ids)
 
 
-def claimable_ids(store: Store, subscription_id: int, now: dt.datetime) -> list[int]:
+def claimable_ids(store: Store, subscription_id: int, now: dt.datetime, *, email: str | None = None) -> list[int]:
+    query = select(deliveries.c.id).where(deliveries.c.subscription_id == subscription_id, claimable(now))
+    if email is not None:
+        query = query.where(deliveries.c.email == email.lower())
     with store.read() as session:
-        return list(
-            session.scalars(
-                select(deliveries.c.id)
-                .where(deliveries.c.subscription_id == subscription_id, claimable(now))
-                .order_by(deliveries.c.id)
+        return list(session.scalars(query.order_by(deliveries.c.id)))
+
+
+def preferred_locales(store: Store) -> dict[str, str]:
+    """email -> the language a recipient chose on their own page."""
+    with store.read() as session:
+        rows = session.execute(
+            select(RecipientPreference.email, RecipientPreference.locale).where(
+                RecipientPreference.locale.is_not(None), RecipientPreference.deleted_at.is_(None)
             )
         )
+        return {r.email: r.locale for r in rows}
 
 
 def load(store: Store, ids: Sequence[int], now: dt.datetime) -> list[Delivery]:

@@ -4,12 +4,13 @@ Built for volume: one `Renderer` per process keeps the Jinja environment (templa
 stylesheet and WeasyPrint's font configuration, so rendering a statement is only layout and PDF writing. A
 subscription run loads the data for all recipients in one batch (`reports.data.load_many`) and hands the
 picklable data objects to `render_pdf` in a process pool; `render_report` is the one-recipient shortcut.
+`render_attachments` turns the same data into the CSV/XLSX files a subscription may attach beside the PDF.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,24 +22,27 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from pulse.core.vocabulary import LOCALES
-from reports.catalogue import ReportData, view_for
+from reports.catalogue import ReportData, tables_for, view_for
 from reports.charts import column_chart, paired_bars, sparkline
 from reports.data import check_kind_and_locale, load_many, load_report_data
 from reports.data_common import ReportDataError
 from reports.formatting import Formatter
 from reports.messages import messages
+from reports.table_files import Attachment, stem_of, table_attachments
 from reports.views import ReportView, arrow, change_class
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "report_templates"
 STYLESHEET = TEMPLATES_DIR / "statement.css"
 
 __all__ = [
+    "Attachment",
     "RenderedReport",
     "Renderer",
     "ReportData",
     "ReportDataError",
     "load_many",
     "load_report_data",
+    "render_attachments",
     "render_html",
     "render_pdf",
     "render_report",
@@ -52,6 +56,7 @@ class RenderedReport:
     html_body: str
     filename: str
     pages: int
+    attachments: tuple[Attachment, ...] = ()  # after the PDF: the statement's tables as CSV/XLSX, if asked for
 
 
 class Renderer:
@@ -89,7 +94,14 @@ class Renderer:
         )
 
     def pdf(
-        self, data: ReportData, locale: str, *, unsubscribe_url: str | None = None, today: dt.date | None = None
+        self,
+        data: ReportData,
+        locale: str,
+        *,
+        unsubscribe_url: str | None = None,
+        manage_url: str | None = None,
+        today: dt.date | None = None,
+        attachments: Sequence[str] = (),
     ) -> RenderedReport:
         view = view_for(data, self.formatters[locale], messages(locale))
         html = self.env.get_template(f"{data.kind}.html").render(
@@ -99,7 +111,7 @@ class Renderer:
             stylesheets=[self.stylesheet, self.page_stylesheets[locale]], font_config=self.font_config
         )
         body = self.env.get_template("email_body.html").render(
-            self._context(view, locale, today), unsubscribe_url=unsubscribe_url
+            self._context(view, locale, today), unsubscribe_url=unsubscribe_url, manage_url=manage_url
         )
         return RenderedReport(
             pdf=document.write_pdf(),
@@ -107,7 +119,11 @@ class Renderer:
             html_body=body,
             filename=view.filename,
             pages=len(document.pages),
+            attachments=self.attachments(data, locale, attachments, stem_of(view.filename)) if attachments else (),
         )
+
+    def attachments(self, data: ReportData, locale: str, formats: Sequence[str], stem: str) -> tuple[Attachment, ...]:
+        return table_attachments(tables_for(data, locale), formats, stem)
 
     def _context(self, view: ReportView, locale: str, today: dt.date | None) -> dict[str, object]:
         return {
@@ -157,13 +173,34 @@ def render_pdf(
     *,
     base_url_for_unsubscribe: str | None = None,
     unsubscribe_url: str | None = None,
+    manage_url: str | None = None,
+    attachments: Sequence[str] = (),
 ) -> RenderedReport:
-    """Render loaded data (no warehouse access): the unit of work for a process pool."""
+    """Render loaded data (no warehouse access): the unit of work for a process pool. `attachments` (csv, xlsx)
+    adds the statement's tables as those files, named after the PDF; `manage_url` links the email to the
+    recipient's own subscriptions page."""
     check_kind_and_locale(kind, data.params, locale)
     _check_data_kind(kind, data)
     return get_renderer().pdf(
-        data, locale, unsubscribe_url=_unsubscribe_link(base_url_for_unsubscribe, unsubscribe_url)
+        data,
+        locale,
+        unsubscribe_url=_unsubscribe_link(base_url_for_unsubscribe, unsubscribe_url),
+        manage_url=manage_url,
+        attachments=attachments,
     )
+
+
+def render_attachments(
+    kind: str, data: ReportData, locale: str, formats: Sequence[str], *, stem: str | None = None
+) -> tuple[Attachment, ...]:
+    """The statement's tables as files of `formats` (csv, xlsx) without rendering the PDF; named after the PDF's
+    file name unless `stem` says otherwise (<stem>.xlsx, <stem>-<table>.csv)."""
+    check_kind_and_locale(kind, data.params, locale)
+    _check_data_kind(kind, data)
+    renderer = get_renderer()
+    if stem is None:
+        stem = stem_of(view_for(data, renderer.formatters[locale], messages(locale)).filename)
+    return renderer.attachments(data, locale, formats, stem)
 
 
 def render_report(
@@ -174,12 +211,12 @@ def render_report(
     *,
     base_url_for_unsubscribe: str | None = None,
     unsubscribe_url: str | None = None,
+    attachments: Sequence[str] = (),
 ) -> RenderedReport:
     """Load one recipient's data from the marts and render it; ReportDataError when it cannot be correct."""
     data = load_report_data(client, kind, params, locale)
-    return render_pdf(
-        kind, data, locale, base_url_for_unsubscribe=base_url_for_unsubscribe, unsubscribe_url=unsubscribe_url
-    )
+    return render_pdf(kind, data, locale, base_url_for_unsubscribe=base_url_for_unsubscribe,
+                      unsubscribe_url=unsubscribe_url, attachments=attachments)  # fmt: skip
 
 
 def _unsubscribe_link(base_url: str | None, url: str | None) -> str | None:

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from operational_api.models.reporting import DELIVERY_STATES, REPORT_FORMATS, REPORT_KINDS
+from operational_api.models.reporting import ATTACHMENT_FORMATS, DELIVERY_STATES, REPORT_FORMATS, REPORT_KINDS
 from operational_api.schemas.common import In, Name, NoNul, Stored, TimeZone, partial
+from operational_api.services.audiences import AUDIENCES, MAX_IDS
 from pulse.core.schedule import check_cron
 
 Cron = Annotated[
@@ -33,6 +34,45 @@ RecipientQuery = Annotated[
 ReportKind = Literal[REPORT_KINDS]  # type: ignore[valid-type]
 ReportFormat = Literal[REPORT_FORMATS]  # type: ignore[valid-type]
 DeliveryState = Literal[DELIVERY_STATES]  # type: ignore[valid-type]
+AttachmentFormat = Literal[ATTACHMENT_FORMATS]  # type: ignore[valid-type]
+
+
+def _unique(formats: list[str]) -> list[str]:
+    if len(set(formats)) != len(formats):
+        raise ValueError("must list each format once")
+    return formats
+
+
+Attachments = Annotated[
+    list[AttachmentFormat],
+    AfterValidator(_unique),
+    Field(
+        max_length=len(ATTACHMENT_FORMATS),
+        description="Besides the PDF, the statement's tables as these files: `csv` (one per table, UTF-8) and/or "
+        "`xlsx` (one sheet per table). Empty: the PDF only.",
+    ),
+]
+
+
+IdList = Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=MAX_IDS)]
+
+
+class AudienceIn(In):
+    """An audience preset and its choices; the service writes the recipient query from it."""
+
+    preset: Literal[AUDIENCES] = Field(  # type: ignore[valid-type]
+        description="hospital_contacts, consenting_customers, counterparties, sales_reps, static_list, or custom "
+        "(then send `recipient_query`)."
+    )
+    hospital_ids: IdList | None = Field(default=None, description="hospital_contacts: only these hospitals.")
+    sales_rep_ids: IdList | None = Field(default=None, description="sales_reps: only these reps.")
+    counterparty_ids: IdList | None = Field(default=None, description="counterparties: only these.")
+    email: Annotated[str, StringConstraints(max_length=254), NoNul] | None = Field(
+        default=None, description="counterparties: the address that receives every statement."
+    )
+    recipients: Annotated[str, StringConstraints(max_length=100_000), NoNul] | None = Field(
+        default=None, description="static_list: one `email, locale, name[, id]` per line."
+    )
 
 
 class SubscriptionIn(In):
@@ -42,8 +82,10 @@ class SubscriptionIn(In):
     cron: Cron
     time_zone: IanaZone
     format: ReportFormat = "pdf"
+    attachments: Attachments = Field(default_factory=list)
     enabled: bool = True
-    recipient_query: RecipientQuery
+    audience: AudienceIn | None = Field(default=None, description="Who receives it, from a preset.")
+    recipient_query: RecipientQuery | None = Field(default=None, description="Or the recipients as a query.")
 
 
 SubscriptionPatch = partial(SubscriptionIn, "SubscriptionPatch")
@@ -56,7 +98,9 @@ class SubscriptionOut(Stored):
     cron: str
     time_zone: str
     format: str
+    attachments: list[str]
     enabled: bool
+    audience: dict[str, Any] | None = Field(description="The preset the query was written from (null: by hand).")
     recipient_query: str
     last_fired_at: dt.datetime | None = Field(description="Latest fire time whose deliveries were planned.")
     next_fire_at: dt.datetime | None = Field(

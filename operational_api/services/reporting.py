@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from operational_api.db import Store
 from operational_api.models import ReportDelivery, ReportSubscription, ReportUnsubscribe, utcnow
+from operational_api.models.reporting import ATTACHMENT_FORMATS
+from operational_api.services.audiences import CUSTOM, audience_query
 from operational_api.services.common import (
     Conflict,
     Invalid,
@@ -63,7 +65,43 @@ def _flush(session: Session) -> None:
         raise Conflict("the change conflicts with another subscription (its name)") from err
 
 
+def with_audience(values: dict[str, Any], kind: str, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An audience preset writes the recipient query; a query written by hand clears the preset. On a change of
+    report kind alone, the stored preset writes the query again (or says it cannot address that report)."""
+    audience = values.get("audience")
+    if audience is not None:
+        audience = {key: value for key, value in audience.items() if value is not None}
+    if audience is None and "recipient_query" not in values and current and "report_kind" in values:
+        audience = current  # the kind changed under a preset: its query must follow
+    if audience is not None and audience.get("preset") != CUSTOM:
+        stored, query = audience_query(kind, audience)
+        return {**values, "audience": stored, "recipient_query": query}
+    values = {key: value for key, value in values.items() if key != "audience"}
+    if "recipient_query" in values:
+        values["audience"] = None
+    elif audience is not None:
+        raise Invalid("no recipient query", [(("body", "recipient_query"), "a custom audience needs its query")])
+    return values
+
+
+def _attachments(values: dict[str, Any]) -> None:
+    """The attachment formats, checked here too (the portal calls this without the API's schema) and stored in one
+    order, so that a subscription reads the same however they were listed."""
+    if values.get("attachments") is None:
+        return
+    asked = list(values["attachments"])
+    unknown = [f for f in asked if f not in ATTACHMENT_FORMATS]
+    if unknown or len(set(asked)) != len(asked):
+        reason = f"unknown format(s) {', '.join(map(str, unknown))}" if unknown else "a format is listed twice"
+        raise Invalid("bad attachments", [(("body", "attachments"), f"{reason}: use {', '.join(ATTACHMENT_FORMATS)}")])
+    values["attachments"] = [f for f in ATTACHMENT_FORMATS if f in asked]
+
+
 def create_subscription(store: Store, settings: Settings, values: dict[str, Any]) -> ReportSubscription:
+    _attachments(values)
+    values = with_audience(values, values["report_kind"])
+    if not values.get("recipient_query"):
+        raise Invalid("no audience", [(("body", "recipient_query"), "choose an audience preset or write a query")])
     check_query(settings, values["report_kind"], values["recipient_query"])
     with store.write() as session:
         _unique_name(session, values["name"])
@@ -84,9 +122,11 @@ def update_subscription(
     store: Store, settings: Settings, subscription_id: int, values: dict[str, Any]
 ) -> ReportSubscription:
     values = {k: v for k, v in values.items() if v is not None or k == "description"}
+    _attachments(values)
     with store.read() as session:
         current = live_subscription(session, subscription_id)
         kind = values.get("report_kind", current.report_kind)
+        values = with_audience(values, kind, current.audience)
         query = values.get("recipient_query", current.recipient_query)
         changed_query = kind != current.report_kind or query != current.recipient_query
     if changed_query:

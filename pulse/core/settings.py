@@ -176,6 +176,28 @@ class Settings(BaseSettings):
         description="Key signing unsubscribe links (HMAC-SHA256). "
         "Default: generated once and kept in PULSE_HOME/secrets.",
     )
+    reports_executives: str | None = Field(
+        default=None,
+        description="Who gets the executive weekly summary by default: `email, locale, name` per line (or separated "
+        "by `;`). Default: ceo@, cfo@ and coo@pulse.example.com, to replace.",
+    )
+    reports_receivables_email: str = Field(
+        default="receivables@pulse.example.com",
+        description="Where counterparty statements go by default (the store keeps no counterparty address).",
+    )
+    reports_manage_link_days: int = Field(
+        default=45, ge=1, le=366, description="Days the link in a statement email to the recipient's page works."
+    )
+    portal_session_idle_minutes: int = Field(
+        default=30, ge=1, description="A portal session ends after this long without a request."
+    )
+    portal_session_hours: int = Field(default=12, ge=1, description="A portal session ends this long after sign-in.")
+    portal_sign_in_attempts: int = Field(
+        default=5, ge=1, description="Failed sign-ins (per account, and per address) before sign-in is refused."
+    )
+    portal_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long sign-in stays refused after too many failures."
+    )
     reports_max_attempts: int = Field(
         default=5, description="Send attempts per recipient and period before a delivery fails for good."
     )

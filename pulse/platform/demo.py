@@ -21,6 +21,7 @@ from pulse.core.processes import pulse_command
 from pulse.core.settings import READER_USER, Settings, get_settings
 from pulse.dbt import docs as dbt_docs
 from pulse.platform import lineup
+from pulse.portal import cli as portal_cli
 from pulse.superset import runtime as superset_runtime
 from reports import sink as mail_sink
 from reports.defaults import DEFAULT_SUBSCRIPTIONS
@@ -95,12 +96,13 @@ def set_up(settings: Settings) -> None:
         lineup.run_pulse(
             pulse_command("reports", "run", subscription["name"]), settings, f"report run {subscription['name']}"
         )
+    lineup.run_pulse(pulse_command("portal", "demo-users"), settings, "creating the portal's demo sign-ins")
     _step("6. Superset: dashboards, roles and row-level security as code")
     with console.status("initialising Superset, starting it and importing superset_assets/..."):
         logins = superset_runtime.set_up(settings)
     _step("7. Airflow scheduler and UI")
     lineup.start_airflow(settings, demo=True)
-    print_urls(settings, logins)
+    print_urls(settings, logins, portal_cli.demo_logins(settings))
 
 
 def keep_traffic_flowing(settings: Settings, *, seconds: float | None, minute: float = 60.0) -> None:
@@ -133,7 +135,11 @@ def keep_traffic_flowing(settings: Settings, *, seconds: float | None, minute: f
         lineup.stop_all(settings)
 
 
-def print_urls(settings: Settings, superset: superset_runtime.Logins | None = None) -> None:
+def print_urls(
+    settings: Settings,
+    superset: superset_runtime.Logins | None = None,
+    portal: list[tuple[str, str, str]] | None = None,
+) -> None:
     host, port = settings.clickhouse_host, settings.clickhouse_port
     lines = [
         f"warehouse (ClickHouse HTTP)  http://{host}:{port}   admin `default`, password in "
@@ -143,6 +149,10 @@ def print_urls(settings: Settings, superset: superset_runtime.Logins | None = No
         f"{settings.secrets_dir / 'warehouse_reader_password'})\" 'http://{host}:{port}/' --data-binary @-",
         f"operational API              http://{settings.api_host}:{settings.api_port}/docs   (keys: pulse api create-key)",
     ]
+    lines.append(
+        f"report portal                {portal_cli.portal_url(settings)}   (subscriptions, previews, send now)"
+    )
+    lines += [f"  {email:<27}({role}) password in {where}" for role, email, where in portal or []]
     lines.append(
         f"Airflow                      http://127.0.0.1:{settings.airflow_port}   "
         f"(admin, password in {settings.secrets_dir / 'airflow_admin_password'})"

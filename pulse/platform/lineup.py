@@ -27,7 +27,7 @@ def api_service(settings: Settings) -> Service:
         env["PULSE_OPS_DATABASE_URL"] = settings.ops_database_url
     return Service(
         name="api",
-        command=pulse_command("api", "serve"),
+        command=pulse_command("portal", "serve"),  # the API with the report actions and the portal
         health_url=f"http://{settings.api_host}:{settings.api_port}/healthz",
         env=env,
     )

@@ -1,0 +1,612 @@
+"""The portal's pages: server-rendered HTML for report managers, sales reps and recipients.
+
+Routes stay thin: they read the form, call the same services the API calls (operational_api.services.reporting,
+.audiences, .recipients; reports.on_demand) and render a template. Every POST checks the CSRF token; every staff
+page checks the role before it reads anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+
+from operational_api.db import Store
+from operational_api.models import (
+    ATTACHMENT_FORMATS,
+    DELIVERY_STATES,
+    REPORT_KINDS,
+    ReportDelivery,
+    ReportSubscription,
+    utcnow,
+)
+from operational_api.services import recipients as recipient_service
+from operational_api.services import reporting
+from operational_api.services.audiences import AUDIENCES, CUSTOM, PRESETS
+from operational_api.services.common import ServiceError
+from operational_api.unsubscribe import BadToken, read_recipient_token, signing_key
+from pulse.core.report_kinds import spec_for
+from pulse.core.schedule import FREQUENCIES, WEEKDAYS, HumanSchedule, check_cron, check_time_zone, next_fires
+from pulse.core.vocabulary import LOCALES
+from pulse.portal import auth
+from pulse.portal.messages import translator
+from reports import ledger, on_demand
+from reports.data_common import ReportDataError
+from reports.delivery import Subscription, find_subscription
+from warehouse.identities import reader_client
+
+HERE = Path(__file__).parent
+router = APIRouter(prefix="/portal", include_in_schema=False)
+templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
+LEDGER_PAGE = 50
+RECIPIENTS_SHOWN = 10
+SECURE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the recipient's link is a credential: never leak it in a Referer
+    "Cache-Control": "no-store",
+}
+
+
+class Redirect(Exception):
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+class Refused(Exception):
+    def __init__(self, status: int, key: str) -> None:
+        self.status = status
+        self.key = key
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _secure_cookie(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _locale(request: Request, user: auth.StaffUser | None = None) -> str:
+    if user is not None:
+        return user.locale
+    chosen = request.cookies.get("pulse_lang", "")
+    if chosen in LOCALES:
+        return chosen
+    accept = request.headers.get("accept-language", "")
+    return "ru" if accept.lower().startswith("ru") else "en"
+
+
+def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    user = values.get("user")
+    locale = values.pop("locale", None) or _locale(request, user)
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    csrf = auth.csrf_token(auth.portal_key(_store(request).settings), token) if user and token else ""
+    body = templates.get_template(name).render(t=translator(locale), locale=locale, csrf=csrf, locales=LOCALES,
+                                               request_path=request.url.path, **values)  # fmt: skip
+    return HTMLResponse(body, status_code=status, headers=SECURE_HEADERS)
+
+
+def staff(request: Request, *, manager: bool = True) -> auth.StaffUser:
+    """The signed-in user, redirected to sign in when there is none, refused when the role does not fit."""
+    store = _store(request)
+    user = auth.current_user(store, store.settings, request.cookies.get(auth.SESSION_COOKIE))
+    if user is None:
+        raise Redirect("/portal/sign-in?" + urlencode({"next": request.url.path}))
+    if manager and not user.manages_reports:
+        raise Refused(403, "forbidden")
+    return user
+
+
+async def form_of(request: Request, user: auth.StaffUser | None) -> dict[str, Any]:
+    """The posted form, after its CSRF token was checked against the session."""
+    form = await request.form()
+    values: dict[str, Any] = {key: form.getlist(key) if key == "attachments" else form.get(key) for key in form}
+    if user is not None:
+        key = auth.portal_key(_store(request).settings)
+        token = request.cookies.get(auth.SESSION_COOKIE, "")
+        given = values.get("csrf")
+        if not auth.check_csrf(key, token, given if isinstance(given, str) else None):
+            raise Refused(403, "expired_form")
+    return values
+
+
+def field_errors(err: ServiceError) -> dict[str, str]:
+    """The service's (location, reason) pairs keyed by the form field they belong to."""
+    errors: dict[str, str] = {}
+    for loc, reason in err.fields:
+        name = str(loc[-1]) if loc else "_form"
+        errors.setdefault(name, reason)
+    if not errors:
+        errors["_form"] = err.message
+    return errors
+
+
+# -- sign-in ---------------------------------------------------------------------------------------------
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: str = "/portal/") -> HTMLResponse:
+    nonce = request.cookies.get(auth.SIGN_IN_COOKIE) or auth.secrets.token_urlsafe(24)
+    response = render(request, "sign_in.html", nonce=nonce, next=_safe_next(next), errors={})
+    response.set_cookie(auth.SIGN_IN_COOKIE, nonce, httponly=True, samesite="strict", path="/portal",
+                        secure=_secure_cookie(request))  # fmt: skip
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the portal: `next` must not send a signed-in user to another site."""
+    if not target or not target.startswith("/portal/") or target.startswith("//") or "\\" in target:
+        return "/portal/"
+    return target
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request) -> Response:
+    form = await form_of(request, None)
+    nonce = request.cookies.get(auth.SIGN_IN_COOKIE)
+    given = form.get("nonce")
+    email, password = str(form.get("email") or ""), str(form.get("password") or "")
+    next_path = _safe_next(str(form.get("next") or ""))
+    if not nonce or not isinstance(given, str) or not auth.hmac.compare_digest(nonce, given):
+        return render(request, "sign_in.html", 403, nonce=nonce or "", next=next_path, email=email,
+                      errors={"_form": translator(_locale(request))("expired_form")})  # fmt: skip
+    store = _store(request)
+    try:
+        token = auth.sign_in(store, store.settings, email, password, _address(request))
+    except auth.SignInRefused as refused:
+        t = translator(_locale(request))
+        if refused.locked is not None:
+            minutes = int(refused.locked.total_seconds() // 60) + 1
+            message, status = t("locked", minutes=minutes), 429
+        else:
+            message, status = t("wrong_credentials"), 401
+        return render(request, "sign_in.html", status, nonce=nonce, next=next_path, email=email,
+                      errors={"_form": message})  # fmt: skip
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="strict", path="/portal",
+                        secure=_secure_cookie(request), max_age=store.settings.portal_session_hours * 3600)  # fmt: skip
+    response.delete_cookie(auth.SIGN_IN_COOKIE, path="/portal")
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    user = staff(request, manager=False)
+    await form_of(request, user)
+    auth.sign_out(_store(request), request.cookies.get(auth.SESSION_COOKIE))
+    response = RedirectResponse("/portal/sign-in", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/portal")
+    return response
+
+
+@router.post("/language")
+async def language(request: Request) -> Response:
+    """Switch the portal's language: a signed-in user's is stored, a visitor's kept in a cookie."""
+    store = _store(request)
+    user = auth.current_user(store, store.settings, request.cookies.get(auth.SESSION_COOKIE))
+    form = await form_of(request, user)
+    locale = str(form.get("locale") or "")
+    if locale not in LOCALES:
+        raise Refused(422, "not_found")
+    if user is not None:
+        auth.set_user_locale(store, user.id, locale)
+    response = RedirectResponse(_safe_next(str(form.get("next") or "")), status_code=303)
+    response.set_cookie("pulse_lang", locale, samesite="strict", path="/portal", secure=_secure_cookie(request))
+    return response
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    user = staff(request, manager=False)
+    return RedirectResponse("/portal/subscriptions" if user.manages_reports else "/portal/my", status_code=303)
+
+
+# -- subscriptions ---------------------------------------------------------------------------------------
+def _fires(cron: str, zone: str) -> list[dt.datetime]:
+    try:
+        return next_fires(check_cron(cron), check_time_zone(zone), utcnow())
+    except ValueError:
+        return []
+
+
+@router.get("/subscriptions")
+def subscriptions(request: Request) -> HTMLResponse:
+    user = staff(request)
+    store = _store(request)
+    with store.read() as session:
+        rows = session.scalars(
+            select(ReportSubscription).where(ReportSubscription.deleted_at.is_(None)).order_by(ReportSubscription.name)
+        ).all()
+        items = [
+            {"row": row, "next": reporting.next_fire_at(row), "audience": (row.audience or {}).get("preset", CUSTOM)}
+            for row in rows
+        ]
+    return render(request, "subscriptions.html", user=user, items=items)
+
+
+def _blank_form(settings_zone: str) -> dict[str, Any]:
+    return {"report_kind": REPORT_KINDS[0], "preset": "hospital_contacts", "frequency": "monthly", "day": "1",
+            "weekday": "mon", "time": "07:00", "time_zone": settings_zone, "enabled": "on", "attachments": []}  # fmt: skip
+
+
+def _form_of_row(row: ReportSubscription) -> dict[str, Any]:
+    audience = dict(row.audience or {"preset": CUSTOM})
+    human = HumanSchedule.of(row.cron)
+    form: dict[str, Any] = {"name": row.name, "description": row.description or "", "report_kind": row.report_kind,
+                            "preset": audience.pop("preset"), "recipient_query": row.recipient_query,
+                            "time_zone": row.time_zone, "cron": row.cron, "attachments": list(row.attachments or []),
+                            "enabled": "on" if row.enabled else ""}  # fmt: skip
+    for key, value in audience.items():
+        form[key] = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if human is None:
+        form["frequency"] = "cron"
+    else:
+        form.update(frequency=human.frequency, day=str(human.day), weekday=human.weekday,
+                    time=f"{human.hour:02d}:{human.minute:02d}")  # fmt: skip
+    return form
+
+
+def _values(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The subscription a form describes, and the errors of fields the services do not check."""
+    errors: dict[str, str] = {}
+    kind = str(form.get("report_kind") or "")
+    frequency = str(form.get("frequency") or "monthly")
+    cron = str(form.get("cron") or "")
+    if frequency != "cron":
+        try:
+            hour, minute = (int(part) for part in str(form.get("time") or "").split(":"))
+            day = int(str(form.get("day") or "1"))
+            cron = HumanSchedule(frequency, day=day, weekday=str(form.get("weekday") or "mon"), hour=hour,
+                                 minute=minute).cron()  # fmt: skip
+        except ValueError as err:  # HumanSchedule names its field first ("the day of the month is ..."); else int()
+            words = str(err).split()
+            field = words[1] if len(words) > 1 and words[0] == "the" else "time"
+            errors[field] = str(err) if words[0] == "the" else "HH:MM, 00:00 to 23:59"
+    try:
+        cron = check_cron(cron)
+    except ValueError as err:
+        errors.setdefault("cron", f"{cron!r} {err}")
+    try:
+        zone = check_time_zone(str(form.get("time_zone") or ""))
+    except ValueError as err:
+        errors["time_zone"], zone = str(err), "UTC"
+    attachments = [a for a in form.get("attachments") or [] if a]
+    if any(a not in ATTACHMENT_FORMATS for a in attachments):
+        errors["attachments"] = f"one of {', '.join(ATTACHMENT_FORMATS)}"
+    name = str(form.get("name") or "").strip()
+    if not 1 <= len(name) <= 200:
+        errors["name"] = "1 to 200 characters"
+    preset = str(form.get("preset") or CUSTOM)
+    audience: dict[str, Any] = {"preset": preset}
+    if preset in PRESETS:
+        audience.update({c: str(form.get(c) or "").strip() for c in PRESETS[preset].choices if form.get(c)})
+    values: dict[str, Any] = {
+        "name": name,
+        "description": str(form.get("description") or "").strip() or None,
+        "report_kind": kind,
+        "cron": cron,
+        "time_zone": zone,
+        "enabled": bool(form.get("enabled")),
+        "attachments": sorted(set(attachments)),
+        "audience": audience,
+    }
+    if preset == CUSTOM:
+        values["recipient_query"] = str(form.get("recipient_query") or "")
+    if kind not in REPORT_KINDS:
+        errors["report_kind"] = f"one of {', '.join(REPORT_KINDS)}"
+    return values, errors
+
+
+def _render_form(request: Request, user: auth.StaffUser, form: dict[str, Any], *, sub_id: int | None,
+                 errors: dict[str, str], status: int = 200, preview: dict[str, Any] | None = None) -> HTMLResponse:  # fmt: skip
+    kind = str(form.get("report_kind") or REPORT_KINDS[0])
+    spec = spec_for(kind if kind in REPORT_KINDS else REPORT_KINDS[0])
+    shape = "email, locale, name" + (f", {spec.id_params[0]}" if spec.id_params else "")
+    schedule, _ = _values({**form, "name": "-"})  # the form's schedule, even while other fields are wrong
+    return render(request, "subscription_form.html", status, user=user, form=form, sub_id=sub_id, errors=errors,
+                  kinds=REPORT_KINDS, presets=PRESETS, audiences=AUDIENCES, frequencies=FREQUENCIES, weekdays=WEEKDAYS,
+                  attachment_formats=ATTACHMENT_FORMATS, static_shape=shape, preview=preview,
+                  fires=_fires(schedule["cron"], schedule["time_zone"]))  # fmt: skip
+
+
+@router.get("/subscriptions/new")
+def new_subscription(request: Request) -> HTMLResponse:
+    user = staff(request)
+    zone = _store(request).settings.business.time_zone
+    return _render_form(request, user, _blank_form(zone), sub_id=None, errors={})
+
+
+@router.get("/subscriptions/{sub_id}/edit")
+def edit_subscription(request: Request, sub_id: int) -> HTMLResponse:
+    user = staff(request)
+    with _store(request).read() as session:
+        row = session.get(ReportSubscription, sub_id)
+        if row is None or row.deleted_at is not None:
+            raise Refused(404, "not_found")
+        form = _form_of_row(row)
+    return _render_form(request, user, form, sub_id=sub_id, errors={})
+
+
+def _recipient_preview(request: Request, values: dict[str, Any]) -> dict[str, Any]:
+    """The first rows and the count of the audience a form describes (the query runs read-only)."""
+    store = _store(request)
+    checked = reporting.with_audience(dict(values), values["report_kind"])
+    query = checked.get("recipient_query") or ""
+    reporting.check_query(store.settings, values["report_kind"], query)
+    sub = Subscription(0, values["name"] or "-", values["report_kind"], values["cron"], values["time_zone"], True,
+                       query, None, utcnow())  # fmt: skip
+    people = on_demand.recipients(store.settings, sub)
+    return {"count": len(people), "rows": people[:RECIPIENTS_SHOWN], "query": query}
+
+
+async def _save(request: Request, sub_id: int | None) -> Response:
+    user = staff(request)
+    form = await form_of(request, user)
+    values, errors = _values(form)
+    store = _store(request)
+    if not errors:
+        try:
+            if form.get("action") == "check":
+                preview = _recipient_preview(request, values)
+                return _render_form(request, user, form, sub_id=sub_id, errors={}, preview=preview)
+            if sub_id is None:
+                row = reporting.create_subscription(store, store.settings, values)
+            else:
+                row = reporting.update_subscription(store, store.settings, sub_id, values)
+            return RedirectResponse(f"/portal/subscriptions/{row.id}?saved=1", status_code=303)
+        except ServiceError as err:
+            if err.status == 404:
+                raise Refused(404, "not_found") from None
+            errors = field_errors(err)
+            if err.status == 503:
+                errors["_form"] = translator(user.locale)("warehouse_down")
+    errors.setdefault("_form", translator(user.locale)("fix_fields"))
+    return _render_form(request, user, form, sub_id=sub_id, errors=errors, status=422)
+
+
+@router.post("/subscriptions/new")
+async def create_subscription(request: Request) -> Response:
+    return await _save(request, None)
+
+
+@router.post("/subscriptions/{sub_id}/edit")
+async def update_subscription(request: Request, sub_id: int) -> Response:
+    return await _save(request, sub_id)
+
+
+@router.post("/subscriptions/{sub_id}/{action}")
+async def subscription_action(request: Request, sub_id: int, action: str) -> Response:
+    """pause, resume, delete, send, requeue: each a button on the subscription's page."""
+    user = staff(request)
+    form = await form_of(request, user)
+    store = _store(request)
+    t = translator(user.locale)
+    sub = _subscription(store, sub_id)
+    notice, query = "", {}
+    try:
+        if action in ("pause", "resume"):
+            reporting.update_subscription(store, store.settings, sub_id, {"enabled": action == "resume"})
+        elif action == "delete":
+            reporting.delete_subscription(store, sub_id)
+            return RedirectResponse("/portal/subscriptions", status_code=303)
+        elif action == "send":
+            email = str(form.get("email") or "").strip() or None
+            report = on_demand.send_now(store.settings, sub, period=str(form.get("period") or "").strip() or None,
+                                        email=email)  # fmt: skip
+            plan = report.plan
+            if email and plan is not None and plan.recipients == 0:
+                notice = t("not_a_recipient", email=email)
+            else:
+                states = report.states
+                notice = t("send_result", period=plan.periods if plan else "-", sent=report.outcomes.get("sent", 0),
+                           skipped=states.get("skipped", 0), failed=len(report.failures),
+                           already=(plan.recipients - plan.added) if plan else 0)  # fmt: skip
+        elif action == "requeue":
+            count = ledger.requeue(store, sub_id, states=on_demand.REQUEUE_STATES, period=None, email=None)
+            notice = t("requeued", count=count)
+        else:
+            raise Refused(404, "not_found")
+    except ServiceError as err:  # shown next to the send form's fields (the preview form has a period too)
+        errors = {f"{action}_{field}": reason for field, reason in field_errors(err).items()}
+        return subscription_page_response(request, user, sub_id, errors=errors, status=422, form=form)
+    query["notice"] = notice
+    return RedirectResponse(f"/portal/subscriptions/{sub_id}?{urlencode(query)}", status_code=303)
+
+
+def _subscription(store: Store, sub_id: int) -> Subscription:
+    try:
+        return find_subscription(store, sub_id)
+    except Exception:  # PulseError: unknown or deleted
+        raise Refused(404, "not_found") from None
+
+
+def subscription_page_response(request: Request, user: auth.StaffUser, sub_id: int, *,
+                               errors: dict[str, str] | None = None, status: int = 200,
+                               form: dict[str, Any] | None = None) -> HTMLResponse:  # fmt: skip
+    store = _store(request)
+    params = request.query_params
+    state, email, period = params.get("state") or None, params.get("email") or None, params.get("period") or None
+    with store.read() as session:
+        row = session.get(ReportSubscription, sub_id)
+        if row is None or row.deleted_at is not None:
+            raise Refused(404, "not_found")
+        query = select(ReportDelivery).where(ReportDelivery.subscription_id == sub_id)
+        if state:
+            query = query.where(ReportDelivery.state == state)
+        if email:
+            query = query.where(ReportDelivery.email == email.strip().lower())
+        if period:
+            query = query.where(ReportDelivery.period == period.strip())
+        page = max(1, int(params.get("page") or "1")) if (params.get("page") or "1").isdigit() else 1
+        deliveries = session.scalars(
+            query.order_by(ReportDelivery.id.desc()).offset((page - 1) * LEDGER_PAGE).limit(LEDGER_PAGE + 1)
+        ).all()
+        counts = ledger.state_counts(session, subscription_id=sub_id)
+        by_state: dict[str, int] = {}
+        for (_, _, s), n in counts.items():
+            by_state[s] = by_state.get(s, 0) + n
+        zone = ZoneInfo(row.time_zone)
+        sub = Subscription.of(row)
+        fires = _fires(row.cron, row.time_zone) if row.enabled else []
+        audience = (row.audience or {}).get("preset", CUSTOM)
+        view = {"row": row, "audience": audience}
+    try:
+        people = on_demand.recipients(store.settings, sub)
+        recipients_error = None
+    except Exception as err:  # the warehouse is down or the marts are not built: say so, keep the page
+        people, recipients_error = [], str(err).splitlines()[0][:300]
+    return render(request, "subscription.html", status, user=user, sub=view, fires=fires, zone=zone,
+                  deliveries=deliveries[:LEDGER_PAGE], more=len(deliveries) > LEDGER_PAGE, page=page,
+                  by_state=by_state, people=people[:200], people_count=len(people), recipients_error=recipients_error,
+                  filters={"state": state or "", "email": email or "", "period": period or ""},
+                  notice=params.get("notice") or (translator(user.locale)("saved") if params.get("saved") else ""),
+                  errors=errors or {}, form=form or {}, states=DELIVERY_STATES)  # fmt: skip
+
+
+@router.get("/subscriptions/{sub_id}")
+def subscription_page(request: Request, sub_id: int) -> HTMLResponse:
+    user = staff(request)
+    return subscription_page_response(request, user, sub_id)
+
+
+def _pdf(report: Any) -> Response:
+    filename = html.escape(report.filename, quote=True).replace('"', "")
+    return Response(report.pdf, media_type="application/pdf",
+                    headers={**SECURE_HEADERS, "Content-Disposition": f'inline; filename="{filename}"'})  # fmt: skip
+
+
+@router.get("/subscriptions/{sub_id}/preview.pdf")
+def preview_pdf(request: Request, sub_id: int, recipient: str = "", period: str = "") -> Response:
+    user = staff(request)
+    store = _store(request)
+    sub = _subscription(store, sub_id)
+    try:
+        report = on_demand.preview(store.settings, sub, recipient=recipient[:400], period=period[:16] or None)
+    except ServiceError as err:
+        return subscription_page_response(request, user, sub_id, errors=field_errors(err), status=err.status,
+                                          form={"recipient": recipient, "period": period})  # fmt: skip
+    except ReportDataError as err:
+        return subscription_page_response(request, user, sub_id, errors={"recipient": str(err)}, status=422,
+                                          form={"recipient": recipient, "period": period})  # fmt: skip
+    return _pdf(report)
+
+
+@router.get("/schedule")
+def schedule_preview(request: Request) -> JSONResponse:
+    """The next five fire times of a schedule form (the form's script asks while it is edited)."""
+    staff(request)
+    values, errors = _values({**request.query_params, "name": "-", "report_kind": REPORT_KINDS[0]})
+    if errors:
+        return JSONResponse({"errors": errors}, status_code=422)
+    fires = _fires(values["cron"], values["time_zone"])
+    return JSONResponse({"cron": values["cron"], "fires": [f.strftime("%Y-%m-%d %H:%M %Z, %a") for f in fires]})
+
+
+# -- sales reps ------------------------------------------------------------------------------------------
+@router.get("/my")
+def my_statements(request: Request) -> HTMLResponse:
+    user = staff(request, manager=False)
+    if user.sales_rep_id is None:
+        raise Redirect("/portal/subscriptions")
+    with _store(request).read() as session:
+        statements = recipient_service.statements_of(session, user.email)
+    # The territory as the warehouse has it (the statement and the dashboards read the same bridge).
+    territory = (
+        reader_client(_store(request).settings)
+        .query(
+            "SELECT hospital_code, hospital_name, city FROM marts.dim_sales_rep_hospitals "
+            "WHERE sales_rep_id = {rep:Int64} ORDER BY hospital_code",
+            parameters={"rep": user.sales_rep_id},
+        )
+        .result_rows
+    )
+    month = utcnow().date().replace(day=1)
+    months = []
+    for _ in range(12):
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+        months.append(f"{month:%Y-%m}")
+    return render(request, "my.html", user=user, statements=statements, months=months, territory=territory)
+
+
+@router.get("/my/statement.pdf")
+def my_statement(request: Request, period: str = "") -> Response:
+    """A sales rep's own statement for a month: the id is the signed-in user's, never a parameter."""
+    user = staff(request, manager=False)
+    if user.sales_rep_id is None:
+        raise Refused(403, "forbidden")
+    from reports.data import load_report_data
+    from reports.render import render_pdf
+
+    kind = "sales_rep_statement"
+    try:
+        the_period = spec_for(kind).check_period(period)
+        params = {spec_for(kind).id_params[0]: str(user.sales_rep_id), spec_for(kind).period_param: the_period}
+        data = load_report_data(reader_client(_store(request).settings), kind, params, user.locale)
+    except (ValueError, ReportDataError) as err:
+        return render(request, "message.html", 422, user=user, title=translator(user.locale)("not_found"),
+                      lines=[str(err)])  # fmt: skip
+    return _pdf(render_pdf(kind, data, user.locale))
+
+
+# -- recipients: the page every statement email links to ----------------------------------------------------
+def _recipient(request: Request, token: str) -> str:
+    store = _store(request)
+    try:
+        return read_recipient_token(signing_key(store.settings), token, utcnow())
+    except BadToken as err:
+        raise Refused(400, f"bad_link:{err}") from None
+
+
+def _recipient_page(request: Request, token: str, email: str, notice: str = "", status: int = 200) -> HTMLResponse:
+    store = _store(request)
+    with store.read() as session:
+        subs = recipient_service.subscriptions_of(session, email)
+        statements = recipient_service.statements_of(session, email)
+        chosen = recipient_service.preferred_locale(session, email)
+        names = {s.id: s.name for s in subs}
+    locale = chosen or (statements[0].locale if statements else _locale(request))
+    key = auth.portal_key(store.settings)
+    return render(request, "recipient.html", status, locale=locale, email=email, subs=subs, statements=statements,
+                  names=names, chosen=chosen or locale, token=token, notice=notice,
+                  recipient_csrf=auth.csrf_token(key, "recipient:" + token))  # fmt: skip
+
+
+@router.get("/me/{token}")
+def recipient_page(request: Request, token: str) -> HTMLResponse:
+    return _recipient_page(request, token, _recipient(request, token))
+
+
+@router.post("/me/{token}")
+async def recipient_change(request: Request, token: str) -> Response:
+    email = _recipient(request, token)
+    form = await form_of(request, None)
+    store = _store(request)
+    key = auth.portal_key(store.settings)
+    given = form.get("csrf")
+    if not auth.check_csrf(key, "recipient:" + token, given if isinstance(given, str) else None):
+        raise Refused(403, "expired_form")
+    action, target = str(form.get("action") or ""), str(form.get("subscription") or "")
+    try:
+        if action == "locale":
+            recipient_service.set_locale(store, email, str(form.get("locale") or ""))
+        elif action in ("unsubscribe", "resubscribe") and target.isdigit():
+            change = recipient_service.unsubscribe if action == "unsubscribe" else recipient_service.resubscribe
+            change(store, email, int(target))
+        else:
+            raise Refused(422, "not_found")
+    except ServiceError as err:
+        raise Refused(404 if err.status == 404 else 422, "not_found") from None
+    return RedirectResponse(f"/portal/me/{token}", status_code=303)
