@@ -191,5 +191,14 @@ def audience_query(kind: str, audience: Mapping[str, Any]) -> tuple[dict[str, An
     unknown = sorted(set(audience) - {"preset", *preset.choices})
     if unknown:
         raise Invalid("bad audience", [(_loc(unknown[0]), f"{preset.name} takes only: {', '.join(preset.choices)}")])
-    stored = {"preset": preset.name, **{k: audience[k] for k in preset.choices if audience.get(k) not in (None, "")}}
-    return stored, preset.build(kind, audience)
+    query = preset.build(kind, audience)  # checks every choice first
+    stored: dict[str, Any] = {"preset": preset.name}
+    for choice in preset.choices:  # in one shape, whether the portal's text or the API's JSON gave them
+        value = audience.get(choice)
+        if value in (None, "", []):
+            continue
+        if choice.endswith("_ids"):
+            stored[choice] = _ids(value, choice)
+        else:
+            stored[choice] = str(value).strip().lower() if choice == "email" else str(value)
+    return stored, query

@@ -74,6 +74,8 @@ def with_audience(values: dict[str, Any], kind: str, current: dict[str, Any] | N
     if audience is None and "recipient_query" not in values and current and "report_kind" in values:
         audience = current  # the kind changed under a preset: its query must follow
     if audience is not None and audience.get("preset") != CUSTOM:
+        if values.get("recipient_query"):
+            raise Invalid("two audiences", [(("body", "recipient_query"), "send an audience preset or a query")])
         stored, query = audience_query(kind, audience)
         return {**values, "audience": stored, "recipient_query": query}
     values = {key: value for key, value in values.items() if key != "audience"}

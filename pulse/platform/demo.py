@@ -96,13 +96,14 @@ def set_up(settings: Settings) -> None:
         lineup.run_pulse(
             pulse_command("reports", "run", subscription["name"]), settings, f"report run {subscription['name']}"
         )
-    lineup.run_pulse(pulse_command("portal", "demo-users"), settings, "creating the portal's demo sign-ins")
+    with console.status("creating the portal's demo sign-ins..."):
+        portal_logins = portal_cli.demo_logins(settings)
     _step("6. Superset: dashboards, roles and row-level security as code")
     with console.status("initialising Superset, starting it and importing superset_assets/..."):
         logins = superset_runtime.set_up(settings)
     _step("7. Airflow scheduler and UI")
     lineup.start_airflow(settings, demo=True)
-    print_urls(settings, logins, portal_cli.demo_logins(settings))
+    print_urls(settings, logins, portal_logins)
 
 
 def keep_traffic_flowing(settings: Settings, *, seconds: float | None, minute: float = 60.0) -> None:

@@ -14,6 +14,7 @@ from pulse.core.console import PulseError, console
 from pulse.core.processes import Service, pulse_command, pulse_env
 from pulse.core.settings import Settings
 from pulse.dbt import docs as dbt_docs
+from pulse.portal.cli import portal_url
 from pulse.superset import runtime as superset_runtime
 from reports import sink as mail_sink
 from warehouse.client import connect
@@ -102,7 +103,7 @@ def bring_up(settings: Settings, *, airflow: bool) -> None:
     run_pulse(pulse_command("api", "migrate"), settings, "migrating the operational store")
     with console.status("starting the operational API..."):
         pid = processes.start(api_service(settings), settings)
-    console.print(f"[green]✓[/green] operational API (pid {pid})")
+    console.print(f"[green]✓[/green] operational API and report portal (pid {pid}): {portal_url(settings)}")
     if settings.smtp_sink:
         with console.status("starting the SMTP sink..."):
             pid = processes.start(mail_sink.service(settings), settings)

@@ -6,8 +6,10 @@
   without a request or PULSE_PORTAL_SESSION_HOURS after sign-in, and at sign-out (the row is tombstoned).
 - CSRF: every form carries HMAC(server key, session cookie); the sign-in form, before any session, a random
   value that must equal its cookie (double submit). Cookies are SameSite=Strict and HttpOnly besides.
-- Guessing: PULSE_PORTAL_SIGN_IN_ATTEMPTS failures per account, or per client address, within the lockout
-  window refuse further sign-ins for PULSE_PORTAL_LOCKOUT_MINUTES, whether the account exists or not.
+- Guessing: PULSE_PORTAL_SIGN_IN_ATTEMPTS failures for an account from one client address, four times as many
+  from one address over all accounts (spraying), or ten times as many at one account from anywhere (a botnet),
+  within PULSE_PORTAL_LOCKOUT_MINUTES refuse sign-in there for as long; whether the account exists or not. Locking
+  by account alone would let anybody lock the administrator out with a handful of requests.
 """
 
 from __future__ import annotations
@@ -50,8 +52,8 @@ def check_password(password: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
-        given = hashlib.scrypt(password.encode()[:MAX_PASSWORD], salt=base64.b64decode(salt), n=int(n), r=int(r),
-                               p=int(p), maxmem=64 * 2**20)  # fmt: skip
+        given = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                               maxmem=64 * 2**20)  # fmt: skip
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(given, base64.b64decode(digest))
@@ -76,7 +78,7 @@ def csrf_token(key: bytes, session_token: str) -> str:
 
 
 def check_csrf(key: bytes, session_token: str, given: str | None) -> bool:
-    return given is not None and hmac.compare_digest(csrf_token(key, session_token), given)
+    return given is not None and hmac.compare_digest(csrf_token(key, session_token).encode(), given.encode())
 
 
 # -- users -------------------------------------------------------------------------------------------------
@@ -89,8 +91,8 @@ def _email(value: str) -> str:
 
 
 def check_new_password(password: str) -> None:
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise Invalid("bad password", [(("body", "password"), f"{MIN_PASSWORD} to {MAX_PASSWORD} characters")])
+    if len(password) < MIN_PASSWORD or len(password.encode()) > MAX_PASSWORD:
+        raise Invalid("bad password", [(("body", "password"), f"{MIN_PASSWORD} characters to {MAX_PASSWORD} bytes")])
 
 
 def create_user(
@@ -142,15 +144,17 @@ def set_password(store: Store, email: str, password: str) -> None:
 
 
 # -- guessing ----------------------------------------------------------------------------------------------
-def _throttle_keys(email: str, address: str) -> list[str]:
-    return [f"account:{email.strip().lower()[:254]}", f"address:{address[:64]}"]
+def _throttle_keys(email: str, address: str) -> dict[str, int]:
+    """The counters a failure adds to, with how many failures each allows (in units of the setting)."""
+    account, address = email.strip().lower()[:200], address[:64]
+    return {f"pair:{address}|{account}": 1, f"address:{address}": 4, f"account:{account}": 10}
 
 
 def locked_for(store: Store, settings: Settings, email: str, address: str, now: dt.datetime) -> dt.timedelta | None:
-    """How long sign-in stays refused for this account or address, or None when it may be tried."""
+    """How long sign-in stays refused for this account from this address, or None when it may be tried."""
     with store.read() as session:
         until = session.scalars(
-            select(SignInThrottle.locked_until).where(SignInThrottle.key.in_(_throttle_keys(email, address)))
+            select(SignInThrottle.locked_until).where(SignInThrottle.key.in_(list(_throttle_keys(email, address))))
         ).all()
     latest = max((u for u in until if u is not None and u > now), default=None)
     return latest - now if latest else None
@@ -158,7 +162,7 @@ def locked_for(store: Store, settings: Settings, email: str, address: str, now: 
 
 def _record_failure(store: Store, settings: Settings, email: str, address: str, now: dt.datetime) -> None:
     window = dt.timedelta(minutes=settings.portal_lockout_minutes)
-    for key in _throttle_keys(email, address):
+    for key, allowed in _throttle_keys(email, address).items():
         for _ in range(2):  # a parallel failure may create the row first
             try:
                 with store.write() as session:
@@ -169,7 +173,7 @@ def _record_failure(store: Store, settings: Settings, email: str, address: str, 
                     elif row.window_started_at < now - window:
                         row.failures, row.window_started_at = 0, now
                     row.failures += 1
-                    if row.failures >= settings.portal_sign_in_attempts:
+                    if row.failures >= settings.portal_sign_in_attempts * allowed:
                         row.locked_until = now + window
                     session.flush()
                 break
@@ -177,16 +181,19 @@ def _record_failure(store: Store, settings: Settings, email: str, address: str, 
                 continue
 
 
-def _clear_failures(session: Session, email: str) -> None:
-    for row in session.scalars(select(SignInThrottle).where(SignInThrottle.key == _throttle_keys(email, "")[0])):
+def _clear_failures(session: Session, email: str, address: str) -> None:
+    """A successful sign-in forgives this account's typos from this address (not the address's other failures)."""
+    pair = next(iter(_throttle_keys(email, address)))
+    for row in session.scalars(select(SignInThrottle).where(SignInThrottle.key == pair)):
         row.failures, row.locked_until = 0, None
 
 
 # -- sessions ----------------------------------------------------------------------------------------------
 class SignInRefused(Exception):
-    def __init__(self, reason: str, locked: dt.timedelta | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason  # "wrong" or "locked"
+    """Wrong credentials, or (`locked`: for how long) refused after too many failures."""
+
+    def __init__(self, locked: dt.timedelta | None = None) -> None:
+        super().__init__("locked" if locked else "wrong")
         self.locked = locked
 
 
@@ -195,16 +202,16 @@ def sign_in(store: Store, settings: Settings, email: str, password: str, address
     now = utcnow()
     locked = locked_for(store, settings, email, address, now)
     if locked is not None:
-        raise SignInRefused("locked", locked)
+        raise SignInRefused(locked)
     with store.read() as session:
         user = session.scalars(
             select(PortalUser).where(PortalUser.email == email.strip().lower(), PortalUser.deleted_at.is_(None))
         ).first()
         stored = user.password_hash if user else _DECOY
         user_id = user.id if user else None
-    if not check_password(password[:MAX_PASSWORD], stored) or user_id is None:
+    if len(password.encode()) > MAX_PASSWORD or not check_password(password, stored) or user_id is None:
         _record_failure(store, settings, email, address, now)
-        raise SignInRefused("wrong")
+        raise SignInRefused()
     token = secrets.token_urlsafe(32)
     with store.write() as session:
         session.add(PortalSession(user_id=user_id, token_sha256=_sha256(token), last_seen_at=now,
@@ -212,7 +219,7 @@ def sign_in(store: Store, settings: Settings, email: str, password: str, address
         row = session.get(PortalUser, user_id)
         if row is not None:
             row.last_sign_in_at = now
-        _clear_failures(session, email)
+        _clear_failures(session, email, address)
     return token
 
 
@@ -236,7 +243,7 @@ def current_user(store: Store, settings: Settings, token: str | None) -> StaffUs
         return None
     now = utcnow()
     idle = dt.timedelta(minutes=settings.portal_session_idle_minutes)
-    with store.write() as session:
+    with store.read() as session:  # most requests only read: a write per page would queue behind every ingest
         found = session.execute(
             select(PortalSession, PortalUser)
             .join(PortalUser, PortalUser.id == PortalSession.user_id)
@@ -249,12 +256,19 @@ def current_user(store: Store, settings: Settings, token: str | None) -> StaffUs
         if found is None:
             return None
         row, user = found
-        if row.expires_at <= now or row.last_seen_at <= now - idle:
-            tombstone(row)
-            return None
-        if now - row.last_seen_at > dt.timedelta(seconds=30):  # not a write per request
-            row.last_seen_at = now
-        return StaffUser(user.id, user.email, user.name, user.role, user.locale, user.sales_rep_id)
+        ended = row.expires_at <= now or row.last_seen_at <= now - idle
+        stale = now - row.last_seen_at > dt.timedelta(seconds=30)  # the idle clock needs no write per request
+        session_id = row.id
+        staff = StaffUser(user.id, user.email, user.name, user.role, user.locale, user.sales_rep_id)
+    if ended or stale:
+        with store.write() as session:
+            live = session.get(PortalSession, session_id)
+            if live is not None:
+                if ended:
+                    tombstone(live)
+                else:
+                    live.last_seen_at = now
+    return None if ended else staff
 
 
 def sign_out(store: Store, token: str | None) -> None:

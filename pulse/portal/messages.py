@@ -20,7 +20,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Too many failed attempts: try again in {minutes} min.",
         "Слишком много неудачных попыток: повторите через {minutes} мин.",
     ),
-    "expired_form": ("The form expired: it was sent again, please repeat.", "Форма устарела: повторите, пожалуйста."),
+    "expired_form": ("The form expired: please send it again.", "Форма устарела: отправьте её ещё раз."),
     "forbidden": ("Your role does not allow this page.", "Ваша роль не даёт доступа к этой странице."),
     "not_found": ("Not found.", "Не найдено."),
     "saved": ("Saved.", "Сохранено."),
@@ -110,7 +110,15 @@ TEXT: dict[str, tuple[str, str]] = {
         "{email} is not among this subscription's recipients.",
         "{email} нет среди получателей рассылки.",
     ),
-    "requeue": ("Requeue statements left in doubt or failed", "Повторить сомнительные и неудачные"),
+    "requeue": ("Requeue failed statements", "Повторить неудачные"),
+    "requeue_in_doubt": (
+        "Also those in doubt (I checked they did not arrive)",
+        "И сомнительные (я проверил, что они не дошли)",
+    ),
+    "requeue_confirm": (
+        "Send these statements again with the next run?",
+        "Отправить эти выписки ещё раз со следующим запуском?",
+    ),
     "requeued": (
         "{count} statements requeued; they go out with the next run (or Send now).",
         "Повторно поставлено в очередь: {count}; уйдут со следующим запуском (или «Отправить сейчас»).",

@@ -1,20 +1,24 @@
 """The portal's pages: server-rendered HTML for report managers, sales reps and recipients.
 
 Routes stay thin: they read the form, call the same services the API calls (operational_api.services.reporting,
-.audiences, .recipients; reports.on_demand) and render a template. Every POST checks the CSRF token; every staff
-page checks the role before it reads anything.
+.audiences, .recipients; reports.on_demand) and render a template. Every POST checks a CSRF token; every staff
+page checks the role before it reads anything. Handlers are plain functions (FastAPI runs them in its thread pool):
+a send or a scrypt check must never hold up the event loop that serves the ingest API in the same process; only
+reading the posted form is async (the `Posted` dependency).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
+import hashlib
+import hmac
+import secrets
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
+from typing import Annotated, Any
+from urllib.parse import quote, unquote, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
@@ -26,28 +30,31 @@ from operational_api.models import (
     REPORT_KINDS,
     ReportDelivery,
     ReportSubscription,
+    SalesRep,
     utcnow,
 )
 from operational_api.services import recipients as recipient_service
 from operational_api.services import reporting
 from operational_api.services.audiences import AUDIENCES, CUSTOM, PRESETS
-from operational_api.services.common import ServiceError
+from operational_api.services.common import Invalid, ServiceError
 from operational_api.unsubscribe import BadToken, read_recipient_token, signing_key
+from pulse.core.console import PulseError
 from pulse.core.report_kinds import spec_for
 from pulse.core.schedule import FREQUENCIES, WEEKDAYS, HumanSchedule, check_cron, check_time_zone, next_fires
 from pulse.core.vocabulary import LOCALES
 from pulse.portal import auth
 from pulse.portal.messages import translator
 from reports import ledger, on_demand
-from reports.data_common import ReportDataError
 from reports.delivery import Subscription, find_subscription
-from warehouse.identities import reader_client
 
 HERE = Path(__file__).parent
 router = APIRouter(prefix="/portal", include_in_schema=False)
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
 LEDGER_PAGE = 50
+MAX_PAGE = 10_000
 RECIPIENTS_SHOWN = 10
+RECIPIENTS_LISTED = 200  # in the preview and send-to choices; the API lists any of them
+NOTICE_COOKIE = "pulse_notice"
 SECURE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -68,17 +75,29 @@ class Refused(Exception):
         self.key = key
 
 
+async def posted(request: Request) -> dict[str, Any]:
+    """The posted form, read without blocking (the handler then runs in the thread pool)."""
+    form = await request.form()
+    return {key: form.getlist(key) if key == "attachments" else form.get(key) for key in form}
+
+
+Posted = Annotated[dict[str, Any], Depends(posted)]
+
+
 def _store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
 def _address(request: Request) -> str:
+    """The client's address; behind a proxy, uvicorn takes it from X-Forwarded-For when FORWARDED_ALLOW_IPS
+    trusts the proxy (docs/production.md), else every client would share the proxy's."""
     return request.client.host if request.client else "unknown"
 
 
 def _secure_cookie(request: Request) -> bool:
-    return request.url.scheme == "https"
+    public = _store(request).settings.reports_public_url or ""
+    return request.url.scheme == "https" or public.startswith("https://")
 
 
 def _locale(request: Request, user: auth.StaffUser | None = None) -> str:
@@ -91,14 +110,40 @@ def _locale(request: Request, user: auth.StaffUser | None = None) -> str:
     return "ru" if accept.lower().startswith("ru") else "en"
 
 
+def _notice_mac(request: Request, text: str) -> str:
+    key = auth.portal_key(_store(request).settings)
+    return hmac.new(key, b"pulse-notice\x00" + text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def redirect_with_notice(request: Request, url: str, notice: str) -> RedirectResponse:
+    """Redirect, carrying a message for the next page in a signed cookie (not in the URL, where anybody could
+    write one that looks like ours)."""
+    response = RedirectResponse(url, status_code=303)
+    if notice:
+        value = f"{_notice_mac(request, notice)}.{quote(notice)}"
+        response.set_cookie(NOTICE_COOKIE, value, httponly=True, samesite="strict", path="/portal",
+                            secure=_secure_cookie(request), max_age=60)  # fmt: skip
+    return response
+
+
+def _notice(request: Request) -> str:
+    mac, _, text = request.cookies.get(NOTICE_COOKIE, "").partition(".")
+    notice = unquote(text)
+    return notice if text and hmac.compare_digest(mac.encode(), _notice_mac(request, notice).encode()) else ""
+
+
 def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
     user = values.get("user")
     locale = values.pop("locale", None) or _locale(request, user)
     token = request.cookies.get(auth.SESSION_COOKIE)
     csrf = auth.csrf_token(auth.portal_key(_store(request).settings), token) if user and token else ""
+    values.setdefault("notice", _notice(request))
     body = templates.get_template(name).render(t=translator(locale), locale=locale, csrf=csrf, locales=LOCALES,
                                                request_path=request.url.path, **values)  # fmt: skip
-    return HTMLResponse(body, status_code=status, headers=SECURE_HEADERS)
+    response = HTMLResponse(body, status_code=status, headers=SECURE_HEADERS)
+    if NOTICE_COOKIE in request.cookies:
+        response.delete_cookie(NOTICE_COOKIE, path="/portal")
+    return response
 
 
 def staff(request: Request, *, manager: bool = True) -> auth.StaffUser:
@@ -106,23 +151,20 @@ def staff(request: Request, *, manager: bool = True) -> auth.StaffUser:
     store = _store(request)
     user = auth.current_user(store, store.settings, request.cookies.get(auth.SESSION_COOKIE))
     if user is None:
-        raise Redirect("/portal/sign-in?" + urlencode({"next": request.url.path}))
+        back = request.url.path if request.method == "GET" else request.headers.get("referer", "")
+        raise Redirect("/portal/sign-in?" + urlencode({"next": _safe_next(back)}))
     if manager and not user.manages_reports:
         raise Refused(403, "forbidden")
     return user
 
 
-async def form_of(request: Request, user: auth.StaffUser | None) -> dict[str, Any]:
-    """The posted form, after its CSRF token was checked against the session."""
-    form = await request.form()
-    values: dict[str, Any] = {key: form.getlist(key) if key == "attachments" else form.get(key) for key in form}
-    if user is not None:
-        key = auth.portal_key(_store(request).settings)
-        token = request.cookies.get(auth.SESSION_COOKIE, "")
-        given = values.get("csrf")
-        if not auth.check_csrf(key, token, given if isinstance(given, str) else None):
-            raise Refused(403, "expired_form")
-    return values
+def check_form(request: Request, user: auth.StaffUser, form: dict[str, Any]) -> None:
+    """A form posted by this session (its CSRF token), else refused."""
+    key = auth.portal_key(_store(request).settings)
+    token = request.cookies.get(auth.SESSION_COOKIE, "")
+    given = form.get("csrf")
+    if not auth.check_csrf(key, token, given if isinstance(given, str) else None):
+        raise Refused(403, "expired_form")
 
 
 def field_errors(err: ServiceError) -> dict[str, str]:
@@ -136,45 +178,49 @@ def field_errors(err: ServiceError) -> dict[str, str]:
     return errors
 
 
-# -- sign-in ---------------------------------------------------------------------------------------------
-@router.get("/sign-in")
-def sign_in_page(request: Request, next: str = "/portal/") -> HTMLResponse:
-    nonce = request.cookies.get(auth.SIGN_IN_COOKIE) or auth.secrets.token_urlsafe(24)
-    response = render(request, "sign_in.html", nonce=nonce, next=_safe_next(next), errors={})
-    response.set_cookie(auth.SIGN_IN_COOKIE, nonce, httponly=True, samesite="strict", path="/portal",
-                        secure=_secure_cookie(request))  # fmt: skip
-    return response
-
-
 def _safe_next(target: str | None) -> str:
     """Only a path inside the portal: `next` must not send a signed-in user to another site."""
+    if target and "://" in target:  # a Referer: keep its path only if it is ours
+        _, _, rest = target.partition("://")
+        target = "/" + rest.partition("/")[2]
     if not target or not target.startswith("/portal/") or target.startswith("//") or "\\" in target:
         return "/portal/"
     return target
 
 
+# -- sign-in ---------------------------------------------------------------------------------------------
+def _sign_in_page(request: Request, status: int, *, next_path: str, email: str = "",
+                  error: str = "") -> HTMLResponse:  # fmt: skip
+    nonce = secrets.token_urlsafe(24)  # a fresh one each time: a form that failed can be sent again
+    response = render(request, "sign_in.html", status, nonce=nonce, next=next_path, email=email,
+                      errors={"_form": error} if error else {})  # fmt: skip
+    response.set_cookie(auth.SIGN_IN_COOKIE, nonce, httponly=True, samesite="strict", path="/portal",
+                        secure=_secure_cookie(request))  # fmt: skip
+    return response
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: str = "/portal/") -> HTMLResponse:
+    return _sign_in_page(request, 200, next_path=_safe_next(next))
+
+
 @router.post("/sign-in")
-async def sign_in(request: Request) -> Response:
-    form = await form_of(request, None)
-    nonce = request.cookies.get(auth.SIGN_IN_COOKIE)
+def sign_in(request: Request, form: Posted) -> Response:
+    nonce = request.cookies.get(auth.SIGN_IN_COOKIE, "")
     given = form.get("nonce")
     email, password = str(form.get("email") or ""), str(form.get("password") or "")
     next_path = _safe_next(str(form.get("next") or ""))
-    if not nonce or not isinstance(given, str) or not auth.hmac.compare_digest(nonce, given):
-        return render(request, "sign_in.html", 403, nonce=nonce or "", next=next_path, email=email,
-                      errors={"_form": translator(_locale(request))("expired_form")})  # fmt: skip
+    t = translator(_locale(request))
+    if not nonce or not isinstance(given, str) or not hmac.compare_digest(nonce.encode(), given.encode()):
+        return _sign_in_page(request, 403, next_path=next_path, email=email, error=t("expired_form"))
     store = _store(request)
     try:
         token = auth.sign_in(store, store.settings, email, password, _address(request))
     except auth.SignInRefused as refused:
-        t = translator(_locale(request))
         if refused.locked is not None:
             minutes = int(refused.locked.total_seconds() // 60) + 1
-            message, status = t("locked", minutes=minutes), 429
-        else:
-            message, status = t("wrong_credentials"), 401
-        return render(request, "sign_in.html", status, nonce=nonce, next=next_path, email=email,
-                      errors={"_form": message})  # fmt: skip
+            return _sign_in_page(request, 429, next_path=next_path, email=email, error=t("locked", minutes=minutes))
+        return _sign_in_page(request, 401, next_path=next_path, email=email, error=t("wrong_credentials"))
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="strict", path="/portal",
                         secure=_secure_cookie(request), max_age=store.settings.portal_session_hours * 3600)  # fmt: skip
@@ -183,9 +229,9 @@ async def sign_in(request: Request) -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request) -> Response:
+def sign_out(request: Request, form: Posted) -> Response:
     user = staff(request, manager=False)
-    await form_of(request, user)
+    check_form(request, user, form)
     auth.sign_out(_store(request), request.cookies.get(auth.SESSION_COOKIE))
     response = RedirectResponse("/portal/sign-in", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/portal")
@@ -193,15 +239,15 @@ async def sign_out(request: Request) -> Response:
 
 
 @router.post("/language")
-async def language(request: Request) -> Response:
-    """Switch the portal's language: a signed-in user's is stored, a visitor's kept in a cookie."""
+def language(request: Request, form: Posted) -> Response:
+    """Switch the portal's language: a signed-in user's is stored (a checked form), a visitor's kept in a cookie."""
     store = _store(request)
     user = auth.current_user(store, store.settings, request.cookies.get(auth.SESSION_COOKIE))
-    form = await form_of(request, user)
     locale = str(form.get("locale") or "")
     if locale not in LOCALES:
         raise Refused(422, "not_found")
     if user is not None:
+        check_form(request, user, form)
         auth.set_user_locale(store, user.id, locale)
     response = RedirectResponse(_safe_next(str(form.get("next") or "")), status_code=303)
     response.set_cookie("pulse_lang", locale, samesite="strict", path="/portal", secure=_secure_cookie(request))
@@ -259,9 +305,18 @@ def _form_of_row(row: ReportSubscription) -> dict[str, Any]:
     return form
 
 
+# What the API's schema (operational_api/schemas/reporting.py) bounds, checked here for the form the same way.
+TEXT_LIMITS = {"name": 200, "description": 1000, "recipient_query": 20_000, "recipients": 100_000, "email": 254,
+               "hospital_ids": 20_000, "sales_rep_ids": 20_000, "counterparty_ids": 20_000}  # fmt: skip
+
+
 def _values(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """The subscription a form describes, and the errors of fields the services do not check."""
     errors: dict[str, str] = {}
+    for field, limit in TEXT_LIMITS.items():
+        text = form.get(field)
+        if isinstance(text, str) and (len(text) > limit or "\x00" in text):
+            errors[field] = f"at most {limit} characters, and no NUL"
     kind = str(form.get("report_kind") or "")
     frequency = str(form.get("frequency") or "monthly")
     cron = str(form.get("cron") or "")
@@ -275,10 +330,11 @@ def _values(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             words = str(err).split()
             field = words[1] if len(words) > 1 and words[0] == "the" else "time"
             errors[field] = str(err) if words[0] == "the" else "HH:MM, 00:00 to 23:59"
-    try:
-        cron = check_cron(cron)
-    except ValueError as err:
-        errors.setdefault("cron", f"{cron!r} {err}")
+    if frequency == "cron" or not errors.keys() & {"day", "weekday", "time", "frequency"}:
+        try:
+            cron = check_cron(cron)
+        except ValueError as err:
+            errors["cron"] = f"{cron!r} {err}"
     try:
         zone = check_time_zone(str(form.get("time_zone") or ""))
     except ValueError as err:
@@ -352,11 +408,12 @@ def _recipient_preview(request: Request, values: dict[str, Any]) -> dict[str, An
     return {"count": len(people), "rows": people[:RECIPIENTS_SHOWN], "query": query}
 
 
-async def _save(request: Request, sub_id: int | None) -> Response:
+def _save(request: Request, form: dict[str, Any], sub_id: int | None) -> Response:
     user = staff(request)
-    form = await form_of(request, user)
+    check_form(request, user, form)
     values, errors = _values(form)
     store = _store(request)
+    t = translator(user.locale)
     if not errors:
         try:
             if form.get("action") == "check":
@@ -366,113 +423,131 @@ async def _save(request: Request, sub_id: int | None) -> Response:
                 row = reporting.create_subscription(store, store.settings, values)
             else:
                 row = reporting.update_subscription(store, store.settings, sub_id, values)
-            return RedirectResponse(f"/portal/subscriptions/{row.id}?saved=1", status_code=303)
+            return redirect_with_notice(request, f"/portal/subscriptions/{row.id}", t("saved"))
         except ServiceError as err:
             if err.status == 404:
                 raise Refused(404, "not_found") from None
             errors = field_errors(err)
+            if values["audience"]["preset"] != CUSTOM and "recipient_query" in errors:
+                errors["preset"] = errors.pop("recipient_query")  # the preset wrote it: say so there
             if err.status == 503:
-                errors["_form"] = translator(user.locale)("warehouse_down")
-    errors.setdefault("_form", translator(user.locale)("fix_fields"))
+                errors["_form"] = t("warehouse_down")
+    errors.setdefault("_form", t("fix_fields"))
     return _render_form(request, user, form, sub_id=sub_id, errors=errors, status=422)
 
 
 @router.post("/subscriptions/new")
-async def create_subscription(request: Request) -> Response:
-    return await _save(request, None)
+def create_subscription(request: Request, form: Posted) -> Response:
+    return _save(request, form, None)
 
 
 @router.post("/subscriptions/{sub_id}/edit")
-async def update_subscription(request: Request, sub_id: int) -> Response:
-    return await _save(request, sub_id)
+def update_subscription(request: Request, form: Posted, sub_id: int) -> Response:
+    return _save(request, form, sub_id)
+
+
+def _send(request: Request, user: auth.StaffUser, sub: Subscription, form: dict[str, Any]) -> str:
+    t = translator(user.locale)
+    email = str(form.get("email") or "").strip() or None
+    report = on_demand.send_now(_store(request).settings, sub, period=str(form.get("period") or "").strip() or None,
+                                email=email)  # fmt: skip
+    plan = report.plan
+    if email and plan is not None and plan.recipients == 0:
+        return t("not_a_recipient", email=email)
+    return t("send_result", period=plan.periods if plan else "-", sent=report.outcomes.get("sent", 0),
+             skipped=report.states.get("skipped", 0), failed=len(report.failures),
+             already=(plan.recipients - plan.added) if plan else 0)  # fmt: skip
 
 
 @router.post("/subscriptions/{sub_id}/{action}")
-async def subscription_action(request: Request, sub_id: int, action: str) -> Response:
+def subscription_action(request: Request, form: Posted, sub_id: int, action: str) -> Response:
     """pause, resume, delete, send, requeue: each a button on the subscription's page."""
     user = staff(request)
-    form = await form_of(request, user)
+    check_form(request, user, form)
     store = _store(request)
     t = translator(user.locale)
     sub = _subscription(store, sub_id)
-    notice, query = "", {}
+    notice = ""
     try:
         if action in ("pause", "resume"):
             reporting.update_subscription(store, store.settings, sub_id, {"enabled": action == "resume"})
         elif action == "delete":
             reporting.delete_subscription(store, sub_id)
-            return RedirectResponse("/portal/subscriptions", status_code=303)
+            return redirect_with_notice(request, "/portal/subscriptions", t("deleted"))
         elif action == "send":
-            email = str(form.get("email") or "").strip() or None
-            report = on_demand.send_now(store.settings, sub, period=str(form.get("period") or "").strip() or None,
-                                        email=email)  # fmt: skip
-            plan = report.plan
-            if email and plan is not None and plan.recipients == 0:
-                notice = t("not_a_recipient", email=email)
-            else:
-                states = report.states
-                notice = t("send_result", period=plan.periods if plan else "-", sent=report.outcomes.get("sent", 0),
-                           skipped=states.get("skipped", 0), failed=len(report.failures),
-                           already=(plan.recipients - plan.added) if plan else 0)  # fmt: skip
+            notice = _send(request, user, sub, form)
         elif action == "requeue":
-            count = ledger.requeue(store, sub_id, states=on_demand.REQUEUE_STATES, period=None, email=None)
+            # in doubt: it may have arrived; only when the manager says they checked (the checkbox)
+            states = on_demand.REQUEUE_STATES if form.get("in_doubt") else ("failed",)
+            period = str(form.get("period") or "").strip() or None
+            count = ledger.requeue(store, sub_id, states=states, period=period, email=None)
             notice = t("requeued", count=count)
         else:
             raise Refused(404, "not_found")
-    except ServiceError as err:  # shown next to the send form's fields (the preview form has a period too)
+    except ServiceError as err:  # shown next to the form that was sent (the preview form has a period too)
         errors = {f"{action}_{field}": reason for field, reason in field_errors(err).items()}
-        return subscription_page_response(request, user, sub_id, errors=errors, status=422, form=form)
-    query["notice"] = notice
-    return RedirectResponse(f"/portal/subscriptions/{sub_id}?{urlencode(query)}", status_code=303)
+        errors["_form"] = t("warehouse_down") if err.status == 503 else t("fix_fields")
+        return subscription_page_response(request, user, sub_id, errors=errors, status=err.status, form=form,
+                                          filters={})  # fmt: skip
+    return redirect_with_notice(request, f"/portal/subscriptions/{sub_id}", notice)
 
 
 def _subscription(store: Store, sub_id: int) -> Subscription:
     try:
         return find_subscription(store, sub_id)
-    except Exception:  # PulseError: unknown or deleted
+    except PulseError:  # unknown or deleted
         raise Refused(404, "not_found") from None
+
+
+def _page_number(text: str | None) -> int:
+    try:
+        return min(max(1, int(text or "1")), MAX_PAGE)
+    except ValueError:
+        return 1
 
 
 def subscription_page_response(request: Request, user: auth.StaffUser, sub_id: int, *,
                                errors: dict[str, str] | None = None, status: int = 200,
-                               form: dict[str, Any] | None = None) -> HTMLResponse:  # fmt: skip
+                               form: dict[str, Any] | None = None,
+                               filters: dict[str, str] | None = None) -> HTMLResponse:  # fmt: skip
+    """The subscription's page; `filters` of the ledger (state, email, period, page) default to the query string's,
+    which is only the page's own on a GET of it."""
     store = _store(request)
-    params = request.query_params
-    state, email, period = params.get("state") or None, params.get("email") or None, params.get("period") or None
+    if filters is None:
+        filters = {key: (request.query_params.get(key) or "").strip()[:254] for key in ("state", "email", "period")}
+    page = _page_number(request.query_params.get("page") if filters else None)
     with store.read() as session:
         row = session.get(ReportSubscription, sub_id)
         if row is None or row.deleted_at is not None:
             raise Refused(404, "not_found")
         query = select(ReportDelivery).where(ReportDelivery.subscription_id == sub_id)
-        if state:
-            query = query.where(ReportDelivery.state == state)
-        if email:
-            query = query.where(ReportDelivery.email == email.strip().lower())
-        if period:
-            query = query.where(ReportDelivery.period == period.strip())
-        page = max(1, int(params.get("page") or "1")) if (params.get("page") or "1").isdigit() else 1
+        if filters.get("state"):
+            query = query.where(ReportDelivery.state == filters["state"])
+        if filters.get("email"):
+            query = query.where(ReportDelivery.email == filters["email"].lower())
+        if filters.get("period"):
+            query = query.where(ReportDelivery.period == filters["period"])
         deliveries = session.scalars(
             query.order_by(ReportDelivery.id.desc()).offset((page - 1) * LEDGER_PAGE).limit(LEDGER_PAGE + 1)
         ).all()
-        counts = ledger.state_counts(session, subscription_id=sub_id)
         by_state: dict[str, int] = {}
-        for (_, _, s), n in counts.items():
-            by_state[s] = by_state.get(s, 0) + n
+        for (_, _, state), n in ledger.state_counts(session, subscription_id=sub_id).items():
+            by_state[state] = by_state.get(state, 0) + n
         zone = ZoneInfo(row.time_zone)
         sub = Subscription.of(row)
         fires = _fires(row.cron, row.time_zone) if row.enabled else []
-        audience = (row.audience or {}).get("preset", CUSTOM)
-        view = {"row": row, "audience": audience}
+        view = {"row": row, "audience": (row.audience or {}).get("preset", CUSTOM)}
+    people: list[on_demand.Recipient] = []
+    recipients_error = None
     try:
         people = on_demand.recipients(store.settings, sub)
-        recipients_error = None
-    except Exception as err:  # the warehouse is down or the marts are not built: say so, keep the page
-        people, recipients_error = [], str(err).splitlines()[0][:300]
+    except ServiceError as err:  # the warehouse is down or the query no longer runs: say so, keep the page
+        recipients_error = "; ".join(reason for _, reason in err.fields) or err.message
+    emails = list(dict.fromkeys(p.email for p in people))[:RECIPIENTS_LISTED]
     return render(request, "subscription.html", status, user=user, sub=view, fires=fires, zone=zone,
                   deliveries=deliveries[:LEDGER_PAGE], more=len(deliveries) > LEDGER_PAGE, page=page,
-                  by_state=by_state, people=people[:200], people_count=len(people), recipients_error=recipients_error,
-                  filters={"state": state or "", "email": email or "", "period": period or ""},
-                  notice=params.get("notice") or (translator(user.locale)("saved") if params.get("saved") else ""),
+                  by_state=by_state, people=people[:RECIPIENTS_LISTED], people_count=len(people), emails=emails,
+                  recipients_shown=RECIPIENTS_SHOWN, recipients_error=recipients_error, filters=filters,
                   errors=errors or {}, form=form or {}, states=DELIVERY_STATES)  # fmt: skip
 
 
@@ -483,7 +558,7 @@ def subscription_page(request: Request, sub_id: int) -> HTMLResponse:
 
 
 def _pdf(report: Any) -> Response:
-    filename = html.escape(report.filename, quote=True).replace('"', "")
+    filename = "".join(c for c in report.filename if c.isalnum() or c in "-_.")  # a header value: nothing else
     return Response(report.pdf, media_type="application/pdf",
                     headers={**SECURE_HEADERS, "Content-Disposition": f'inline; filename="{filename}"'})  # fmt: skip
 
@@ -496,11 +571,9 @@ def preview_pdf(request: Request, sub_id: int, recipient: str = "", period: str 
     try:
         report = on_demand.preview(store.settings, sub, recipient=recipient[:400], period=period[:16] or None)
     except ServiceError as err:
-        return subscription_page_response(request, user, sub_id, errors=field_errors(err), status=err.status,
-                                          form={"recipient": recipient, "period": period})  # fmt: skip
-    except ReportDataError as err:
-        return subscription_page_response(request, user, sub_id, errors={"recipient": str(err)}, status=422,
-                                          form={"recipient": recipient, "period": period})  # fmt: skip
+        errors = {f"preview_{field}": reason for field, reason in field_errors(err).items()}
+        return subscription_page_response(request, user, sub_id, errors=errors, status=err.status,
+                                          form={"recipient": recipient, "period": period}, filters={})  # fmt: skip
     return _pdf(report)
 
 
@@ -516,49 +589,47 @@ def schedule_preview(request: Request) -> JSONResponse:
 
 
 # -- sales reps ------------------------------------------------------------------------------------------
-@router.get("/my")
-def my_statements(request: Request) -> HTMLResponse:
+def _sales_rep(request: Request) -> tuple[auth.StaffUser, int]:
+    """A signed-in sales rep whose record is live and active, and its id (never a parameter of the request)."""
     user = staff(request, manager=False)
     if user.sales_rep_id is None:
         raise Redirect("/portal/subscriptions")
     with _store(request).read() as session:
+        rep = session.get(SalesRep, user.sales_rep_id)
+        if rep is None or rep.deleted_at is not None or rep.status != "active":
+            raise Refused(403, "forbidden")
+    return user, user.sales_rep_id
+
+
+@router.get("/my")
+def my_statements(request: Request) -> HTMLResponse:
+    user, rep_id = _sales_rep(request)
+    with _store(request).read() as session:
         statements = recipient_service.statements_of(session, user.email)
-    # The territory as the warehouse has it (the statement and the dashboards read the same bridge).
-    territory = (
-        reader_client(_store(request).settings)
-        .query(
-            "SELECT hospital_code, hospital_name, city FROM marts.dim_sales_rep_hospitals "
-            "WHERE sales_rep_id = {rep:Int64} ORDER BY hospital_code",
-            parameters={"rep": user.sales_rep_id},
-        )
-        .result_rows
-    )
+    notice = None  # else the flashed one
+    try:
+        territory = on_demand.territory(_store(request).settings, rep_id)
+    except ServiceError as err:
+        territory, notice = [], err.message
     month = utcnow().date().replace(day=1)
     months = []
     for _ in range(12):
         month = (month - dt.timedelta(days=1)).replace(day=1)
         months.append(f"{month:%Y-%m}")
-    return render(request, "my.html", user=user, statements=statements, months=months, territory=territory)
+    extra: dict[str, Any] = {"notice": notice} if notice else {}
+    return render(request, "my.html", user=user, statements=statements, months=months, territory=territory, **extra)
 
 
 @router.get("/my/statement.pdf")
 def my_statement(request: Request, period: str = "") -> Response:
     """A sales rep's own statement for a month: the id is the signed-in user's, never a parameter."""
-    user = staff(request, manager=False)
-    if user.sales_rep_id is None:
-        raise Refused(403, "forbidden")
-    from reports.data import load_report_data
-    from reports.render import render_pdf
-
-    kind = "sales_rep_statement"
+    user, rep_id = _sales_rep(request)
     try:
-        the_period = spec_for(kind).check_period(period)
-        params = {spec_for(kind).id_params[0]: str(user.sales_rep_id), spec_for(kind).period_param: the_period}
-        data = load_report_data(reader_client(_store(request).settings), kind, params, user.locale)
-    except (ValueError, ReportDataError) as err:
-        return render(request, "message.html", 422, user=user, title=translator(user.locale)("not_found"),
-                      lines=[str(err)])  # fmt: skip
-    return _pdf(render_pdf(kind, data, user.locale))
+        report = on_demand.sales_rep_statement(_store(request).settings, rep_id, period[:16], user.locale)
+    except ServiceError as err:
+        return render(request, "message.html", err.status, user=user, title=translator(user.locale)("not_found"),
+                      lines=[err.message, *(reason for _, reason in err.fields)])  # fmt: skip
+    return _pdf(report)
 
 
 # -- recipients: the page every statement email links to ----------------------------------------------------
@@ -570,29 +641,24 @@ def _recipient(request: Request, token: str) -> str:
         raise Refused(400, f"bad_link:{err}") from None
 
 
-def _recipient_page(request: Request, token: str, email: str, notice: str = "", status: int = 200) -> HTMLResponse:
+@router.get("/me/{token}")
+def recipient_page(request: Request, token: str) -> HTMLResponse:
+    email = _recipient(request, token)
     store = _store(request)
     with store.read() as session:
         subs = recipient_service.subscriptions_of(session, email)
         statements = recipient_service.statements_of(session, email)
         chosen = recipient_service.preferred_locale(session, email)
-        names = {s.id: s.name for s in subs}
     locale = chosen or (statements[0].locale if statements else _locale(request))
     key = auth.portal_key(store.settings)
-    return render(request, "recipient.html", status, locale=locale, email=email, subs=subs, statements=statements,
-                  names=names, chosen=chosen or locale, token=token, notice=notice,
+    return render(request, "recipient.html", locale=locale, email=email, subs=subs, statements=statements,
+                  names={s.id: s.name for s in subs}, chosen=locale,
                   recipient_csrf=auth.csrf_token(key, "recipient:" + token))  # fmt: skip
 
 
-@router.get("/me/{token}")
-def recipient_page(request: Request, token: str) -> HTMLResponse:
-    return _recipient_page(request, token, _recipient(request, token))
-
-
 @router.post("/me/{token}")
-async def recipient_change(request: Request, token: str) -> Response:
+def recipient_change(request: Request, form: Posted, token: str) -> Response:
     email = _recipient(request, token)
-    form = await form_of(request, None)
     store = _store(request)
     key = auth.portal_key(store.settings)
     given = form.get("csrf")
@@ -602,11 +668,11 @@ async def recipient_change(request: Request, token: str) -> Response:
     try:
         if action == "locale":
             recipient_service.set_locale(store, email, str(form.get("locale") or ""))
-        elif action in ("unsubscribe", "resubscribe") and target.isdigit():
+        elif action in ("unsubscribe", "resubscribe") and target.isascii() and target.isdigit():
             change = recipient_service.unsubscribe if action == "unsubscribe" else recipient_service.resubscribe
             change(store, email, int(target))
         else:
-            raise Refused(422, "not_found")
+            raise Invalid("unknown action")
     except ServiceError as err:
         raise Refused(404 if err.status == 404 else 422, "not_found") from None
     return RedirectResponse(f"/portal/me/{token}", status_code=303)
