@@ -29,7 +29,12 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Default: PULSE_API_PORT.")] = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
 ) -> None:
-    """Serve the API with uvicorn (refuses to start on an unmigrated database)."""
+    """Serve the API alone with uvicorn (`pulse portal serve` adds the report portal; `pulse up` runs that)."""
+    run_server("operational_api.asgi:app", host=host, port=port, workers=workers)
+
+
+def run_server(app: str, *, host: str | None, port: int | None, workers: int) -> None:
+    """Serve the ASGI `app` with uvicorn on the API's address; refuses to start on an unmigrated database."""
     import uvicorn
 
     from operational_api.db import Store
@@ -43,13 +48,8 @@ def serve(
         raise PulseError(str(err), hint="pulse api migrate") from None
     finally:
         store.dispose()
-    uvicorn.run(
-        "operational_api.asgi:app",
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        workers=workers,
-        log_level="info",
-    )
+    uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port, workers=workers,
+                log_level="info")  # fmt: skip
 
 
 @app.command("create-key")

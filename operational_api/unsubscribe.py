@@ -45,30 +45,43 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _mac(key: bytes, payload: bytes) -> bytes:
-    return hmac.new(key, b"pulse-unsubscribe\x00" + payload, hashlib.sha256).digest()[:MAC_BYTES]
+UNSUBSCRIBE, RECIPIENT = b"pulse-unsubscribe", b"pulse-recipient"  # what a token is for, inside its MAC
 
 
-def make_token(key: bytes, subscription_id: int, email: str) -> str:
-    payload = f"{subscription_id}:{email.lower()}".encode()
-    return f"{_b64(payload)}.{_b64(_mac(key, payload))}"
+def _mac(key: bytes, purpose: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, purpose + b"\x00" + payload, hashlib.sha256).digest()[:MAC_BYTES]
 
 
-def read_token(key: bytes, token: str) -> tuple[int, str]:
-    """(subscription_id, email) of a genuine token, else BadToken."""
+def _sign(key: bytes, purpose: bytes, number: int, email: str) -> str:
+    payload = f"{number}:{email.lower()}".encode()
+    return f"{_b64(payload)}.{_b64(_mac(key, purpose, payload))}"
+
+
+def _verify(key: bytes, purpose: bytes, token: str, what: str) -> tuple[int, str]:
+    """(number, email) of a token signed with `key` for `purpose`, else BadToken naming `what` it is not."""
     if len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
-        raise BadToken("not an unsubscribe link")
+        raise BadToken(f"not {what}")
     encoded, mac = token.split(".")
     try:
         payload, given = _unb64(encoded), _unb64(mac)
     except (binascii.Error, ValueError):
-        raise BadToken("not an unsubscribe link") from None
-    if not hmac.compare_digest(given, _mac(key, payload)):
-        raise BadToken("this unsubscribe link is not valid (altered, truncated or from another server)")
-    subscription, _, email = payload.decode("utf-8", "replace").partition(":")
-    if not subscription.isascii() or not subscription.isdigit() or "@" not in email:
-        raise BadToken("not an unsubscribe link")  # signed with our key, yet not one we issue
-    return int(subscription), email
+        raise BadToken(f"not {what}") from None
+    if not hmac.compare_digest(given, _mac(key, purpose, payload)):
+        raise BadToken(f"this is not a valid {what.removeprefix('an ').removeprefix('a ')} (altered, truncated or "
+                       "from another server)")  # fmt: skip
+    number, _, email = payload.decode("utf-8", "replace").partition(":")
+    if not number.isascii() or not number.isdigit() or "@" not in email:
+        raise BadToken(f"not {what}")  # signed with our key, yet not one we issue
+    return int(number), email
+
+
+def make_token(key: bytes, subscription_id: int, email: str) -> str:
+    return _sign(key, UNSUBSCRIBE, subscription_id, email)
+
+
+def read_token(key: bytes, token: str) -> tuple[int, str]:
+    """(subscription_id, email) of a genuine token, else BadToken."""
+    return _verify(key, UNSUBSCRIBE, token, "an unsubscribe link")
 
 
 def public_base_url(settings: Settings) -> str:
@@ -80,30 +93,14 @@ def unsubscribe_url(settings: Settings, key: bytes, subscription_id: int, email:
 
 
 # -- a recipient's own page: a link that names an address and when it stops working ---------------------------
-def _recipient_mac(key: bytes, payload: bytes) -> bytes:
-    return hmac.new(key, b"pulse-recipient\x00" + payload, hashlib.sha256).digest()[:MAC_BYTES]
-
-
 def make_recipient_token(key: bytes, email: str, expires: dt.datetime) -> str:
-    payload = f"{int(expires.timestamp())}:{email.lower()}".encode()
-    return f"{_b64(payload)}.{_b64(_recipient_mac(key, payload))}"
+    return _sign(key, RECIPIENT, int(expires.timestamp()), email)
 
 
 def read_recipient_token(key: bytes, token: str, now: dt.datetime) -> str:
     """The address of a genuine, unexpired link to a recipient's page, else BadToken saying which."""
-    if len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
-        raise BadToken("not a link to a subscriptions page")
-    encoded, mac = token.split(".")
-    try:
-        payload, given = _unb64(encoded), _unb64(mac)
-    except (binascii.Error, ValueError):
-        raise BadToken("not a link to a subscriptions page") from None
-    if not hmac.compare_digest(given, _recipient_mac(key, payload)):
-        raise BadToken("this link is not valid (altered, truncated or from another server)")
-    expires, _, email = payload.decode("utf-8", "replace").partition(":")
-    if not expires.isascii() or not expires.isdigit() or "@" not in email:
-        raise BadToken("not a link to a subscriptions page")
-    if int(expires) < now.timestamp():
+    expires, email = _verify(key, RECIPIENT, token, "a link to a subscriptions page")
+    if expires < now.timestamp():
         raise BadToken("this link has expired: use the link in your latest statement email")
     return email
 

@@ -90,7 +90,7 @@ def set_up(settings: Settings) -> None:
     _step("4. dbt docs")
     with console.status("generating and serving the dbt docs..."):
         dbt_docs.start(settings, regenerate=True)
-    _step("5. statements: every hospital, customer, counterparty and the executives get their own PDF")
+    _step("5. statements: every hospital, customer, counterparty, sales rep and the executives get their own PDF")
     lineup.run_pulse(pulse_command("reports", "seed-defaults"), settings, "creating the default subscriptions")
     for subscription in DEFAULT_SUBSCRIPTIONS:
         lineup.run_pulse(
@@ -153,7 +153,7 @@ def print_urls(
     lines.append(
         f"report portal                {portal_cli.portal_url(settings)}   (subscriptions, previews, send now)"
     )
-    lines += [f"  {email:<27}({role}) password in {where}" for role, email, where in portal or []]
+    lines += [f"  {email} ({role}) password in {where}" for role, email, where in portal or []]
     lines.append(
         f"Airflow                      http://127.0.0.1:{settings.airflow_port}   "
         f"(admin, password in {settings.secrets_dir / 'airflow_admin_password'})"

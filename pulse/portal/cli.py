@@ -40,21 +40,9 @@ def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
 ) -> None:
     """Serve the operational API, the report actions and the portal (/portal/) in one process."""
-    import uvicorn
+    from operational_api.cli import run_server
 
-    from operational_api.db import Store
-    from operational_api.migrate import NotMigrated, check_migrated
-
-    settings = get_settings()
-    store = Store(settings=settings)
-    try:
-        check_migrated(store.write_engine)
-    except NotMigrated as err:
-        raise PulseError(str(err), hint="pulse api migrate") from None
-    finally:
-        store.dispose()
-    uvicorn.run("pulse.portal.asgi:app", host=host or settings.api_host, port=port or settings.api_port,
-                workers=workers, log_level="info")  # fmt: skip
+    run_server("pulse.portal.asgi:app", host=host, port=port, workers=workers)
 
 
 def _store() -> Store:

@@ -261,11 +261,14 @@ def home(request: Request) -> Response:
 
 
 # -- subscriptions ---------------------------------------------------------------------------------------
-def _fires(cron: str, zone: str) -> list[dt.datetime]:
+def _fires(cron: str, zone: str, locale: str) -> list[str]:
+    """The next five fire times, as the page shows them: `2026-12-07 08:00 MSK, Mon`."""
+    t = translator(locale)
     try:
-        return next_fires(check_cron(cron), check_time_zone(zone), utcnow())
+        fires = next_fires(check_cron(cron), check_time_zone(zone), utcnow())
     except ValueError:
         return []
+    return [f"{fire:%Y-%m-%d %H:%M %Z}, {t('wd.' + WEEKDAYS[fire.weekday()])}" for fire in fires]
 
 
 @router.get("/subscriptions")
@@ -375,7 +378,7 @@ def _render_form(request: Request, user: auth.StaffUser, form: dict[str, Any], *
     return render(request, "subscription_form.html", status, user=user, form=form, sub_id=sub_id, errors=errors,
                   kinds=REPORT_KINDS, presets=PRESETS, audiences=AUDIENCES, frequencies=FREQUENCIES, weekdays=WEEKDAYS,
                   attachment_formats=ATTACHMENT_FORMATS, static_shape=shape, preview=preview,
-                  fires=_fires(schedule["cron"], schedule["time_zone"]))  # fmt: skip
+                  fires=_fires(schedule["cron"], schedule["time_zone"], user.locale))  # fmt: skip
 
 
 @router.get("/subscriptions/new")
@@ -535,7 +538,7 @@ def subscription_page_response(request: Request, user: auth.StaffUser, sub_id: i
             by_state[state] = by_state.get(state, 0) + n
         zone = ZoneInfo(row.time_zone)
         sub = Subscription.of(row)
-        fires = _fires(row.cron, row.time_zone) if row.enabled else []
+        fires = _fires(row.cron, row.time_zone, user.locale) if row.enabled else []
         view = {"row": row, "audience": (row.audience or {}).get("preset", CUSTOM)}
     people: list[on_demand.Recipient] = []
     recipients_error = None
@@ -580,12 +583,11 @@ def preview_pdf(request: Request, sub_id: int, recipient: str = "", period: str 
 @router.get("/schedule")
 def schedule_preview(request: Request) -> JSONResponse:
     """The next five fire times of a schedule form (the form's script asks while it is edited)."""
-    staff(request)
+    user = staff(request)
     values, errors = _values({**request.query_params, "name": "-", "report_kind": REPORT_KINDS[0]})
     if errors:
         return JSONResponse({"errors": errors}, status_code=422)
-    fires = _fires(values["cron"], values["time_zone"])
-    return JSONResponse({"cron": values["cron"], "fires": [f.strftime("%Y-%m-%d %H:%M %Z, %a") for f in fires]})
+    return JSONResponse({"cron": values["cron"], "fires": _fires(values["cron"], values["time_zone"], user.locale)})
 
 
 # -- sales reps ------------------------------------------------------------------------------------------
