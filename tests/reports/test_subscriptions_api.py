@@ -15,7 +15,7 @@ from sqlalchemy import select
 from operational_api.app import create_app
 from operational_api.db import Store
 from operational_api.models import ReportUnsubscribe
-from operational_api.unsubscribe import _b64, _mac, make_token, signing_key
+from operational_api.unsubscribe import UNSUBSCRIBE, _b64, _mac, make_token, signing_key
 from pulse.core.settings import Settings
 from tests.operational_api.factories import keys_for_every_scope
 from tests.reports.delivery_env import CUSTOMERS_QUERY, ReportsEnv
@@ -191,7 +191,7 @@ def test_unsubscribe_link_is_public_idempotent_and_unforgeable(api: Api, reports
     other = make_token(b"another server's key", sub["id"], "boris@example.ru")
     # A payload signed with the right key but not of our shape (`abc:x`) is a bad link, not a server error.
     key = signing_key(reports_env.settings)
-    odd = f"{_b64(b'abc:x')}.{_b64(_mac(key, b'abc:x'))}"
+    odd = f"{_b64(b'abc:x')}.{_b64(_mac(key, UNSUBSCRIBE, b'abc:x'))}"
     for forged in (
         f"{payload}.{mac[:-2]}AA",
         other,
