@@ -1,7 +1,8 @@
 """Fixtures of the portal tests: the built report warehouse (shared with tests/reports), a fresh operational store,
 a real SMTP sink, and the API process with the portal (`pulse portal serve`) on its own port, with staff users.
 
-Tests that use `portal` carry `pytestmark = pytest.mark.xdist_group("reports")` so that the warehouse is built once.
+Tests that use `portal` carry `pytestmark = pytest.mark.xdist_group("portal")`: one worker builds the warehouse
+for them while the other runs tests/reports (its own group, its own build).
 """
 
 from __future__ import annotations

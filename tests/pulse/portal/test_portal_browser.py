@@ -22,7 +22,7 @@ from reports.sink import outbox_files, read_message
 from tests.pulse.portal.conftest import PASSWORDS, Portal
 from tests.reports.conftest import PERIOD
 
-pytestmark = [pytest.mark.xdist_group("reports"), pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.xdist_group("portal"), pytest.mark.timeout(900)]
 CHROMIUM = "/usr/bin/chromium"
 
 

@@ -17,7 +17,7 @@ from tests.pulse.portal.conftest import EMAILS, PASSWORDS, Portal, csrf_of
 from tests.reports.conftest import PERIOD
 from tests.reports.pdf_text import pages_text
 
-pytestmark = [pytest.mark.xdist_group("reports"), pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.xdist_group("portal"), pytest.mark.timeout(900)]
 
 
 def _subscription(portal: Portal, name: str = "customers", limit: int = 3) -> int:
@@ -173,6 +173,22 @@ def test_sign_in_never_redirects_off_site(portal: Portal) -> None:
         ({"preset": "custom", "recipient_query": "DROP TABLE marts.dim_customers"}, "recipient_query", "SELECT"),
         ({"preset": "consenting_customers", "report_kind": "hospital_statement"}, "preset", "cannot address"),
         ({"name": ""}, "name", "1 to 200"),
+        ({"description": "x" * 1001}, "description", "at most 1000"),
+        ({"description": "nul\x00byte"}, "description", "no NUL"),
+        (
+            {"preset": "static_list", "report_kind": "executive_weekly", "recipients": "a@b.test, en, A\n" * 501},
+            "recipients",
+            "listed twice",
+        ),
+        (
+            {
+                "preset": "static_list",
+                "report_kind": "executive_weekly",
+                "recipients": "".join(f"a{n}@b.test, en, A\n" for n in range(501)),
+            },
+            "recipients",
+            "at most 500",
+        ),
     ],
 )
 def test_every_form_field_says_what_is_wrong(portal: Portal, fields: dict[str, str], field: str, reason: str) -> None:
@@ -188,6 +204,19 @@ def test_every_form_field_says_what_is_wrong(portal: Portal, fields: dict[str, s
     assert f'aria-describedby="err-{field}"' in answer.text
     with portal.store.read() as session:
         assert session.scalars(select(ReportSubscription)).first() is None  # nothing half-written
+
+
+def test_a_second_subscription_of_the_same_name_is_refused_next_to_the_name(portal: Portal) -> None:
+    portal.subscribe("customers", limit=1)
+    manager = portal.sign_in("report_manager")
+    page = manager.get("/portal/subscriptions/new")
+    data = {"csrf": csrf_of(page.text), "action": "save", "name": "customers", "report_kind": "customer_statement",
+            "preset": "consenting_customers", "frequency": "monthly", "day": "1", "time": "07:00", "time_zone": "UTC"}  # fmt: skip
+    answer = manager.post("/portal/subscriptions/new", data=data)
+    assert answer.status_code == 422
+    assert re.search(r'id="err-name" role="alert">already used<', answer.text)
+    with portal.store.read() as session:
+        assert len(session.scalars(select(ReportSubscription)).all()) == 1
 
 
 def test_a_bad_period_is_refused_next_to_the_send_form(portal: Portal) -> None:
