@@ -26,11 +26,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from clickhouse_connect.driver.client import Client
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from sqlalchemy import select
 
 from operational_api.db import Store
 from operational_api.models import ReportDelivery, ReportSubscription, utcnow
+from operational_api.services.common import checked_email
 from operational_api.services.recipient_queries import RecipientRow, run_query
 from operational_api.unsubscribe import manage_url, signing_key, unsubscribe_url
 from pulse.core import schedule
@@ -100,11 +101,6 @@ def live_subscriptions(store: Store) -> list[Subscription]:
 
 
 # -- plan ----------------------------------------------------------------------------------------------
-def _email(value: str) -> str:
-    validate_email(value, check_deliverability=False, globally_deliverable=False, test_environment=True)
-    return value.lower()
-
-
 def resolve(
     spec: KindSpec,
     rows: Sequence[RecipientRow],
@@ -128,7 +124,7 @@ def resolve(
         problems = [f"no {name}" for name in spec.id_params if name not in params]
         email = row.email.lower()
         try:
-            email = _email(row.email)
+            email = checked_email(row.email)
         except EmailNotValidError as err:
             problems.append(f"not an email address: {err}")
         locale = preferred_locales.get(email, row.locale)

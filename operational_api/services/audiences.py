@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
-from operational_api.services.common import Invalid, Loc
+from operational_api.services.common import Invalid, Loc, checked_email
 from pulse.core.report_kinds import REPORT_KINDS, spec_for
 from pulse.core.vocabulary import LOCALES
 
@@ -46,10 +46,9 @@ def _loc(field: str) -> Loc:
 
 def _email(value: str, field: str) -> str:
     try:
-        validate_email(value, check_deliverability=False, globally_deliverable=False, test_environment=True)
+        return checked_email(value)
     except EmailNotValidError as err:
         raise Invalid("bad audience", [(_loc(field), f"{value!r} is not an email address: {err}")]) from None
-    return value.lower()
 
 
 def _in_ids(column: str, ids: list[int]) -> str:

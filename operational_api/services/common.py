@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from email_validator import validate_email
 from sqlalchemy import Column, select
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,13 @@ from operational_api.models import Base, utcnow
 
 Loc = tuple[str | int, ...]
 MAX_REPORTED_FIELDS = 100
+
+
+def checked_email(value: str) -> str:
+    """The address, lower-cased, if a statement can be sent to it; else EmailNotValidError saying why. Syntax only
+    (no DNS), and test domains allowed: the simulator's and the tests' addresses are such."""
+    validate_email(value, check_deliverability=False, globally_deliverable=False, test_environment=True)
+    return value.lower()
 
 
 class ServiceError(Exception):

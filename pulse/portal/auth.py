@@ -21,14 +21,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from operational_api.db import Store
 from operational_api.models import PORTAL_ROLES, PortalSession, PortalUser, SalesRep, SignInThrottle, utcnow
-from operational_api.services.common import Conflict, Invalid, NotFound, tombstone
+from operational_api.services.common import Conflict, Invalid, NotFound, checked_email, tombstone
 from operational_api.unsubscribe import signing_key
 from pulse.core.settings import Settings
 from pulse.core.vocabulary import LOCALES
@@ -84,10 +84,9 @@ def check_csrf(key: bytes, session_token: str, given: str | None) -> bool:
 # -- users -------------------------------------------------------------------------------------------------
 def _email(value: str) -> str:
     try:
-        validate_email(value, check_deliverability=False, globally_deliverable=False, test_environment=True)
+        return checked_email(value.strip())
     except EmailNotValidError as err:
         raise Invalid("bad email", [(("body", "email"), str(err))]) from None
-    return value.strip().lower()
 
 
 def check_new_password(password: str) -> None:
