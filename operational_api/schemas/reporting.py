@@ -13,6 +13,9 @@ from operational_api.schemas.common import In, Name, NoNul, Stored, TimeZone, pa
 from operational_api.services.audiences import AUDIENCES, MAX_IDS
 from pulse.core.schedule import check_cron
 
+# The longest text each subscription field takes (the portal's form checks the same, pulse/portal/pages.py).
+TEXT_LIMITS = {"name": 200, "description": 1000, "recipient_query": 20_000, "recipients": 100_000, "email": 254}
+
 Cron = Annotated[
     str,
     StringConstraints(min_length=1, max_length=120),
@@ -23,7 +26,7 @@ Cron = Annotated[
 IanaZone = Annotated[TimeZone, Field(description="IANA time zone of the cron.")]
 RecipientQuery = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=20_000),
+    StringConstraints(min_length=1, max_length=TEXT_LIMITS["recipient_query"]),
     NoNul,
     Field(
         description="One warehouse SELECT, run as the read-only user, returning one row per recipient: `email`, "
@@ -67,17 +70,17 @@ class AudienceIn(In):
     hospital_ids: IdList | None = Field(default=None, description="hospital_contacts: only these hospitals.")
     sales_rep_ids: IdList | None = Field(default=None, description="sales_reps: only these reps.")
     counterparty_ids: IdList | None = Field(default=None, description="counterparties: only these.")
-    email: Annotated[str, StringConstraints(max_length=254), NoNul] | None = Field(
+    email: Annotated[str, StringConstraints(max_length=TEXT_LIMITS["email"]), NoNul] | None = Field(
         default=None, description="counterparties: the address that receives every statement."
     )
-    recipients: Annotated[str, StringConstraints(max_length=100_000), NoNul] | None = Field(
+    recipients: Annotated[str, StringConstraints(max_length=TEXT_LIMITS["recipients"]), NoNul] | None = Field(
         default=None, description="static_list: one `email, locale, name[, id]` per line."
     )
 
 
 class SubscriptionIn(In):
     name: Name = Field(description="Unique name (the CLI runs subscriptions by name).")
-    description: Annotated[str, StringConstraints(max_length=1000), NoNul] | None = None
+    description: Annotated[str, StringConstraints(max_length=TEXT_LIMITS["description"]), NoNul] | None = None
     report_kind: ReportKind = Field(description="Which report every recipient gets.")
     cron: Cron
     time_zone: IanaZone

@@ -33,6 +33,7 @@ from operational_api.models import (
     SalesRep,
     utcnow,
 )
+from operational_api.schemas.reporting import TEXT_LIMITS
 from operational_api.services import recipients as recipient_service
 from operational_api.services import reporting
 from operational_api.services.audiences import AUDIENCES, CUSTOM, PRESETS
@@ -308,15 +309,14 @@ def _form_of_row(row: ReportSubscription) -> dict[str, Any]:
     return form
 
 
-# What the API's schema (operational_api/schemas/reporting.py) bounds, checked here for the form the same way.
-TEXT_LIMITS = {"name": 200, "description": 1000, "recipient_query": 20_000, "recipients": 100_000, "email": 254,
-               "hospital_ids": 20_000, "sales_rep_ids": 20_000, "counterparty_ids": 20_000}  # fmt: skip
+# The API schema's limits, and the id lists the form takes as text (the API as JSON lists of MAX_IDS).
+FORM_LIMITS = {**TEXT_LIMITS, "hospital_ids": 20_000, "sales_rep_ids": 20_000, "counterparty_ids": 20_000}
 
 
 def _values(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """The subscription a form describes, and the errors of fields the services do not check."""
     errors: dict[str, str] = {}
-    for field, limit in TEXT_LIMITS.items():
+    for field, limit in FORM_LIMITS.items():
         text = form.get(field)
         if isinstance(text, str) and (len(text) > limit or "\x00" in text):
             errors[field] = f"at most {limit} characters, and no NUL"
@@ -346,8 +346,8 @@ def _values(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     if any(a not in ATTACHMENT_FORMATS for a in attachments):
         errors["attachments"] = f"one of {', '.join(ATTACHMENT_FORMATS)}"
     name = str(form.get("name") or "").strip()
-    if not 1 <= len(name) <= 200:
-        errors["name"] = "1 to 200 characters"
+    if not 1 <= len(name) <= TEXT_LIMITS["name"]:
+        errors["name"] = f"1 to {TEXT_LIMITS['name']} characters"
     preset = str(form.get("preset") or CUSTOM)
     audience: dict[str, Any] = {"preset": preset}
     if preset in PRESETS:
