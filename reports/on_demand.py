@@ -88,18 +88,15 @@ def _row(settings: Settings, sub: Subscription, key: str) -> RecipientRow:
     raise NotFound(f"{email} is not among the recipients of {sub.name}")
 
 
-def preview(settings: Settings, sub: Subscription, *, recipient: str, period: str | None) -> RenderedReport:
+def preview(store: Store, sub: Subscription, *, recipient: str, period: str | None) -> RenderedReport:
     """The statement `recipient` (a Recipient.key) would get for `period` (default: the one a run now would
     state), in the language it would be sent in, rendered now. Nothing is recorded or sent."""
+    settings = store.settings
     try:
         the_period = run_period(sub, period=period or None, fire_at=None, now=utcnow())
     except ValueError as err:
         raise Invalid("bad period", [(("query", "period"), str(err))]) from None
-    store = Store(settings=settings)
-    try:
-        chosen = ledger.preferred_locales(store)
-    finally:
-        store.dispose()
+    chosen = ledger.preferred_locales(store)
     (planned,), _ = resolve(sub.spec, [_row(settings, sub, recipient)], the_period, set(), chosen)
     if planned.state == "failed":
         raise Invalid("this recipient cannot be stated", [(("query", "recipient"), planned.error or "")])

@@ -96,7 +96,7 @@ def preview(
     period: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     """Nothing is recorded or sent."""
-    report = on_demand.preview(store.settings, _subscription(store, subscription_id), recipient=recipient,
+    report = on_demand.preview(store, _subscription(store, subscription_id), recipient=recipient,
                                period=period)  # fmt: skip
     return Response(report.pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{report.filename}"'})  # fmt: skip

@@ -149,7 +149,7 @@ def _throttle_keys(email: str, address: str) -> dict[str, int]:
     return {f"pair:{address}|{account}": 1, f"address:{address}": 4, f"account:{account}": 10}
 
 
-def locked_for(store: Store, settings: Settings, email: str, address: str, now: dt.datetime) -> dt.timedelta | None:
+def locked_for(store: Store, email: str, address: str, now: dt.datetime) -> dt.timedelta | None:
     """How long sign-in stays refused for this account from this address, or None when it may be tried."""
     with store.read() as session:
         until = session.scalars(
@@ -199,7 +199,7 @@ class SignInRefused(Exception):
 def sign_in(store: Store, settings: Settings, email: str, password: str, address: str) -> str:
     """A new session cookie for these credentials, else SignInRefused (wrong, or locked after guessing)."""
     now = utcnow()
-    locked = locked_for(store, settings, email, address, now)
+    locked = locked_for(store, email, address, now)
     if locked is not None:
         raise SignInRefused(locked)
     with store.read() as session:

@@ -572,7 +572,7 @@ def preview_pdf(request: Request, sub_id: int, recipient: str = "", period: str 
     store = _store(request)
     sub = _subscription(store, sub_id)
     try:
-        report = on_demand.preview(store.settings, sub, recipient=recipient[:400], period=period[:16] or None)
+        report = on_demand.preview(store, sub, recipient=recipient[:400], period=period[:16] or None)
     except ServiceError as err:
         errors = {f"preview_{field}": reason for field, reason in field_errors(err).items()}
         return subscription_page_response(request, user, sub_id, errors=errors, status=err.status,
