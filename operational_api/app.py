@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from operational_api.db import Store
 from operational_api.migrate import check_migrated
+from operational_api.routes import alerts as alert_routes
 from operational_api.routes import crm as crm_routes
 from operational_api.routes import metrics as metrics_routes
 from operational_api.routes import reporting as reporting_routes
@@ -156,6 +157,7 @@ def create_app(store: Store | None = None, settings: Settings | None = None, che
     app.include_router(crm_routes.router)
     app.include_router(reporting_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(alert_routes.router)
     for res in RESOURCES:
         app.include_router(router_for(res))
 

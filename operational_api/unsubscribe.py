@@ -45,7 +45,8 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-UNSUBSCRIBE, RECIPIENT = b"pulse-unsubscribe", b"pulse-recipient"  # what a token is for, inside its MAC
+# What a token is for, inside its MAC.
+UNSUBSCRIBE, RECIPIENT, ALERT = b"pulse-unsubscribe", b"pulse-recipient", b"pulse-alert"
 
 
 def _mac(key: bytes, purpose: bytes, payload: bytes) -> bytes:
@@ -57,8 +58,9 @@ def _sign(key: bytes, purpose: bytes, number: int, email: str) -> str:
     return f"{_b64(payload)}.{_b64(_mac(key, purpose, payload))}"
 
 
-def _verify(key: bytes, purpose: bytes, token: str, what: str) -> tuple[int, str]:
-    """(number, email) of a token signed with `key` for `purpose`, else BadToken naming `what` it is not."""
+def _verify(key: bytes, purpose: bytes, token: str, what: str, *, email: bool = True) -> tuple[int, str]:
+    """(number, email) of a token signed with `key` for `purpose`, else BadToken naming `what` it is not. With
+    `email=False` the second part is any name (an alert link sent to a webhook names the webhook, not an address)."""
     if len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
         raise BadToken(f"not {what}")
     encoded, mac = token.split(".")
@@ -69,10 +71,10 @@ def _verify(key: bytes, purpose: bytes, token: str, what: str) -> tuple[int, str
     if not hmac.compare_digest(given, _mac(key, purpose, payload)):
         raise BadToken(f"this is not a valid {what.removeprefix('an ').removeprefix('a ')} (altered, truncated or "
                        "from another server)")  # fmt: skip
-    number, _, email = payload.decode("utf-8", "replace").partition(":")
-    if not number.isascii() or not number.isdigit() or "@" not in email:
+    number, _, name = payload.decode("utf-8", "replace").partition(":")
+    if not number.isascii() or not number.isdigit() or (email and "@" not in name) or not name:
         raise BadToken(f"not {what}")  # signed with our key, yet not one we issue
-    return int(number), email
+    return int(number), name
 
 
 def make_token(key: bytes, subscription_id: int, email: str) -> str:
@@ -109,3 +111,19 @@ def manage_url(settings: Settings, key: bytes, email: str, now: dt.datetime) -> 
     """The link every statement email carries to its recipient's own subscriptions page."""
     expires = now + dt.timedelta(days=settings.reports_manage_link_days)
     return f"{public_base_url(settings)}/portal/me/{make_recipient_token(key, email, expires)}"
+
+
+# -- an alert's page: a link in every alert notice, to acknowledge or resolve it -----------------------------------
+# It names the alert and who it was sent to (an address, or `webhook`), who is recorded as having acted on it. It
+# does not expire: acting on an alert long resolved changes nothing.
+def make_alert_token(key: bytes, alert_id: int, recipient: str) -> str:
+    return _sign(key, ALERT, alert_id, recipient)
+
+
+def read_alert_token(key: bytes, token: str) -> tuple[int, str]:
+    """(alert id, recipient) of a genuine alert link, else BadToken."""
+    return _verify(key, ALERT, token, "an alert link", email=False)
+
+
+def alert_url(settings: Settings, key: bytes, alert_id: int, recipient: str) -> str:
+    return f"{public_base_url(settings)}/portal/alerts/{make_alert_token(key, alert_id, recipient)}"

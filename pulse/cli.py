@@ -12,6 +12,7 @@ from rich.table import Table
 from extractors.cli import app as extract_app
 from operational_api.cli import app as api_app
 from pulse.airflow.cli import app as airflow_app
+from pulse.alerts.cli import app as alerts_app
 from pulse.core.console import PulseError, console
 from pulse.core.settings import get_settings, masked, settings_markdown, settings_table
 from pulse.dbt.docs import app as dbt_docs_app
@@ -35,6 +36,7 @@ app.add_typer(airflow_app, name="airflow")
 app.add_typer(superset_app, name="superset")
 app.add_typer(reports_app, name="reports")
 app.add_typer(portal_app, name="portal")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(dbt_docs_app, name="dbt-docs")
 app.add_typer(metrics_app, name="metrics")
 

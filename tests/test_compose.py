@@ -46,7 +46,7 @@ SERVICE_PORTS = {"clickhouse": 8123, "api": 8000, "airflow-api-server": 8080, "s
 # Images not built here: official upstream images, always at a pinned tag.
 UPSTREAM_IMAGES = {"postgres", "clickhouse/clickhouse-server", "axllent/mailpit"}
 # Services that run Pulse's own code and so read extra PULSE_* settings from pulse.env.
-PULSE_SERVICES = {"api", "airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
+PULSE_SERVICES = {"api", "alerts", "airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
                   "airflow-triggerer", "superset-assets"}  # fmt: skip
 ONE_SHOT = {"airflow-init", "superset-init", "superset-assets"}
 
@@ -146,7 +146,7 @@ def one_shot_services(model: dict[str, Any]) -> set[str]:
 def test_compose_config_accepts_the_file(resolved: dict[str, Any]) -> None:
     assert resolved["name"] == "pulse"
     assert set(resolved["services"]) == {
-        "postgres", "clickhouse", "mailpit", "api", "airflow-init", "airflow-api-server", "airflow-scheduler",
+        "postgres", "clickhouse", "mailpit", "api", "alerts", "airflow-init", "airflow-api-server", "airflow-scheduler",
         "airflow-dag-processor", "airflow-triggerer", "superset-init", "superset", "superset-assets",
     }  # fmt: skip
 

@@ -3,6 +3,19 @@
 Tables whose `info` has `{"extract": False}` are internal (API keys, idempotency, the change counter).
 """
 
+from operational_api.models.alerts import (
+    ALERT_KINDS,
+    ALERT_STATUSES,
+    CHANNELS,
+    NOTIFICATION_EVENTS,
+    NOTIFICATION_STATES,
+    OPERATIONAL_RULE_KINDS,
+    RULE_KINDS,
+    SEVERITIES,
+    Alert,
+    AlertNotification,
+    AlertRule,
+)
 from operational_api.models.auth import SCOPES, ApiKey, IdempotencyRecord
 from operational_api.models.base import (
     Base,
@@ -57,7 +70,6 @@ from operational_api.models.reporting import (
 )
 from operational_api.models.vending import (
     AccountEntry,
-    Alert,
     CommissionPlan,
     CommissionTier,
     Customer,
@@ -67,21 +79,32 @@ from operational_api.models.vending import (
     Product,
     ProductPrice,
     ReportContact,
+    TopupFailure,
     VendAuthorisation,
     VendTransaction,
 )
 
 __all__ = [
+    "ALERT_KINDS",
+    "ALERT_STATUSES",
     "ATTACHMENT_FORMATS",
+    "CHANNELS",
     "DELIVERY_STATES",
+    "NOTIFICATION_EVENTS",
+    "NOTIFICATION_STATES",
+    "OPERATIONAL_RULE_KINDS",
     "PORTAL_ROLES",
     "REPORT_FORMATS",
     "REPORT_KINDS",
+    "RULE_KINDS",
     "SALES_REP_STATUSES",
     "SCOPES",
+    "SEVERITIES",
     "AccountEntry",
     "AdSpend",
     "Alert",
+    "AlertNotification",
+    "AlertRule",
     "ApiKey",
     "Appointment",
     "Base",
@@ -122,6 +145,7 @@ __all__ = [
     "SalesRepTerritory",
     "SignInThrottle",
     "TombstoneRequired",
+    "TopupFailure",
     "UTCDateTime",
     "VendAuthorisation",
     "VendTransaction",

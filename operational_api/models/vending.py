@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -21,12 +20,11 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from operational_api.models.base import Base, BigIntPK, Currency, JSONDoc, Money, UTCDateTime, table_comment
+from operational_api.models.base import Base, BigIntPK, Currency, Money, UTCDateTime, table_comment
 from pulse.core.vocabulary import LOCALES
 
 MACHINE_STATUSES = ("active", "maintenance", "offline", "retired")
@@ -35,6 +33,7 @@ CUSTOMER_ROLES = ("doctor", "nurse", "other")
 ACQUISITION_CHANNELS = ("hospital_onboarding", "referral", "web", "ads", "phone", "other")
 ENTRY_KINDS = ("topup", "vend", "refund", "adjustment")
 ENTRY_SOURCES = ("web_portal", "phone_operator", "payroll", "machine", "admin")
+TOPUP_SOURCES = ENTRY_SOURCES[:3]  # who credits a top-up (machines and admins do not)
 VEND_STATUSES = ("completed", "failed", "refunded")
 DECISIONS = ("approved", "declined")
 DECLINE_REASONS = (
@@ -48,8 +47,6 @@ DECLINE_REASONS = (
     "out_of_stock",
     "no_price",
 )
-ALERT_KINDS = ("pin_lockout", "machine_offline", "low_stock", "other")
-ALERT_STATUSES = ("open", "acknowledged", "resolved")
 
 
 def enum(name: str, values: tuple[str, ...]) -> Enum:
@@ -263,7 +260,11 @@ class AccountEntry(Base):
 
 class VendAuthorisation(Base):
     __tablename__ = "vend_authorisations"
-    __table_args__ = table_comment("Every vend authorisation request and its decision (with reason).")
+    __table_args__ = (
+        # The alert evaluator counts the last minutes' declines per machine every few seconds (alert rules).
+        Index("ix_vend_authorisations_requested_at", "requested_at"),
+        {"comment": "Every vend authorisation request and its decision (with reason)."},
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, comment="Surrogate key.")
     machine_id: Mapped[int | None] = mapped_column(
@@ -318,20 +319,23 @@ class VendTransaction(Base):
     )
 
 
-class Alert(Base):
-    __tablename__ = "alerts"
-    __table_args__ = table_comment("Alerts for the owner (e.g. a customer locked by bad PINs).")
+class TopupFailure(Base):
+    __tablename__ = "topup_failures"
+    __table_args__ = (
+        Index("ix_topup_failures_occurred_at", "occurred_at"),
+        {"comment": "Top-ups that did not go through (declined card, processor error): nothing was credited."},
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, comment="Surrogate key.")
-    kind: Mapped[str] = mapped_column(enum("alert_kind", ALERT_KINDS), comment="What happened.")
-    severity: Mapped[str] = mapped_column(String(16), default="warning", comment="info, warning, critical.")
-    status: Mapped[str] = mapped_column(
-        enum("alert_status", ALERT_STATUSES), default="open", comment="open, acknowledged, resolved."
+    attempt_id: Mapped[str] = mapped_column(
+        String(64), unique=True, comment="Client-generated ID of the attempt (idempotency)."
     )
-    customer_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("customers.id"), index=True, comment="Customer concerned."
+    customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True, comment="Account.")
+    source: Mapped[str] = mapped_column(
+        enum("topup_failure_source", TOPUP_SOURCES), comment="web_portal, phone_operator, payroll."
     )
-    machine_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("machines.id"), comment="Machine concerned.")
-    message: Mapped[str] = mapped_column(Text, comment="What the owner should know (no secrets).")
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, comment="Structured details.")
-    raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), comment="When raised.")
+    amount: Mapped[Decimal] = mapped_column(Money, comment="Amount that was not credited.")
+    currency: Mapped[str] = mapped_column(Currency, comment="ISO 4217 currency.")
+    reason: Mapped[str] = mapped_column(String(200), comment="Why, as the processor or the operator put it.")
+    processor_ref: Mapped[str | None] = mapped_column(String(128), comment="Payment processor's reference.")
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), comment="When it failed (UTC).")

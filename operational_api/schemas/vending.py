@@ -9,8 +9,6 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
 from operational_api.models.vending import (
     ACQUISITION_CHANNELS,
-    ALERT_KINDS,
-    ALERT_STATUSES,
     CUSTOMER_ROLES,
     CUSTOMER_STATUSES,
     DECISIONS,
@@ -36,7 +34,6 @@ from operational_api.schemas.common import (
     Id,
     In,
     Locale,
-    LongText,
     Name,
     NonNegativeAmount,
     Phone,
@@ -64,8 +61,6 @@ DeclineReason = Literal[DECLINE_REASONS]  # type: ignore[valid-type]
 
 
 # The store's enums (operational_api/models), so a value the database refuses is refused at the API.
-AlertKind = Literal[ALERT_KINDS]  # type: ignore[valid-type]
-AlertStatus = Literal[ALERT_STATUSES]  # type: ignore[valid-type]
 EntryKind = Literal[ENTRY_KINDS]  # type: ignore[valid-type]
 EntrySource = Literal[ENTRY_SOURCES]  # type: ignore[valid-type]
 Decision = Literal[DECISIONS]  # type: ignore[valid-type]
@@ -262,20 +257,6 @@ class BalanceOut(In):
     customer_id: int
     balance: Decimal = Field(description="The sum of the account's entries, in its currency.")
     currency: str = Field(description="The account's currency (ISO 4217).")
-
-
-class AlertIn(In):
-    kind: AlertKind
-    severity: Literal["info", "warning", "critical"] = "warning"
-    status: AlertStatus = "open"
-    customer_id: Id | None = None
-    machine_id: Id | None = None
-    message: LongText
-    raised_at: Timestamp
-
-
-class AlertOut(AlertIn, Stored):
-    details: dict[str, object] | None = None
 
 
 class AccountEntryOut(Stored):

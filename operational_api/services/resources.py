@@ -5,10 +5,12 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from operational_api import models as m
+from operational_api.schemas import alerts as a
 from operational_api.schemas import crm as c
 from operational_api.schemas import sales_reps as sr
 from operational_api.schemas import vending as v
 from operational_api.schemas.common import partial
+from operational_api.services.alert_rules import rule_before_write
 from operational_api.services.common import default_to_business_currency
 from operational_api.services.crm import (
     deal_after_write,
@@ -86,8 +88,13 @@ RESOURCES: list[Resource] = [
          filters=("client_id", "home_hospital_id", "status", "acquisition_channel"),
          tag="vending", read=("portal", "operator"), write=("portal",),
          before_write=customer_before_write),
-    _res("alerts", m.Alert, v.AlertIn, v.AlertOut, filters=("kind", "status", "customer_id"),
-         tag="vending", read=ADMIN_ONLY, write=ADMIN_ONLY),
+    _res("alerts", m.Alert, a.AlertIn, a.AlertOut, filters=("kind", "status", "customer_id", "rule_id", "subject"),
+         tag="alerts", read=ADMIN_ONLY, write=ADMIN_ONLY),
+    _res("alert-rules", m.AlertRule, a.AlertRuleIn, a.AlertRuleOut, filters=("kind", "severity", "enabled", "name"),
+         tag="alerts", read=ADMIN_ONLY, write=ADMIN_ONLY, before_write=rule_before_write),
+    _res("topup-failures", m.TopupFailure, a.TopupFailureIn, a.TopupFailureOut,
+         filters=("customer_id", "source", "attempt_id"), tag="vending", read=("portal", "operator"),
+         write=("portal", "operator", "integration"), deletable=False),
     _res("account-entries", m.AccountEntry, None, v.AccountEntryOut,
          filters=("customer_id", "kind", "source", "vend_transaction_id"),
          tag="vending", read=("portal", "operator"), write=(), deletable=False),

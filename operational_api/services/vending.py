@@ -18,13 +18,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from operational_api.bulk import bulk_insert
 from operational_api.db import Store
 from operational_api.models import (
     AccountEntry,
-    Alert,
     Customer,
     Hospital,
     Machine,
@@ -169,6 +169,7 @@ class PreparedAuthorisation:
     currency: str | None = None  # the account's: the price is the product's price in it
     price: Decimal | None = None
     early_reason: str | None = None
+    machine_last_seen_at: dt.datetime | None = None
 
 
 # The hot path runs two prebuilt statements (SQLAlchemy caches their compiled form): one lock-free
@@ -188,6 +189,10 @@ _LOOKUP = select(
     .where(_machines.c.serial == bindparam("serial"), _machines.c.deleted_at.is_(None))
     .scalar_subquery()
     .label("machine_id"),
+    select(_machines.c.last_seen_at)
+    .where(_machines.c.serial == bindparam("serial"), _machines.c.deleted_at.is_(None))
+    .scalar_subquery()
+    .label("machine_last_seen_at"),
     select(_customers.c.id)
     .where(_customers.c.client_id == bindparam("client_id"), _customers.c.deleted_at.is_(None))
     .scalar_subquery()
@@ -262,6 +267,7 @@ def prepare_authorisation(store: Store, request: AuthoriseIn) -> PreparedAuthori
         found.product_id,
     )
     prepared.currency = found.currency
+    prepared.machine_last_seen_at = found.machine_last_seen_at
     if found.price is not None:
         prepared.price = Decimal(found.price).quantize(CENT)
     if found.machine_id is None:
@@ -325,6 +331,8 @@ def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> A
                 customer_balance = Decimal(state.balance).quantize(CENT)
                 if customer_balance < amount:
                     reason = "insufficient_funds"
+    if prepared.machine_id is not None and _stale(prepared.machine_last_seen_at, prepared.requested_at):
+        touch_machines(conn, [prepared.machine_id], prepared.requested_at)
     decision = "approved" if reason is None else "declined"
     row: dict[str, Any] = {
         "machine_id": prepared.machine_id,
@@ -353,6 +361,27 @@ def decide_authorisation(session: Session, prepared: PreparedAuthorisation) -> A
     )
 
 
+# machines.last_seen_at moves at most this often: fresh enough for the "machine silent for hours" alert rule, and
+# the machines row (extracted on every change) is not rewritten by every request.
+LAST_SEEN_RESOLUTION = dt.timedelta(minutes=5)
+
+
+def _stale(last_seen_at: dt.datetime | None, now: dt.datetime) -> bool:
+    return last_seen_at is None or last_seen_at < now - LAST_SEEN_RESOLUTION
+
+
+def touch_machines(conn: Connection, machine_ids: Iterable[int], now: dt.datetime) -> None:
+    """Record that these machines talked to the API now (unless they did within LAST_SEEN_RESOLUTION)."""
+    table = table_of(Machine)
+    for machine_id in sorted(set(machine_ids)):
+        conn.execute(
+            update(table)
+            .where(table.c.id == machine_id)
+            .where(table.c.last_seen_at.is_(None) | (table.c.last_seen_at < now - LAST_SEEN_RESOLUTION))
+            .values(last_seen_at=now, change_seq=allocate_change_seq(conn, 1), updated_at=now)
+        )
+
+
 def _lock_out(session: Session, prepared: PreparedAuthorisation, client_id: str, failures: int) -> None:
     conn = session.connection()
     table = table_of(Customer)
@@ -362,19 +391,8 @@ def _lock_out(session: Session, prepared: PreparedAuthorisation, client_id: str,
         .where(table.c.id == prepared.customer_id)
         .values(pin_locked_at=now, change_seq=allocate_change_seq(conn, 1), updated_at=now)
     )
-    alert: dict[str, Any] = {
-        "kind": "pin_lockout",
-        "severity": "warning",
-        "status": "open",
-        "customer_id": prepared.customer_id,
-        "machine_id": prepared.machine_id,
-        "message": f"Customer {client_id} locked after {failures} consecutive bad PINs.",
-        "details": {"failed_pin_count": failures, "machine_serial": prepared.request.machine_serial},
-        "raised_at": now,
-    }
-    stamp_rows(conn, [alert])
-    conn.execute(insert(table_of(Alert)), alert)
-    log.warning("customer %s locked after %d bad PINs; alert raised", client_id, failures)
+    # The pin_lockout alert rule sees the lock (pin_locked_at) within its evaluation interval and tells people.
+    log.warning("customer %s locked after %d bad PINs", client_id, failures)
 
 
 # --- bulk ingestion -----------------------------------------------------------------------------------
@@ -519,6 +537,7 @@ def ingest_vends(session: Session, items: Sequence[VendIn], *, loc: Loc = ("body
             }
         )
     conn = session.connection()
+    touch_machines(conn, {row["machine_id"] for row in rows}, received_at)
     inserted = insert_new(session, table_of(VendTransaction), rows, "id")
     duplicates = check_duplicates(session, VendTransaction, rows, inserted, VEND_COMPARED, loc)
     fresh = [row for row in rows if row["id"] in inserted and row["status"] == "completed"]

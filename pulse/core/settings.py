@@ -198,6 +198,37 @@ class Settings(BaseSettings):
     portal_lockout_minutes: int = Field(
         default=15, ge=1, description="How long sign-in stays refused after too many failures."
     )
+    alerts_interval_seconds: float = Field(
+        default=10.0,
+        ge=0.2,
+        le=3600,
+        description="How often the alerts service evaluates the operational alert rules "
+        "and sends what is due (an event reaches its recipients within about this long).",
+    )
+    alerts_owner_email: str = Field(
+        default="owner@pulse.example.com",
+        description="Who the default alert rules (created by `pulse up`) email: comma-separated addresses.",
+    )
+    alerts_webhook_url: SecretStr | None = Field(
+        default=None, description="A webhook (Slack, Telegram or any JSON receiver) the default alert rules also call."
+    )
+    alerts_webhook_private_hosts: str = Field(
+        default="",
+        description="Hosts on loopback or private networks alert webhooks may call (comma-separated). Any other "
+        "such address is refused, so that no alert rule can make Pulse post to the warehouse or another "
+        "internal service.",
+    )
+    alerts_max_attempts: int = Field(
+        default=12, ge=1, description="Attempts per alert email or webhook call before it fails for good."
+    )
+    alerts_retry_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Wait before an alert notice's first retry; doubles with every attempt (at most an hour).",
+    )
+    alerts_webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="How long a webhook receiver has to answer."
+    )
     reports_max_attempts: int = Field(
         default=5, description="Send attempts per recipient and period before a delivery fails for good."
     )

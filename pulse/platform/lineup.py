@@ -9,6 +9,7 @@ import sys
 import uuid
 
 from pulse.airflow import runtime as airflow_runtime
+from pulse.alerts import service as alerts_service
 from pulse.core import processes
 from pulse.core.console import PulseError, console
 from pulse.core.processes import Service, pulse_command, pulse_env
@@ -58,6 +59,7 @@ def all_services(settings: Settings) -> list[Service]:
         warehouse_server.service(settings),
         api_service(settings),
         *sink,
+        alerts_service.service(settings),
         airflow_service(settings),
         superset_runtime.service(settings),  # dashboards: healthy when its login page renders
         dbt_docs.service(settings),  # models, columns, tests and lineage (started once the marts are built)
@@ -96,7 +98,7 @@ def run_pulse(args: list[str], settings: Settings, what: str) -> None:
 
 def bring_up(settings: Settings, *, airflow: bool) -> None:
     """Start the services (idempotent): warehouse, API (after migrating the store), the SMTP sink on embedded
-    defaults, optionally Airflow. Superset and the dbt docs need built marts: `pulse demo` starts them."""
+    defaults, the alerts service (with the default alert rules), optionally Airflow. Superset and the dbt docs need built marts: `pulse demo` starts them."""
     with console.status("starting the warehouse (ClickHouse over HTTP)..."):
         pid = warehouse_server.start(settings)
     console.print(f"[green]✓[/green] warehouse (pid {pid}): {warehouse_round_trip(settings)}")
@@ -108,6 +110,10 @@ def bring_up(settings: Settings, *, airflow: bool) -> None:
         with console.status("starting the SMTP sink..."):
             pid = processes.start(mail_sink.service(settings), settings)
         console.print(f"[green]✓[/green] SMTP sink (pid {pid}): mail lands in {mail_sink.outbox_dir(settings)}")
+    run_pulse(pulse_command("alerts", "defaults"), settings, "creating the default alert rules")
+    with console.status("starting the alerts service..."):
+        pid = processes.start(alerts_service.service(settings), settings)
+    console.print(f"[green]✓[/green] alerts (pid {pid}): rules evaluated every {settings.alerts_interval_seconds:g} s")
     if airflow:
         start_airflow(settings, demo=False)
 

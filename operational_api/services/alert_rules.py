@@ -1,0 +1,87 @@
+"""Alert rules as they are written: a kind's parameters checked against the row as it will be stored (a PATCH that
+changes only the kind, or only the parameters, is checked too), recipients normalised; and the default rule set
+`pulse up` creates on embedded defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from operational_api.models import AlertRule
+from operational_api.schemas.alerts import PARAMS, MetricParams
+from operational_api.services.common import Invalid, checked_email
+from pulse.core.settings import Settings
+from pulse.metrics import project_metrics
+
+
+def check_metric(params: MetricParams) -> None:
+    """The metric exists, `by` is one of its dimensions, and a weekday comparison has days to compare."""
+    metrics = {m.key: m for m in project_metrics()}
+    metric = metrics.get(params.metric)
+    if metric is None:
+        raise Invalid("unknown metric", [(("body", "params", "metric"), "name one as `model.metric` (`pulse "
+                                          "metrics list` shows them)")])  # fmt: skip
+    if params.by is not None and params.by not in metric.dimensions:
+        raise Invalid("not a dimension of the metric", [(("body", "params", "by"), "one of: "
+                                                          + ", ".join(metric.dimensions))])  # fmt: skip
+    if metric.time_dimension is None:
+        raise Invalid("the metric has no date", [(("body", "params", "metric"), "an alert compares days: choose a "
+                                                  "metric of a mart with a date dimension")])  # fmt: skip
+
+
+def rule_before_write(session: Session, values: dict[str, Any], existing: AlertRule | None) -> dict[str, Any]:
+    kind = values.get("kind") or (existing.kind if existing is not None else None)
+    params = values.get("params", existing.params if existing is not None else {})
+    try:
+        checked = PARAMS[str(kind)].model_validate(params or {})
+    except ValidationError as err:
+        raise Invalid(
+            f"bad parameters for a {kind} rule",
+            [(("body", "params", *(str(p) for p in e["loc"])), e["msg"]) for e in err.errors()],
+        ) from None
+    if isinstance(checked, MetricParams):
+        check_metric(checked)
+    values = dict(values)
+    values["params"] = checked.model_dump(mode="json")
+    if "emails" in values and values["emails"] is not None:
+        values["emails"] = sorted({checked_email(e) for e in values["emails"]})
+    for key in ("emails", "webhooks"):
+        if existing is None and values.get(key) is None:
+            values[key] = []
+    return values
+
+
+def default_rules(settings: Settings) -> list[dict[str, Any]]:
+    """The rules `pulse up` creates (by name, once): the owner is told of lockouts, guessing, silent machines,
+    low stock and failed top-ups at once, and of a hospital's sales falling after each warehouse build."""
+    emails = [e.strip() for e in settings.alerts_owner_email.split(",") if e.strip()]
+    webhooks = [settings.alerts_webhook_url.get_secret_value()] if settings.alerts_webhook_url else []
+    common = {"emails": emails, "webhooks": webhooks}
+    return [
+        {"name": "PIN lockout", "kind": "pin_lockout", "severity": "warning", "params": {}, **common},
+        {"name": "Guessing at a machine", "kind": "bad_credentials", "severity": "critical",
+         "params": {"window_minutes": 10, "threshold": 10}, **common},
+        {"name": "Machine silent", "kind": "machine_offline", "severity": "warning",
+         "params": {"silent_hours": 2}, "remind_minutes": 240, **common},
+        {"name": "Low stock", "kind": "low_stock", "severity": "info", "params": {"threshold": 2},
+         "remind_minutes": 0, **common},
+        {"name": "Failed top-up", "kind": "failed_top_up", "severity": "info", "params": {"window_minutes": 60},
+         "remind_minutes": 0, **common},
+    ]  # fmt: skip
+
+
+def create_defaults(session: Session, rules: list[dict[str, Any]]) -> list[str]:
+    """Create the rules whose names are not taken yet (a rule the operator changed or deleted stays so)."""
+    taken = set(session.scalars(select(AlertRule.name)).all())
+    created = []
+    for rule in rules:
+        if rule["name"] in taken:
+            continue
+        values = rule_before_write(session, rule, None)
+        session.add(AlertRule(**{"enabled": True, "cooldown_minutes": 60, "remind_minutes": 60, **values}))
+        created.append(rule["name"])
+    return created
