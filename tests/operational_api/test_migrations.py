@@ -197,3 +197,47 @@ def test_0007_keeps_subscriptions_and_admits_sales_rep_statements(empty_url: str
             assert connection.execute(sa.text("SELECT name FROM report_subscriptions")).scalars().all() == ["old"]
     finally:
         engine.dispose()
+
+
+def test_0008_keeps_the_alert_log_and_allows_one_unresolved_alert_per_rule_and_subject(empty_url: str) -> None:
+    upgrade(empty_url, "0007")
+    engine = sa.create_engine(empty_url)
+    tracked = ":now, :now"
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("INSERT INTO alerts (id, kind, severity, status, message, raised_at, created_at, updated_at, "
+                        f"change_seq) VALUES (1, 'pin_lockout', 'warning', 'resolved', 'old', :now, {tracked}, 1)"),
+                {"now": NOW},
+            )  # fmt: skip
+        upgrade(empty_url)
+        command.check(alembic_config(empty_url))  # the migrated schema is the models'
+        with engine.begin() as connection:
+            assert connection.execute(sa.text("SELECT occurrences, rule_id FROM alerts")).one() == (1, None)
+            connection.execute(
+                sa.text("INSERT INTO alert_rules (id, name, kind, severity, enabled, params, emails, webhooks, "
+                        f"cooldown_minutes, remind_minutes, created_at, updated_at, change_seq) VALUES (1, 'r', "
+                        f"'bad_credentials', 'critical', true, '{{}}', '[]', '[]', 60, 60, {tracked}, 2)"),
+                {"now": NOW},
+            )  # fmt: skip
+
+        def alert(alert_id: int, status: str) -> None:
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.text("INSERT INTO alerts (id, kind, severity, status, message, raised_at, rule_id, subject, "
+                            f"occurrences, created_at, updated_at, change_seq) VALUES (:id, 'bad_credentials', "
+                            f"'critical', :status, 'm', :now, 1, 'machine:1', 1, {tracked}, :id + 10)"),
+                    {"now": NOW, "id": alert_id, "status": status},
+                )  # fmt: skip
+
+        alert(2, "resolved")
+        alert(3, "open")  # resolved ones do not count: one unresolved per rule and subject
+        with pytest.raises(sa.exc.IntegrityError):
+            alert(4, "acknowledged")
+        # back: a kind 0007 does not know becomes `other`, the log stays
+        command.downgrade(alembic_config(empty_url), "0007")
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT id, kind FROM alerts ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(1, "pin_lockout"), (2, "other"), (3, "other")]
+    finally:
+        engine.dispose()

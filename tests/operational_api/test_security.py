@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select, text
 
 from operational_api.db import Store
-from operational_api.models import Alert, Base, Customer
+from operational_api.models import Alert, Base, Customer, utcnow
+from operational_api.services.alert_conditions import evaluate_operational
+from operational_api.services.alert_rules import create_defaults, default_rules
 from tests.operational_api.conftest import Api
 from tests.operational_api.factories import seed
 
@@ -102,9 +104,11 @@ def test_create_key_cli_prints_key_once_and_stores_hash(tmp_path: Path) -> None:
     assert response.status_code == 401
 
 
-def test_five_bad_pins_lock_the_customer_and_raise_an_alert(api: Api, store: Store) -> None:
+def test_five_bad_pins_lock_the_customer_and_the_lockout_rule_raises_one_alert(api: Api, store: Store) -> None:
     world = seed(store, customers=2)
     client_id = world.client_ids[0]
+    with store.write() as s:
+        create_defaults(s, [r for r in default_rules(store.settings) if r["kind"] == "pin_lockout"])
 
     def authorise(pin: str) -> dict:  # type: ignore[type-arg]
         response = api.client.post(
@@ -122,15 +126,20 @@ def test_five_bad_pins_lock_the_customer_and_raise_an_alert(api: Api, store: Sto
     for _ in range(5):
         assert authorise("0000")["reason"] == "bad_pin"
     assert authorise("2468")["reason"] == "pin_locked"  # even the right PIN, now
+    evaluate_operational(store, utcnow())
+    evaluate_operational(store, utcnow())  # still locked: still one alert
     with store.read() as s:
         alerts = s.execute(select(Alert)).scalars().all()
         customer = s.execute(select(Customer).where(Customer.client_id == client_id)).scalar_one()
     assert len(alerts) == 1 and alerts[0].kind == "pin_lockout" and alerts[0].customer_id == customer.id
+    assert alerts[0].machine_id is not None and alerts[0].status == "open"
     assert customer.failed_pin_count == 5 and customer.pin_locked_at is not None
     listed = api.client.get("/v1/alerts", headers=api.headers("admin")).json()["items"]
     assert listed[0]["kind"] == "pin_lockout"
     assert api.client.post(f"/v1/customers/{customer.id}/unlock", headers=api.headers("operator")).status_code == 200
     assert authorise("2468")["decision"] == "approved"
+    evaluate_operational(store, utcnow())
+    assert api.client.get("/v1/alerts", headers=api.headers("admin")).json()["items"][0]["status"] == "resolved"
 
 
 def test_decline_reasons(api: Api, store: Store) -> None:
