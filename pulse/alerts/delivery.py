@@ -13,10 +13,9 @@ import datetime as dt
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, cast
 
 import httpx
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 
 from operational_api.db import Store
 from operational_api.models import Alert, AlertNotification, AlertRule, utcnow
@@ -31,7 +30,8 @@ from reports.smtp import Outcome, SmtpSender
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=5)
 MAX_BACKOFF = dt.timedelta(hours=1)
-BATCH = 200
+BATCH = 1000
+MAX_GROUP = 200  # alerts in one digest message
 
 
 @dataclass(frozen=True)
@@ -80,66 +80,88 @@ def due(store: Store, now: dt.datetime, limit: int = BATCH) -> list[Notice]:
         ]
 
 
-def _claim(store: Store, notice: Notice, now: dt.datetime) -> bool:
+def _claim(store: Store, group: list[Notice], now: dt.datetime) -> list[Notice]:
+    """The notices of `group` this sender now owns: their next attempt moved a lease ahead in one UPDATE, which only
+    one sender wins for each row."""
     n = AlertNotification
     with store.write() as session:
-        result = session.execute(
-            update(n)
-            .where(n.id == notice.notification_id, n.status == "pending", n.next_attempt_at <= now)
-            .values(next_attempt_at=now + LEASE)
-            .execution_options(synchronize_session=False)
+        won = set(
+            session.scalars(
+                update(n)
+                .where(n.id.in_([notice.notification_id for notice in group]), n.status == "pending")
+                .where(n.next_attempt_at <= now)
+                .values(next_attempt_at=now + LEASE)
+                .returning(n.id)
+                .execution_options(synchronize_session=False)
+            ).all()
         )
-    return bool(cast(CursorResult[Any], result).rowcount)
+    return [notice for notice in group if notice.notification_id in won]
 
 
-def _record(store: Store, settings: Settings, notice: Notice, result: Result, now: dt.datetime) -> str:
-    attempts = notice.attempts + 1
-    state = result.state
-    if state == "retry" and attempts >= settings.alerts_max_attempts:
-        state = "failed"
+def _record(store: Store, settings: Settings, group: list[Notice], result: Result, now: dt.datetime) -> Counter[str]:
+    """Each notice's outcome (a retry out of attempts fails for good); counts by final state."""
+    states: Counter[str] = Counter()
     with store.write() as session:
-        note = session.get(AlertNotification, notice.notification_id)
-        assert note is not None
-        note.attempts = attempts
-        note.last_error = result.detail[:500] or None
-        if state == "sent":
-            note.status, note.sent_at, note.last_error = "sent", now, None
-        elif state == "retry":
-            note.next_attempt_at = now + backoff(settings, attempts)
-        else:
-            note.status = state
-    return state
+        for notice in group:
+            note = session.get(AlertNotification, notice.notification_id)
+            assert note is not None
+            note.attempts = notice.attempts + 1
+            state = (
+                "failed" if result.state == "retry" and note.attempts >= settings.alerts_max_attempts else result.state
+            )
+            note.last_error = result.detail[:500] or None
+            if state == "sent":
+                note.status, note.sent_at, note.last_error = "sent", now, None
+            elif state == "retry":
+                note.next_attempt_at = now + backoff(settings, note.attempts)
+            else:
+                note.status = state
+            states[state] += 1
+    return states
 
 
-def _send_email(sender: SmtpSender, settings: Settings, key: bytes, notice: Notice, now: dt.datetime) -> Result:
-    link = alert_url(settings, key, notice.alert_id, notice.target)
-    data = notices.email(notice, smtp_from=settings.smtp_from, link=link, now=now)
-    sent = sender.send(sender_address(settings.smtp_from), notice.target, data)
+def _send_email(sender: SmtpSender, settings: Settings, key: bytes, group: list[Notice], now: dt.datetime) -> Result:
+    target = group[0].target
+    data = notices.email(group, smtp_from=settings.smtp_from, now=now,
+                         links=lambda alert_id: alert_url(settings, key, alert_id, target))  # fmt: skip
+    sent = sender.send(sender_address(settings.smtp_from), target, data)
     state = {Outcome.SENT: "sent", Outcome.RETRY: "retry", Outcome.REJECTED: "failed", Outcome.IN_DOUBT: "in_doubt"}
     return Result(state[sent.outcome], "" if sent.outcome is Outcome.SENT else sent.detail)
 
 
-def _send_webhook(client: httpx.Client, settings: Settings, key: bytes, notice: Notice) -> Result:
+def _send_webhook(client: httpx.Client, settings: Settings, key: bytes, group: list[Notice]) -> Result:
+    target = group[0].target
     try:
-        check_resolved(notice.target, settings)
+        check_resolved(target, settings)
     except WebhookRefused as err:
         return Result("failed", str(err))
     except ConnectionError as err:
         return Result("retry", str(err))
-    body = notices.webhook(notice, link=alert_url(settings, key, notice.alert_id, "webhook"))
+    body = notices.webhook(group, links=lambda alert_id: alert_url(settings, key, alert_id, "webhook"))
     try:
-        response = client.post(notice.target, json=body, headers={"X-Pulse-Alert": str(notice.alert_id)})
+        response = client.post(target, json=body, headers={"X-Pulse-Alert": str(group[0].alert_id)})
     except httpx.HTTPError as err:
-        return Result("retry", f"{type(err).__name__}: {shown(notice.target)} did not answer")
+        return Result("retry", f"{type(err).__name__}: {shown(target)} did not answer")
     if response.is_success:
         return Result("sent")
     # A receiver that is down, overloaded or rate-limiting may take it later; one that refuses the request will not.
     retry = response.status_code in (408, 425, 429) or response.status_code >= 500
-    return Result("retry" if retry else "failed", f"{shown(notice.target)} answered {response.status_code}")
+    return Result("retry" if retry else "failed", f"{shown(target)} answered {response.status_code}")
+
+
+def _groups(pending: list[Notice]) -> list[list[Notice]]:
+    """One message per rule, event, channel and recipient (at most MAX_GROUP alerts each), in due order."""
+    groups: dict[tuple[str, str, str, str], list[list[Notice]]] = {}
+    for notice in pending:
+        chunks = groups.setdefault((notice.rule_name, notice.event, notice.channel, notice.target), [[]])
+        if len(chunks[-1]) >= MAX_GROUP:
+            chunks.append([])
+        chunks[-1].append(notice)
+    return [chunk for chunks in groups.values() for chunk in chunks]
 
 
 def deliver_due(store: Store, settings: Settings, now: dt.datetime | None = None) -> Counter[str]:
-    """Send every notification that is due; counts by outcome (sent, retry, failed, in_doubt)."""
+    """Send every notification that is due; counts notifications by outcome (sent, retry, failed, in_doubt)."""
     now = now or utcnow()
     outcomes: Counter[str] = Counter()
     pending = due(store, now)
@@ -151,19 +173,21 @@ def deliver_due(store: Store, settings: Settings, now: dt.datetime | None = None
         SmtpSender(settings) as sender,
         httpx.Client(timeout=settings.alerts_webhook_timeout_seconds, follow_redirects=False) as client,
     ):
-        for notice in pending:
-            if not _claim(store, notice, now):
-                continue  # another sender took it
-            if notice.channel == "email":
-                result = _send_email(sender, settings, key, notice, now)
+        for group in _groups(pending):
+            claimed = _claim(store, group, now)  # the rest: another sender's
+            if not claimed:
+                continue
+            first = claimed[0]
+            if first.channel == "email":
+                result = _send_email(sender, settings, key, claimed, now)
             else:
-                result = _send_webhook(client, settings, key, notice)
-            state = _record(store, settings, notice, result, utcnow())
-            outcomes[state] += 1
-            where = notice.target if notice.channel == "email" else shown(notice.target)
-            if state == "sent":
-                log.info("alert %d: %s %s sent to %s", notice.alert_id, notice.event, notice.channel, where)
+                result = _send_webhook(client, settings, key, claimed)
+            outcomes += _record(store, settings, claimed, result, utcnow())
+            where = first.target if first.channel == "email" else shown(first.target)
+            alerts = ", ".join(str(n.alert_id) for n in claimed)
+            if result.state == "sent":
+                log.info("alerts %s: %s %s sent to %s", alerts, first.event, first.channel, where)
             else:
-                log.warning("alert %d: %s %s to %s: %s (%s)", notice.alert_id, notice.event, notice.channel, where,
-                            state, result.detail)  # fmt: skip
+                log.warning("alerts %s: %s %s to %s: %s (%s)", alerts, first.event, first.channel, where,
+                            result.state, result.detail)  # fmt: skip
     return outcomes

@@ -1,5 +1,9 @@
 """What an alert notice says: the email (plain text and HTML) and the webhook's JSON.
 
+Notices due at the same time for one rule, event and recipient go out as one message (as Alertmanager groups): the
+alert itself when there is one, a digest listing each with its own link when there are many (a first evaluation
+on a store with 140 products low in stock sends one email, not 140).
+
 The webhook body carries a `text` field, which is what Slack's incoming webhooks and Telegram's sendMessage (with
 `?chat_id=` in the URL) post, and the alert itself as structured JSON for any other receiver. Every notice links to
 the alert's page, where its recipient acknowledges (no more reminders) or resolves it.
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -18,6 +23,7 @@ from typing import Any
 from reports.mail import POLICY, sender_address
 
 SEVERITY_MARK = {"info": "ℹ️", "warning": "⚠️", "critical": "🔴"}
+DIGEST_LINES = 20  # a chat message lists this many alerts of a digest; `alerts` carries them all
 
 
 @dataclass(frozen=True)
@@ -63,18 +69,7 @@ def _lines(notice: Notice) -> list[tuple[str, str]]:
     return rows
 
 
-def email(notice: Notice, *, smtp_from: str, link: str, now: dt.datetime) -> bytes:
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = smtp_from
-    msg["To"] = notice.target
-    msg["Subject"] = f"{notice.headline()}: {notice.message[:150]}"
-    msg["Date"] = format_datetime(now)
-    domain = sender_address(smtp_from).rpartition("@")[2] or "pulse.localhost"
-    digest = hashlib.sha256(notice.target.lower().encode()).hexdigest()[:16]
-    # The same notice retried keeps its Message-ID: a copy that did arrive is recognised as the same message.
-    msg["Message-ID"] = f"<alert.{notice.alert_id}.{notice.event}.{notice.sequence}.{digest}@{domain}>"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Pulse-Alert"] = str(notice.alert_id)
+def _one_email(notice: Notice, link: str) -> tuple[str, str, str]:
     rows = _lines(notice)
     act = "" if notice.event == "resolved" else "Acknowledge (stops reminders) or resolve: "
     text = "\n".join([notice.headline(), "", notice.message, "", *(f"{k}: {v}" for k, v in rows), "",
@@ -85,33 +80,71 @@ def email(notice: Notice, *, smtp_from: str, link: str, now: dt.datetime) -> byt
     )
     button = html.escape("Acknowledge or resolve" if act else "Open the alert")
     body = (
-        f"<html><body style='font-family:sans-serif'><h2>{html.escape(notice.headline())}</h2>"
-        f"<p>{html.escape(notice.message)}</p><table>{table}</table>"
-        f'<p><a href="{html.escape(link, quote=True)}">{button}</a></p></body></html>'
+        f"<h2>{html.escape(notice.headline())}</h2><p>{html.escape(notice.message)}</p><table>{table}</table>"
+        f'<p><a href="{html.escape(link, quote=True)}">{button}</a></p>'
     )
+    return f"{notice.headline()}: {notice.message[:150]}", text, body
+
+
+def _digest_email(group: Sequence[Notice], links: Callable[[int], str]) -> tuple[str, str, str]:
+    first = group[0]
+    headline = f"{first.headline()}: {len(group)} alerts"
+    text = "\n".join([headline, "", *(f"- {n.message}\n  {links(n.alert_id)}" for n in group), ""])
+    items = "".join(
+        f'<li>{html.escape(n.message)} <a href="{html.escape(links(n.alert_id), quote=True)}">open</a></li>'
+        for n in group
+    )
+    return headline, text, f"<h2>{html.escape(headline)}</h2><ul>{items}</ul>"
+
+
+def email(group: Sequence[Notice], *, smtp_from: str, links: Callable[[int], str], now: dt.datetime) -> bytes:
+    """One message for a group of notices to one address (one rule and event): the alert itself, or a digest."""
+    first = group[0]
+    subject, text, body = _one_email(first, links(first.alert_id)) if len(group) == 1 else _digest_email(group, links)
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = smtp_from
+    msg["To"] = first.target
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    domain = sender_address(smtp_from).rpartition("@")[2] or "pulse.localhost"
+    ids = ",".join(str(n.notification_id) for n in group)
+    digest = hashlib.sha256(f"{first.target.lower()}\x00{ids}".encode()).hexdigest()[:16]
+    # The same notice retried keeps its Message-ID: a copy that did arrive is recognised as the same message.
+    msg["Message-ID"] = f"<alert.{first.alert_id}.{first.event}.{first.sequence}.{digest}@{domain}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Pulse-Alert"] = ",".join(str(n.alert_id) for n in group)
     msg.set_content(text)
-    msg.add_alternative(body, subtype="html")
+    msg.add_alternative(f"<html><body style='font-family:sans-serif'>{body}</body></html>", subtype="html")
     return msg.as_bytes()
 
 
-def webhook(notice: Notice, *, link: str) -> dict[str, Any]:
-    mark = "✅" if notice.event == "resolved" else SEVERITY_MARK.get(notice.severity, "")
-    text = f"{mark} {notice.headline()}\n{notice.message}\n{link}".strip()
+def _alert(notice: Notice, link: str) -> dict[str, Any]:
     return {
-        "text": text,
-        "alert": {
-            "id": notice.alert_id,
-            "event": notice.event,
-            "rule": notice.rule_name,
-            "kind": notice.kind,
-            "severity": notice.severity,
-            "status": notice.status,
-            "subject": notice.subject,
-            "message": notice.message,
-            "values": notice.values,
-            "raised_at": notice.raised_at.isoformat(),
-            "resolved_at": notice.resolved_at.isoformat() if notice.resolved_at else None,
-            "occurrences": notice.occurrences,
-            "url": link,
-        },
+        "id": notice.alert_id,
+        "event": notice.event,
+        "rule": notice.rule_name,
+        "kind": notice.kind,
+        "severity": notice.severity,
+        "status": notice.status,
+        "subject": notice.subject,
+        "message": notice.message,
+        "values": notice.values,
+        "raised_at": notice.raised_at.isoformat(),
+        "resolved_at": notice.resolved_at.isoformat() if notice.resolved_at else None,
+        "occurrences": notice.occurrences,
+        "url": link,
     }
+
+
+def webhook(group: Sequence[Notice], *, links: Callable[[int], str]) -> dict[str, Any]:
+    """`text` for chat receivers (the alert, or a digest of at most DIGEST_LINES lines), `alerts` for programs."""
+    first = group[0]
+    mark = "✅" if first.event == "resolved" else SEVERITY_MARK.get(first.severity, "")
+    if len(group) == 1:
+        text = f"{mark} {first.headline()}\n{first.message}\n{links(first.alert_id)}"
+    else:
+        lines = [f"• {n.message} {links(n.alert_id)}" for n in group[:DIGEST_LINES]]
+        more = [f"… and {len(group) - DIGEST_LINES} more"] if len(group) > DIGEST_LINES else []
+        text = "\n".join([f"{mark} {first.headline()}: {len(group)} alerts", *lines, *more])
+    alerts = [_alert(n, links(n.alert_id)) for n in group]
+    return {"text": text.strip(), "alert": alerts[0], "alerts": alerts}

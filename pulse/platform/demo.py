@@ -10,6 +10,7 @@ API until Ctrl-C, which stops every service (`--no-live` leaves them running for
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from types import FrameType
 
 from rich.panel import Panel
@@ -103,7 +104,70 @@ def set_up(settings: Settings) -> None:
         logins = superset_runtime.set_up(settings)
     _step("7. Airflow scheduler and UI")
     lineup.start_airflow(settings, demo=True)
+    _step("8. alerts: a doctor mistypes a PIN five times at a machine")
+    demonstrate_alert(settings)
     print_urls(settings, logins, portal_logins)
+
+
+def demonstrate_alert(settings: Settings, timeout: float = 120.0) -> None:
+    """Five wrong PINs through the API lock a customer; the alerts service emails the owner. Prints how long the
+    email took to land in the outbox, then unlocks the account (the resolution notice follows)."""
+    import time
+
+    import httpx
+
+    from operational_api.db import Store
+    from reports.sink import outbox_files
+    from simulator.live_world import load_world, revoke_keys
+    from simulator.rng import wrong_pin
+
+    store = Store(settings=settings)
+    world = load_world(store, settings, customers=50)
+    try:
+        customer = world.customers[-1]  # the PIN is checked before price or funds: any account can be locked
+        seen = set(outbox_files(mail_sink.outbox_dir(settings)))
+        with httpx.Client(base_url=world.base_url, timeout=30) as client:
+            machine = {"Authorization": f"Bearer {world.keys['machine']}"}
+            body = {"machine_serial": world.machines[0], "client_id": customer.client_id,
+                    "pin": wrong_pin(customer.pin), "sku": next(iter(world.products)), "quantity": 1}  # fmt: skip
+            for _ in range(5):
+                client.post("/v1/vend-authorisations", json=body, headers=machine).raise_for_status()
+            locked = time.monotonic()
+            email = _wait_for_alert_email(settings, seen, customer.client_id, timeout)
+            if email is None:
+                console.print(f"[red]no alert email for {customer.client_id} within {timeout:g} s[/red]: "
+                              f"see {settings.home / 'run' / 'alerts.log'}")  # fmt: skip
+                return
+            path, subject = email
+            console.print(f"[green]✓[/green] alert email in the outbox {time.monotonic() - locked:.1f} s after the "
+                          f"lockout (evaluated every {settings.alerts_interval_seconds:g} s): {subject}\n  {path}")  # fmt: skip
+            client.post(f"/v1/customers/{customer.id}/unlock",
+                        headers={"Authorization": f"Bearer {world.keys['operator']}"}).raise_for_status()  # fmt: skip
+            console.print(f"  unlocked {customer.client_id} by the operator: the resolution notice follows; "
+                          "`pulse alerts log` lists the alerts")  # fmt: skip
+    finally:
+        revoke_keys(store, world.key_ids)
+        store.dispose()
+
+
+def _wait_for_alert_email(
+    settings: Settings, seen: set[Path], client_id: str, timeout: float
+) -> tuple[Path, str] | None:
+    import time
+
+    from reports.sink import outbox_files, read_message
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in outbox_files(mail_sink.outbox_dir(settings)):
+            if path in seen:
+                continue
+            seen.add(path)
+            message = read_message(path)
+            if message["X-Pulse-Alert"] and client_id in str(message["Subject"]):
+                return path, str(message["Subject"])
+        time.sleep(0.2)
+    return None
 
 
 def keep_traffic_flowing(settings: Settings, *, seconds: float | None, minute: float = 60.0) -> None:

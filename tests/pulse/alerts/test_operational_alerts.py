@@ -9,16 +9,13 @@ outbox, a call at the receiver, the service's heartbeat moving on), never for a 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,47 +30,10 @@ from reports.sink import outbox_files, read_message, start_sink
 from tests.conftest import free_port
 from tests.operational_api.factories import World, keys_for_every_scope, seed
 from tests.polling import wait_until
+from tests.pulse.alerts.webhook_receiver import Receiver
 
 INTERVAL = 0.5  # the alerts service's evaluation interval in these tests
 OWNER = "owner@alerts.test"
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records every JSON body; it can be started late (down until then)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.calls: list[dict[str, Any]] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/T000/secret-path"
-
-    def start(self) -> None:
-        calls = self.calls
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                calls.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def about(self, alert_id: int) -> list[dict[str, Any]]:
-        return [c for c in self.calls if c["alert"]["id"] == alert_id]
 
 
 @dataclass
