@@ -1,4 +1,4 @@
-"""Unsubscribe links, and links to a recipient's own subscriptions page.
+"""Unsubscribe links, links to a recipient's own subscriptions page, and links to an alert.
 
 Unsubscribe: a token naming (subscription, email), signed with HMAC-SHA256 under a server key.
 
