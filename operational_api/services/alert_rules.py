@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from email_validator import EmailNotValidError
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,13 @@ def check_metric(params: MetricParams) -> None:
                                                   "metric of a mart with a date dimension")])  # fmt: skip
 
 
+def _address(index: int, email: str) -> str:
+    try:
+        return checked_email(email)
+    except EmailNotValidError as err:
+        raise Invalid("not an address mail can go to", [(("body", "emails", index), str(err))]) from None
+
+
 def rule_before_write(session: Session, values: dict[str, Any], existing: AlertRule | None) -> dict[str, Any]:
     kind = values.get("kind") or (existing.kind if existing is not None else None)
     params = values.get("params", existing.params if existing is not None else {})
@@ -48,11 +56,37 @@ def rule_before_write(session: Session, values: dict[str, Any], existing: AlertR
     values = dict(values)
     values["params"] = checked.model_dump(mode="json")
     if "emails" in values and values["emails"] is not None:
-        values["emails"] = sorted({checked_email(e) for e in values["emails"]})
+        values["emails"] = sorted({_address(index, e) for index, e in enumerate(values["emails"])})
     for key in ("emails", "webhooks"):
         if existing is None and values.get(key) is None:
             values[key] = []
     return values
+
+
+# Overdue receivables from one counterparty worth a finance team's call, in the reporting currency: a million roubles
+# (about ten thousand dollars); 10,000 in any other currency (USD- or EUR-sized). Operators set their own line.
+OVERDUE_LINE = {"RUB": 1_000_000.0}
+OVERDUE_LINE_OTHERWISE = 10_000.0
+
+
+def default_metric_rules(settings: Settings) -> list[dict[str, Any]]:
+    """The metric rules among the defaults, checked on the marts after each warehouse build
+    (pulse.alerts.metric_rules): a hospital's kits on the latest complete day down more than 40% against the same
+    weekday's 4-week average, a hospital's decline rate above 15% that day, and a counterparty's overdue receivables
+    above OVERDUE_LINE. A day's value does not change once the day is over, so they remind once a day, not hourly."""
+    daily = {"kind": "metric", "remind_minutes": 24 * 60}
+    overdue = OVERDUE_LINE.get(settings.business.currency, OVERDUE_LINE_OTHERWISE)
+    return [
+        {"name": "Hospital kits down", "severity": "warning", **daily,
+         "params": {"metric": "mart_vending_daily.total_kits_sold", "by": "hospital_id",
+                    "condition": "drop_vs_weekday_average", "threshold": 40, "weeks": 4}},
+        {"name": "Hospital decline rate high", "severity": "warning", **daily,
+         "params": {"metric": "mart_vending_daily.decline_rate", "by": "hospital_id", "condition": "above",
+                    "threshold": 0.15, "period": "day"}},
+        {"name": "Receivables overdue", "severity": "info", **daily,
+         "params": {"metric": "mart_receivables.overdue", "by": "counterparty_name", "condition": "above",
+                    "threshold": overdue, "period": "all"}},
+    ]  # fmt: skip
 
 
 def default_rules(settings: Settings) -> list[dict[str, Any]]:
@@ -71,6 +105,7 @@ def default_rules(settings: Settings) -> list[dict[str, Any]]:
          "remind_minutes": 0, **common},
         {"name": "Failed top-up", "kind": "failed_top_up", "severity": "info", "params": {"window_minutes": 60},
          "remind_minutes": 0, **common},
+        *({**rule, **common} for rule in default_metric_rules(settings)),
     ]  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from operational_api.app import create_app as create_api
 from operational_api.db import Store
 from pulse.core.settings import Settings, get_settings
-from pulse.portal import pages
+from pulse.portal import alert_pages, pages
 from pulse.portal.messages import translator
 from reports import routes as report_routes
 
@@ -27,6 +27,7 @@ def create_app(store: Store | None = None, settings: Settings | None = None, che
     app = create_api(store=store, settings=settings or get_settings(), check_schema=check_schema)
     app.include_router(report_routes.router)
     app.include_router(pages.router)
+    app.include_router(alert_pages.router)
     app.mount("/portal/static", StaticFiles(directory=STATIC), name="portal-static")
 
     @app.exception_handler(pages.Redirect)
@@ -37,9 +38,9 @@ def create_app(store: Store | None = None, settings: Settings | None = None, che
     async def refused(request: Request, err: pages.Refused) -> HTMLResponse:
         t = translator(pages._locale(request))
         key, _, detail = err.key.partition(":")
-        if key == "bad_link":
+        if key in ("bad_link", "bad_alert_link"):  # a recipient's page, an alert's: each its own hint
             return pages.render(request, "message.html", err.status, title=t("bad_link"),
-                                lines=[detail, t("bad_link_hint")])  # fmt: skip
+                                lines=[detail, t(f"{key}_hint")])  # fmt: skip
         return pages.render(request, "message.html", err.status, title=t(key), lines=[])
 
     @app.get("/", include_in_schema=False)

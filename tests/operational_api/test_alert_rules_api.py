@@ -79,6 +79,8 @@ def test_parameters_are_checked_for_the_kind_and_a_patch_cannot_slip_past(api: A
     answer = api.client.patch(f"/v1/alert-rules/{rule_id}", json={"params": {"open_hours": "25:00-07:00"}},
                               headers=admin)  # fmt: skip
     assert answer.status_code == 422
+    answer = api.client.post("/v1/alert-rules", json=_rule(name="x", emails=["a..b@example.com"]), headers=admin)
+    assert answer.status_code == 422 and "body.emails.0" in _fields(answer)  # past the pattern, not deliverable
     with store.read() as session:
         stored = session.scalars(select(AlertRule)).one()
         assert (stored.kind, stored.params) == ("low_stock", {"threshold": 3})

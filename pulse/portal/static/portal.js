@@ -1,4 +1,4 @@
-// A little help on the subscription form; every page works without it.
+// A little help on the subscription and alert rule forms; every page works without it.
 "use strict";
 document.documentElement.classList.add("js");
 
@@ -20,6 +20,12 @@ function audience() {
     if (first) preset.value = first.value;
   }
   showMatching(".choice", "data-preset", preset.value);
+}
+
+function ruleKind() {
+  // only the chosen kind's parameters (the server reads only those; without script all are shown)
+  const kind = document.getElementById("rule_kind");
+  if (kind) showMatching(".params", "data-kind", kind.value);
 }
 
 let pending = null;
@@ -47,6 +53,8 @@ function schedule() {
 document.addEventListener("DOMContentLoaded", () => {
   audience();
   schedule();
+  ruleKind();
+  document.getElementById("rule_kind")?.addEventListener("change", ruleKind);
   document.getElementById("report_kind")?.addEventListener("change", audience);
   document.getElementById("preset")?.addEventListener("change", audience);
   document.getElementById("schedule")?.addEventListener("input", schedule);
