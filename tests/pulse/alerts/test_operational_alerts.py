@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -79,6 +80,17 @@ class Alerting:
             if message["X-Pulse-Alert"] == str(alert_id):
                 found.append(str(message["Subject"]))
         return found
+
+    def link(self, alert_id: int) -> str:
+        """The link in the first email about the alert (its page, to acknowledge or resolve)."""
+        for path in outbox_files(self.outbox):
+            message = read_message(path)
+            if message["X-Pulse-Alert"] == str(alert_id):
+                text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+                found = re.search(r"https?://\S+/portal/alerts/\S+", text)
+                assert found is not None, text
+                return found[0]
+        raise AssertionError(f"no email about alert {alert_id}")
 
     def rounds(self, count: int = 3) -> None:
         """Let the alerts service finish `count` more evaluation rounds (its heartbeat moves after each)."""
@@ -184,10 +196,16 @@ def test_five_bad_pins_bring_one_email_and_one_webhook_call_and_acknowledging_st
     wait_until(lambda: len(alerting.emails(alert["id"])) == 2, what="a reminder arrived")
     assert alerting.emails(alert["id"])[1].startswith("Reminder: ")
 
-    # Acknowledged: another hour passes, and no reminder comes.
-    with alerting.http() as client:
-        answer = client.post(f"/v1/alerts/{alert['id']}/acknowledge")
-    assert answer.status_code == 200 and answer.json()["status"] == "acknowledged"
+    # The owner follows the link in the email and acknowledges: another hour passes, and no reminder comes.
+    link = alerting.link(alert["id"])
+    with httpx.Client(timeout=30) as browser:
+        page = browser.get(link)
+        assert page.status_code == 200 and client_id in page.text
+        token = re.search(r'name="csrf" value="([0-9a-f]{64})"', page.text)
+        assert token is not None
+        assert browser.post(link, data={"csrf": token[1], "action": "acknowledge"}).status_code == 303
+    acknowledged = _one(alerting, rule_id, "acknowledged")
+    assert acknowledged["acknowledged_by"] == OWNER
     alerting.sql("UPDATE alerts SET notified_at = ? WHERE id = ?",
                  _ago(minutes=121), alert["id"])  # fmt: skip
     alerting.rounds()
