@@ -1,5 +1,6 @@
 """pulse_elt (hourly; PULSE_ELT_SCHEDULE): extract source groups and feeds in parallel -> dbt build of what changed
-(`DbtSession.build_changed`, one log line per model and test) -> source freshness -> reconcile."""
+(`DbtSession.build_changed`, one log line per model and test) -> source freshness -> reconcile; beside freshness, the
+metric alert rules on the marts just built."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def pulse_elt() -> None:
     dbt = task(task_id="dbt_build")(elt_tasks.dbt_build)()
     freshness = task(task_id="dbt_source_freshness")(elt_tasks.dbt_source_freshness)()
     reconcile = task(task_id="reconcile")(elt_tasks.reconcile_layers)()
+    alerts = task(task_id="metric_alerts")(elt_tasks.metric_alerts)()
     [*extracts, feeds] >> dbt >> freshness >> reconcile
+    dbt >> alerts
 
 
 pulse_elt()

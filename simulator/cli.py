@@ -32,6 +32,13 @@ def simulate(
             help="History: keep a share of accounts (their vends, top-ups) and deals in foreign currencies.",
         ),
     ] = False,
+    sales_drop: Annotated[
+        str | None,
+        typer.Option(
+            help="History: CODE:PERCENT[:DAYS], one hospital's staff buy PERCENT fewer kits over the last DAYS days "
+            "(default 1), e.g. H002:80: what a metric alert on a hospital's daily kits catches.",
+        ),
+    ] = None,
     duration: Annotated[float, typer.Option(help="Live: seconds to run.")] = 60.0,
     rate: Annotated[float, typer.Option(help="Live: requests per second, all clients together.")] = 20.0,
     machines: Annotated[int, typer.Option(help="Live: concurrent machines (a third offline).")] = 6,
@@ -49,7 +56,8 @@ def simulate(
     try:
         if history:
             _history(store, days=days, end=end, scale=scale, seed=seed, bad_rows=bad_rows,
-                     profile=profile or settings.demo_profile, mixed_currencies=mixed_currencies)  # fmt: skip
+                     profile=profile or settings.demo_profile, mixed_currencies=mixed_currencies,
+                     sales_drop=sales_drop)  # fmt: skip
         else:
             _live(store, duration=duration, rate=rate, machines=machines, max_requests=max_requests, seed=seed)
     except NotMigrated as err:
@@ -70,24 +78,27 @@ def _history(
     bad_rows: bool,
     profile: str,
     mixed_currencies: bool,
+    sales_drop: str | None,
 ) -> None:
     from rich.table import Table
 
     from operational_api.db import Store
-    from simulator.config import SimConfig
+    from simulator.config import SalesDrop, SimConfig
     from simulator.history import run_history
     from simulator.stats import table_counts
 
     assert isinstance(store, Store)
     last_day = dt.date.fromisoformat(end) if end else None
     cfg = SimConfig(seed=seed, days=days, end=last_day, scale=scale, bad_rows=bad_rows, profile=profile,
-                    mixed_currencies=mixed_currencies)  # fmt: skip
+                    mixed_currencies=mixed_currencies,
+                    sales_drop=SalesDrop.parse(sales_drop) if sales_drop else None)  # fmt: skip
     settings = store.settings
     if cfg.business.business.currency != settings.business.currency:
         console.print(f"[yellow]note[/yellow]: the {profile} business is in {cfg.business.business.currency}, "
                       f"reported in {settings.business.currency} (PULSE_DEMO_PROFILE, PULSE_REPORTING_CURRENCY)")  # fmt: skip
     console.print(f"simulating {profile} {cfg.first_day} .. {cfg.last_day}: {cfg.hospitals} hospitals, "
-                  f"{cfg.customers:,} customers, seed {seed}" + (", mixed currencies" if mixed_currencies else ""))  # fmt: skip
+                  f"{cfg.customers:,} customers, seed {seed}" + (", mixed currencies" if mixed_currencies else "")
+                  + (f", sales drop {sales_drop}" if sales_drop else ""))  # fmt: skip
     result = run_history(store, settings, cfg)
     table = Table("table", "rows", "writes (inserts + updates)")
     counts = table_counts(store)

@@ -21,6 +21,39 @@ ORGANIC_LEADS_PER_DAY_AT_SCALE_1 = 80
 
 
 @dataclass(frozen=True)
+class SalesDrop:
+    """One hospital's staff buy `percent` fewer kits over the last `days` days of the window (a ward closed, a rival
+    machine in the lobby): the case a metric alert on a hospital's daily kits must catch, played by the whole
+    pipeline instead of edited into a mart."""
+
+    hospital: str  # the hospital's code, e.g. H002
+    percent: float  # 100: nobody buys
+    days: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.percent <= 100:
+            raise ValueError("a sales drop is a percent in (0, 100]")
+        if self.days < 1:
+            raise ValueError("a sales drop lasts at least one day")
+
+    @classmethod
+    def parse(cls, text: str) -> SalesDrop:
+        """`H002:80` (80% fewer on the last day) or `H002:80:3` (over the last three days)."""
+        form = f"{text!r} is not CODE:PERCENT[:DAYS], e.g. H002:80"
+        parts = text.split(":")
+        if len(parts) not in (2, 3) or not parts[0]:
+            raise ValueError(form)
+        try:
+            return cls(parts[0], float(parts[1]), int(parts[2]) if len(parts) == 3 else 1)
+        except ValueError as err:
+            raise ValueError(f"{form}: {err}") from None
+
+    def factor(self, day: dt.date, last_day: dt.date) -> float:
+        """What the hospital's demand is multiplied by on `day`."""
+        return 1 - self.percent / 100 if day > last_day - dt.timedelta(days=self.days) else 1.0
+
+
+@dataclass(frozen=True)
 class SimConfig:
     seed: int = 42
     days: int = 365
@@ -29,6 +62,7 @@ class SimConfig:
     bad_rows: bool = False
     profile: str = "ru-clinics"  # simulator/profiles.py
     mixed_currencies: bool = False  # a share of customer accounts (their vends and top-ups) in foreign currencies
+    sales_drop: SalesDrop | None = None  # one hospital selling less at the end of the window
 
     def __post_init__(self) -> None:
         sim_profile(self.profile)  # ValueError naming the profiles when unknown

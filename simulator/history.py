@@ -3,6 +3,7 @@ day by day (one transaction per simulated day, set-based Core inserts), plus the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -100,7 +101,9 @@ def run_history(store: Store, settings: Settings, cfg: SimConfig, *, show_progre
     path = world_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"seed": cfg.seed, "scale": cfg.scale, "days": cfg.days, "profile": cfg.profile,
-                                "mixed_currencies": cfg.mixed_currencies, "first_day": cfg.first_day.isoformat(),
+                                "mixed_currencies": cfg.mixed_currencies,
+                                "sales_drop": dataclasses.asdict(cfg.sales_drop) if cfg.sales_drop else None,
+                                "first_day": cfg.first_day.isoformat(),
                                 "last_day": cfg.last_day.isoformat()}) + "\n")  # fmt: skip
     result.seconds = time.perf_counter() - began
     return result

@@ -1,6 +1,7 @@
 """`pulse simulate --live`: drive the running API over HTTP like its real clients, for a bounded time
 and number of requests: machines authorising and reporting vends (some offline, uploading batches
-late and retrying them), the web portal topping accounts up, operators logging leads, calls and deals.
+late and retrying them), the web portal topping accounts up (now and then a card is declined: the failure is
+recorded and the customer tries again), operators logging leads, calls and deals.
 
 Every write carries an Idempotency-Key or a client ID, and some are deliberately sent twice: the
 report says whether a replay ever created anything twice (it must not) and whether any 5xx came back.
@@ -24,6 +25,7 @@ import httpx
 from simulator.live_world import LiveCustomer, LiveWorld
 from simulator.names import person, phone
 from simulator.rng import wrong_pin
+from simulator.vending_sim import FAILED_TOPUP_RATE, TOPUP_FAILURE_REASONS
 
 
 @dataclass
@@ -34,6 +36,7 @@ class LiveConfig:
     max_requests: int | None = None  # default: rate * duration
     customers: int = 200
     seed: int = 42
+    failed_topups: float = FAILED_TOPUP_RATE  # share of card top-ups declined (recorded, then tried again)
 
 
 @dataclass
@@ -197,8 +200,12 @@ class Driver:
                 if self.limit.expired():
                     raise Stop from None
                 continue
-            entry_id = self.next_id("tu")
             source = "phone_operator" if customer.has_card and self.rng.random() < 0.3 else "web_portal"
+            if self.rng.random() < self.cfg.failed_topups:
+                await self.declined(customer, source)
+                self.low.put_nowait(customer)  # tries again
+                continue
+            entry_id = self.next_id("tu")
             body: dict[str, Any] = {"entry_id": entry_id, "client_id": customer.client_id, "amount": str(self.topup_amount(customer.currency)), "currency": customer.currency,
                     "source": source, "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
                     "processor_ref": f"ch_{entry_id}"}  # fmt: skip
@@ -207,6 +214,17 @@ class Driver:
             first = await self.send("POST", "/v1/topups", "portal", body, key=entry_id)
             if first is not None and first.status_code == 200 and self.rng.random() < 0.1:
                 await self.replay("POST", "/v1/topups", "portal", body, entry_id, first, "/v1/topups")
+
+    async def declined(self, customer: LiveCustomer, source: str) -> None:
+        """The card is declined: nothing is credited; the portal records the failed attempt (once per attempt ID)."""
+        attempt_id = self.next_id("tf")
+        body = {"attempt_id": attempt_id, "customer_id": customer.id, "source": source,
+                "amount": str(self.topup_amount(customer.currency)), "currency": customer.currency,
+                "reason": self.rng.choice(TOPUP_FAILURE_REASONS), "processor_ref": f"ch_{attempt_id}",
+                "occurred_at": dt.datetime.now(dt.UTC).isoformat()}  # fmt: skip
+        first = await self.send("POST", "/v1/topup-failures", "portal", body, key=attempt_id)
+        if first is not None and first.status_code == 201 and self.rng.random() < 0.1:
+            await self.replay("POST", "/v1/topup-failures", "portal", body, attempt_id, first, "/v1/topup-failures")
 
     async def operator(self) -> None:
         """A call-centre operator: a lead comes in, gets called, maybe booked, the deal moves on."""

@@ -36,6 +36,15 @@ TYPO_RATE = 0.02
 WRONG_CLIENT_ID_RATE = 0.003
 JAM_RATE = 0.004
 REFUND_RATE = 0.0015
+# A card top-up (web portal, or an operator charging the stored card) is declined now and then: nothing is credited,
+# the failure is recorded (topup_failures), and most people try again a few minutes later. Payroll never fails.
+FAILED_TOPUP_RATE = 0.03
+FAILED_TOPUP_RETRY = 0.7
+TOPUP_FAILURE_REASONS = ["card declined", "card declined", "insufficient funds on the card", "card expired",
+                         "3-D Secure check failed", "processor timeout"]  # fmt: skip
+# The service desk acknowledges alerts about broken-down machines (and some long outages) in the portal, then the
+# condition clearing (the machine back, the customer unlocked) resolves them, as the alert rules would.
+ACK_OUTAGE_SHARE = 0.4
 # A machine breaks down (no power, a dead board): for a day or a few it neither sells nor reports anything, so its
 # days are silent. The last machine breaks down shortly before the end of the window and is still down at the end,
 # so every scale has a machine silent now.
@@ -80,6 +89,9 @@ class VendingSim:
         self.rng = stream(cfg.seed, "vending")
         # Breakdowns and the engineer's visits draw from their own stream, so the rest keeps its numbers.
         self.service_rng = stream(cfg.seed, "vending-service")
+        self.payment_rng = stream(cfg.seed, "vending-payments")  # failed card top-ups
+        self.desk_rng = stream(cfg.seed, "vending-desk")  # the service desk acknowledging alerts
+        self.desk = f"portal:service@{cfg.business.email_domain}"
         self.np_rng = np_stream(cfg.seed, "vending-counts")
         self.customers = [CustomerState() for _ in world.customers]
         self.machines = [MachineState(online_at=cfg.start) for _ in world.machines]
@@ -98,7 +110,21 @@ class VendingSim:
             self.products_by_size.setdefault(product.size, {})[product.kit_type] = p_index
         self.short_product = self.products_by_size.get(SHORT_KIT[1], {}).get(SHORT_KIT[0])
         self.shortage_from = cfg.stop - dt.timedelta(days=SHORTAGE_DAYS)
+        self.dropping = self._dropping_customers()
         self._schedule_registrations()
+
+    def _dropping_customers(self) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Which customers belong to the hospital of the configured sales drop (none without one)."""
+        drop = self.cfg.sales_drop
+        if drop is None:
+            return np.zeros(len(self.world.customers), dtype=bool)
+        codes = [hospital.code for hospital in self.world.hospitals]
+        if drop.hospital not in codes:
+            raise ValueError(
+                f"sales drop: no hospital {drop.hospital} at this scale (there are {codes[0]}..{codes[-1]})"
+            )
+        h_index = codes.index(drop.hospital)
+        return np.array([customer.hospital == h_index for customer in self.world.customers], dtype=bool)
 
     def _minor(self, index: int, kopecks: int) -> int:
         """A round amount of the Russian business (top-ups, thresholds) for this customer's account: scaled to the
@@ -179,9 +205,25 @@ class VendingSim:
         else:
             assert minor is not None
             extra["hospital_id"] = self.world.hospitals[customer.hospital].id
+        if source != "payroll" and self.payment_rng.random() < FAILED_TOPUP_RATE:
+            self._topup_failed(index, source, at, minor, extra["processor_ref"])
+            return
         state.balance += minor
         self.stats[f"topup_{source}"] += 1
         self._entry_row(index, "topup", source, minor, at, f"tu-{self._entry:09d}", **extra)
+
+    def _topup_failed(self, index: int, source: str, at: dt.datetime, minor: int, processor_ref: str) -> None:
+        """The card charge is declined: nothing is credited, the failure is recorded, and most try again soon."""
+        customer = self.world.customers[index]
+        self.tl.insert(m.TopupFailure, {"id": self.ids.next(m.TopupFailure), "attempt_id": f"tf-{self._entry:09d}",
+                                        "customer_id": customer.id, "source": source, "amount": money(minor),
+                                        "currency": customer.currency,
+                                        "reason": self.payment_rng.choice(TOPUP_FAILURE_REASONS),
+                                        "processor_ref": processor_ref, "occurred_at": at}, at)  # fmt: skip
+        self.stats[f"failed_topup_{source}"] += 1
+        if self.payment_rng.random() < FAILED_TOPUP_RETRY:
+            self.customers[index].topup_pending = True
+            self._push(at + dt.timedelta(minutes=self.payment_rng.uniform(1, 15)), "topup", (index, source))
 
     def _maybe_schedule_topup(self, index: int, at: dt.datetime, soon: bool) -> None:
         state = self.customers[index]
@@ -223,13 +265,7 @@ class VendingSim:
                 state.online_at = back
                 self.stats["outages"] += 1
                 if hours >= 6:
-                    alert_id = self.ids.next(m.Alert)
-                    raised = begin + dt.timedelta(hours=6)
-                    self.tl.insert(m.Alert, {"id": alert_id, "kind": "machine_offline", "severity": "warning",
-                                             "status": "open", "customer_id": None, "machine_id": machine.id,
-                                             "message": f"Machine {machine.serial} has not reported for 6 hours.",
-                                             "details": {"since": begin.isoformat()}, "raised_at": raised}, raised)  # fmt: skip
-                    self.tl.update(m.Alert, alert_id, {"status": "resolved"}, back + dt.timedelta(minutes=10))
+                    self._machine_offline_alert(m_index, begin, back, acknowledge=ACK_OUTAGE_SHARE)
                 self._push(back + dt.timedelta(minutes=self.rng.uniform(1, 8)), "upload", m_index)
 
     def _vend_attempts(self, day: dt.date, start: dt.datetime) -> None:
@@ -239,6 +275,9 @@ class VendingSim:
             self.roles == "nurse", weekday_factor(day, "nurse", profile), weekday_factor(day, "doctor", profile)
         )
         lam = self.rates * role_factor * season_factor(day) * (self.registered <= start + dt.timedelta(days=1))
+        if self.cfg.sales_drop is not None:
+            # Fewer attempts, not fewer draws: every customer still gets one Poisson draw a day as without the drop.
+            lam = np.where(self.dropping, lam * self.cfg.sales_drop.factor(day, self.cfg.last_day), lam)
         counts = self.np_rng.poisson(lam)
         for index in np.flatnonzero(counts):
             customer = self.world.customers[int(index)]
@@ -255,20 +294,43 @@ class VendingSim:
     def _break_down(self, begin: dt.datetime, m_index: int, days: float) -> None:
         """The machine goes dead at `begin` for `days`: no vends, no authorisations, no uploads until it is back
         (its customers walk to another machine of the hospital, if there is one). The API notices after 6 hours."""
-        machine = self.world.machines[m_index]
         state = self.machines[m_index]
         back = begin + dt.timedelta(days=days)
         state.down_from, state.down_until = begin, back
         state.online_at = max(state.online_at, back)
         self.stats["breakdowns"] += 1
-        alert_id = self.ids.next(m.Alert)
-        raised = begin + dt.timedelta(hours=6)
-        self.tl.insert(m.Alert, {"id": alert_id, "kind": "machine_offline", "severity": "warning", "status": "open",
-                                 "customer_id": None, "machine_id": machine.id,
-                                 "message": f"Machine {machine.serial} has not reported for 6 hours.",
-                                 "details": {"since": begin.isoformat()}, "raised_at": raised}, raised)  # fmt: skip
-        self.tl.update(m.Alert, alert_id, {"status": "resolved"}, back + dt.timedelta(minutes=10))
+        self._machine_offline_alert(m_index, begin, back, acknowledge=1.0)
         self._push(back + dt.timedelta(minutes=self.service_rng.uniform(1, 8)), "upload", m_index)
+
+    def _alert(self, kind: str, at: dt.datetime, subject: str, m_index: int, *, message: str, details: dict[str, Any],
+               customer_id: int | None = None) -> int:  # fmt: skip
+        """An open alert in the log, raised without a rule (so no notices were sent), about a machine, its hospital
+        and maybe a customer; the subject is what a rule would name (customer:<id>, machine:<id>)."""
+        machine = self.world.machines[m_index]
+        alert_id = self.ids.next(m.Alert)
+        self.tl.insert(m.Alert, {"id": alert_id, "kind": kind, "severity": "warning", "status": "open",
+                                 "customer_id": customer_id, "machine_id": machine.id,
+                                 "hospital_id": self.world.hospitals[machine.hospital].id, "message": message,
+                                 "details": details, "raised_at": at, "rule_id": None, "subject": subject,
+                                 "occurrences": 1, "last_seen_at": at, "notified_at": None, "acknowledged_at": None,
+                                 "acknowledged_by": None, "resolved_at": None}, at)  # fmt: skip
+        return alert_id
+
+    def _machine_offline_alert(self, m_index: int, begin: dt.datetime, back: dt.datetime, acknowledge: float) -> None:
+        """Silent since `begin`: raised 6 hours later, maybe acknowledged by the service desk (a share `acknowledge`
+        of them), resolved 10 minutes after the machine is `back`."""
+        machine = self.world.machines[m_index]
+        raised = begin + dt.timedelta(hours=6)
+        resolved = back + dt.timedelta(minutes=10)
+        alert_id = self._alert("machine_offline", raised, f"machine:{machine.id}", m_index,
+                               message=f"Machine {machine.serial} has not reported for 6 hours.",
+                               details={"since": begin.isoformat()})  # fmt: skip
+        acknowledged = raised + dt.timedelta(minutes=self.desk_rng.uniform(5, 150))
+        if self.desk_rng.random() < acknowledge and acknowledged < resolved:
+            self.tl.update(m.Alert, alert_id, {"status": "acknowledged", "acknowledged_at": acknowledged,
+                                               "acknowledged_by": self.desk}, acknowledged)  # fmt: skip
+        self.tl.update(m.Alert, alert_id, {"status": "resolved", "resolved_at": resolved, "last_seen_at": back},
+                       resolved)  # fmt: skip
 
     def _is_down(self, m_index: int, at: dt.datetime) -> bool:
         state = self.machines[m_index]
@@ -449,17 +511,16 @@ class VendingSim:
             at += dt.timedelta(seconds=self.rng.randint(6, 20))
         self.customers[index].locked = True
         self.tl.update(m.Customer, customer.id, {"failed_pin_count": MAX_BAD_PINS, "pin_locked_at": at}, at)
-        alert_id = self.ids.next(m.Alert)
         machine = self.world.machines[m_index]
-        self.tl.insert(m.Alert, {"id": alert_id, "kind": "pin_lockout", "severity": "warning", "status": "open",
-                                 "customer_id": customer.id, "machine_id": machine.id,
-                                 "message": f"Customer {customer.client_id} locked after {MAX_BAD_PINS} consecutive bad PINs.",
-                                 "details": {"failed_pin_count": MAX_BAD_PINS, "machine_serial": machine.serial},
-                                 "raised_at": at}, at)  # fmt: skip
+        alert_id = self._alert("pin_lockout", at, f"customer:{customer.id}", m_index, customer_id=customer.id,
+                               message=f"Customer {customer.client_id} locked after {MAX_BAD_PINS} consecutive bad PINs.",
+                               details={"failed_pin_count": MAX_BAD_PINS, "machine_serial": machine.serial})  # fmt: skip
         self.stats["lockouts"] += 1
         unlock_at = at + dt.timedelta(hours=self.rng.uniform(0.5, 30))
         self._push(unlock_at, "unlock", index)
-        self.tl.update(m.Alert, alert_id, {"status": "resolved"}, unlock_at)
+        # Support clearing the lock clears the condition: resolved then, as the pin_lockout rule would resolve it.
+        self.tl.update(m.Alert, alert_id, {"status": "resolved", "resolved_at": unlock_at, "last_seen_at": unlock_at},
+                       unlock_at)  # fmt: skip
 
     def _pick_machine(self, customer: Customer) -> int:
         prefs = customer.machine_pref

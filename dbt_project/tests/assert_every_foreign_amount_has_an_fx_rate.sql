@@ -27,6 +27,11 @@ amounts as (
     from {{ ref('stg_invoices') }} as invoices
     asof left join fx on fx.currency = invoices.currency and fx.rate_date <= invoices.issued_on
     union all
+    select 'failed top-up', toString(failures.topup_failure_id), failures.currency, toDate32(failures.occurred_at),
+           fx.has_rate
+    from {{ ref('stg_topup_failures') }} as failures
+    asof left join fx on fx.currency = failures.currency and fx.rate_date <= toDate32(failures.occurred_at)
+    union all
     select 'paid deal', toString(deal_id), paid_currency, toDate32(paid_at), toUInt8(paid_amount_reporting is not null)
     from {{ ref('int_lead_funnel') }}
     where is_paid

@@ -1,5 +1,7 @@
 {{ config(tags=['full_scan']) }}
--- Mart totals equal staging totals: vending revenue and kits, ledger top-ups, leads, calls and invoices. Money is
+-- Mart totals equal staging totals: vending revenue and kits, ledger top-ups, failed top-ups, leads, calls and
+-- invoices. Not alerts: the pipeline raises them itself (metric_alerts, after each build), and the reconcile step's
+-- catch-up load brings them into raw before the next build (mart_alerts_daily has its own unit test). Money is
 -- compared like with like: staging amounts converted here, each at the rate of its day (int_fx_rates, the same ASOF
 -- rule as the facts), and the ledger per account currency.
 with fx as (
@@ -33,6 +35,14 @@ checks as (
            toFloat64((select sum(quantity) from {{ ref('stg_vend_transactions') }} where status = 'completed'))
     union all
     select * from topups_by_currency
+    union all
+    select 'top-ups (count)',
+           toFloat64((select sum(topups) from {{ ref('mart_topups_daily') }})),
+           toFloat64((select count() from {{ ref('stg_account_entries') }} where kind = 'topup'))
+    union all
+    select 'failed top-ups',
+           toFloat64((select sum(failed_topups) from {{ ref('mart_topups_daily') }})),
+           toFloat64((select count() from {{ ref('stg_topup_failures') }}))
     union all
     select 'leads',
            toFloat64((select sum(leads) from {{ ref('mart_funnel') }})),

@@ -110,6 +110,22 @@ def build_changed(settings: Settings) -> dict[str, Any]:
     return {"plan": outcome.plan.reason, "nodes": outcome.nodes, "seconds": round(outcome.seconds, 1)}
 
 
+def metric_alerts() -> dict[str, int]:
+    """The metric alert rules on the marts the build just made (pulse.alerts.metric_rules); the alerts service sends
+    their notices. An unreachable warehouse fails the task; a rule that cannot be evaluated is logged."""
+    from dataclasses import asdict
+
+    from operational_api.db import Store
+    from pulse.alerts.metric_rules import evaluate_metric_rules
+
+    settings = settings_from_connections()
+    store = Store(settings=settings)
+    try:
+        return asdict(evaluate_metric_rules(store, settings))
+    finally:
+        store.dispose()
+
+
 def dbt_source_freshness() -> None:
     code = run_dbt(["source", "freshness"], settings_from_connections())
     if code != 0:

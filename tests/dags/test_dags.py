@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from operational_api.models import AdSpend, VendTransaction
+from operational_api.models import AdSpend, Alert, AlertRule, Machine, VendTransaction
+from operational_api.services.alert_rules import rule_before_write
 from pulse.airflow import runtime as airflow_runtime
 from pulse.core.settings import Settings
 from tests.platform import Platform
@@ -55,7 +56,9 @@ def test_dags_import_and_are_wired(airflow_platform: Platform) -> None:
     elt = report["dags"]["pulse_elt"]
     assert {"extract_crm", "extract_vending", "load_feeds", "dbt_source_freshness", "reconcile"} <= set(elt)
     assert all(elt[e] == ["dbt_build"] for e in elt if e.startswith("extract_") or e == "load_feeds")
-    assert elt["dbt_build"] == ["dbt_source_freshness"]  # one task: the planned build, not a task per model
+    # one task: the planned build, not a task per model; the metric alerts read the marts it just built
+    assert elt["dbt_build"] == ["dbt_source_freshness", "metric_alerts"]
+    assert elt["metric_alerts"] == []
     assert elt["dbt_source_freshness"] == ["reconcile"]
     assert report["dags"]["pulse_maintenance"] == {
         "optimize_raw": ["dbt_full_tests"],
@@ -66,8 +69,30 @@ def test_dags_import_and_are_wired(airflow_platform: Platform) -> None:
 
 
 def test_pulse_elt_end_to_end_then_maintenance(airflow_platform: Platform) -> None:
-    result = run_dag(airflow_platform.settings, "pulse_elt")
+    # A metric alert rule the marts of any simulated history satisfy: the metric_alerts task reads them, as the
+    # warehouse's read-only user, once dbt_build has made them (tests/pulse/alerts/test_metric_alerts.py checks what
+    # the conditions find).
+    with airflow_platform.store.write() as session:
+        params = {"metric": "mart_vending_daily.total_kits_sold", "by": "hospital_id", "condition": "above",
+                  "threshold": 0, "period": "all"}  # fmt: skip
+        values = rule_before_write(
+            session, {"name": "Hospital sold kits", "kind": "metric", "severity": "info", "params": params}, None
+        )
+        rule = AlertRule(enabled=True, cooldown_minutes=60, remind_minutes=0, **values)
+        session.add(rule)
+        session.flush()
+        rule_id = rule.id
+    reader = {"PULSE_WAREHOUSE_READER_PASSWORD": airflow_platform.settings.reader_password()}
+    result = run_dag(airflow_platform.settings, "pulse_elt", **reader)
     assert result["state"] == "success", result["tasks"]
+    assert result["tasks"]["metric_alerts"] == "success"
+    with airflow_platform.store.read() as session:
+        selling = session.scalars(select(func.count(func.distinct(Machine.hospital_id))).join(
+            VendTransaction, VendTransaction.machine_id == Machine.id)).one()  # fmt: skip
+        raised = session.scalars(
+            select(Alert.hospital_id).where(Alert.rule_id == rule_id, Alert.status == "open")
+        ).all()
+    assert len(set(raised)) == len(raised) == selling  # one alert per hospital that sold
     client = airflow_platform.client()
     loaded = client.query("SELECT count() FROM raw.vend_transactions FINAL").result_rows[0][0]
     with airflow_platform.store.read() as session:
@@ -91,10 +116,11 @@ def test_pulse_elt_end_to_end_then_maintenance(airflow_platform: Platform) -> No
     with airflow_platform.store.write() as session:
         spend = session.scalars(select(AdSpend).order_by(AdSpend.day.desc()).limit(1)).one()
         spend.currency = "XTS"  # ISO 4217's code for testing: no rate, ever
-    broken = run_dag(airflow_platform.settings, "pulse_elt")
+    broken = run_dag(airflow_platform.settings, "pulse_elt", **reader)
     assert broken["state"] == "failed"
     assert broken["tasks"]["dbt_build"] == "failed"
     assert broken["tasks"]["reconcile"] in ("upstream_failed", "None")
+    assert broken["tasks"]["metric_alerts"] in ("upstream_failed", "None")  # no alerts on marts that failed
     log = broken["output"]
     assert "changed input(s)" in log and "dbt build (first build)" not in log
     failed_test = "test.pulse.not_null_mart_executive_kpis_daily_ad_spend_reporting."  # then the test's hash

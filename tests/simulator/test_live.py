@@ -59,7 +59,9 @@ def test_live_drives_the_api(served: tuple[Simulated, Settings], tmp_path: Path)
     sim, settings = served
     before = count(sim, m.VendTransaction)
     world = load_world(sim.store, settings, customers=30)
-    report = asyncio.run(drive(world, LiveConfig(duration=5, rate=60, machines=6, customers=30)))
+    failures_before = count(sim, m.TopupFailure)
+    # Every third card top-up declined: the portal's first round (30 customers) surely records some.
+    report = asyncio.run(drive(world, LiveConfig(duration=5, rate=60, machines=6, customers=30, failed_topups=0.3)))
     revoke_keys(sim.store, world.key_ids)
 
     assert report.server_errors == 0, report.requests
@@ -80,6 +82,10 @@ def test_live_drives_the_api(served: tuple[Simulated, Settings], tmp_path: Path)
     assert revoked == 3
     assert any(name.startswith("POST /v1/deals/{id}/stage-moves 200") for name in report.requests)
     assert any(name.startswith("POST /v1/vend-transactions/batch 200") for name in report.requests)
+    declined = {name: n for name, n in report.requests.items() if name.startswith("POST /v1/topup-failures")}
+    assert declined and all(name.endswith(" 201") for name in declined), report.requests
+    # Recorded once per attempt, however often it was sent.
+    assert count(sim, m.TopupFailure) - failures_before == declined["POST /v1/topup-failures 201"]
 
 
 def test_cli_refuses_a_remote_api(tmp_path: Path) -> None:

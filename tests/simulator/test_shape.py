@@ -1,6 +1,6 @@
 """The simulated business looks like the real one: funnels narrow, weekends are quiet, machines go
-offline and upload late, PINs get locked, insurers pay for visits, money moves in several currencies,
-and the ledger never goes negative."""
+offline and upload late, PINs get locked, alerts are raised and resolved, some card top-ups are declined, insurers
+pay for visits, money moves in several currencies, and the ledger never goes negative."""
 
 from __future__ import annotations
 
@@ -96,6 +96,52 @@ def test_pin_lockouts_raise_alerts(business: Simulated) -> None:
                                        m.VendAuthorisation.requested_at > alert.raised_at - dt.timedelta(minutes=3))
         ).scalar_one()  # fmt: skip
     assert bad == 5
+
+
+def test_alerts_name_their_subject_and_hospital_and_when_they_were_handled(business: Simulated) -> None:
+    """The history's alerts were raised without a rule (so nobody was notified), about a machine and its hospital (and
+    a locked customer); the service desk acknowledged some; the condition clearing resolved them."""
+    with business.store.read() as session:
+        rows = session.execute(
+            select(m.Alert, m.Machine.hospital_id).join(m.Machine, m.Machine.id == m.Alert.machine_id)
+        ).all()
+        assert len(rows) == session.execute(select(func.count()).select_from(m.Alert)).scalar_one()
+    kinds = Counter(alert.kind for alert, _ in rows)
+    assert set(kinds) == {"pin_lockout", "machine_offline"}
+    for alert, hospital_id in rows:
+        assert alert.rule_id is None and alert.notified_at is None and alert.occurrences == 1
+        assert alert.hospital_id == hospital_id
+        expected = f"customer:{alert.customer_id}" if alert.kind == "pin_lockout" else f"machine:{alert.machine_id}"
+        assert alert.subject == expected
+        assert (alert.status == "resolved") == (alert.resolved_at is not None)
+        if alert.resolved_at is not None:
+            assert alert.resolved_at > alert.raised_at
+        if alert.acknowledged_at is not None:
+            assert alert.kind == "machine_offline" and (alert.acknowledged_by or "").startswith("portal:")
+            assert alert.raised_at < alert.acknowledged_at < (alert.resolved_at or business.cfg.stop)
+        else:
+            assert alert.status != "acknowledged" and alert.acknowledged_by is None
+    assert any(alert.acknowledged_at is not None for alert, _ in rows)
+    assert any(alert.kind == "pin_lockout" and alert.status == "resolved" for alert, _ in rows)
+
+
+def test_some_card_topups_fail_and_most_are_tried_again(business: Simulated) -> None:
+    """A declined card credits nothing (no ledger entry carries its processor reference); payroll never fails; most
+    people try again and are credited."""
+    failures = scalar(business, "SELECT count(*) FROM topup_failures")
+    card_topups = scalar(business, "SELECT count(*) FROM account_entries WHERE kind = 'topup' AND source != 'payroll'")
+    assert 0 < failures < 0.1 * card_topups
+    assert scalar(business, "SELECT count(*) FROM topup_failures WHERE source = 'web_portal'") > 0
+    assert scalar(business, "SELECT count(*) FROM topup_failures WHERE source = 'payroll'") == 0
+    assert scalar(business, """SELECT count(*) FROM topup_failures f
+                               JOIN account_entries e ON e.processor_ref = f.processor_ref""") == 0  # fmt: skip
+    retried = scalar(business, """
+        SELECT count(*) FROM topup_failures f WHERE EXISTS (
+          SELECT 1 FROM account_entries e WHERE e.customer_id = f.customer_id AND e.kind = 'topup'
+            AND julianday(e.occurred_at) BETWEEN julianday(f.occurred_at) AND julianday(f.occurred_at) + 1)""")  # fmt: skip
+    assert retried > failures / 2
+    sources = {r for r in business.result.events if r.startswith("failed_topup_")}
+    assert "failed_topup_payroll" not in sources and "failed_topup_web_portal" in sources
 
 
 def test_insurance_visits_cost_the_patient_nothing(business: Simulated) -> None:

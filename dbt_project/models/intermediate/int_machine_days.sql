@@ -1,5 +1,6 @@
 -- Vending operations per machine and local day (the hospital's time zone): vends, kits and revenue, failed and
--- refunded vends, the share uploaded from an offline buffer, authorisation declines by reason and PIN lockouts.
+-- refunded vends, the share uploaded from an offline buffer, authorisation declines by reason and PIN lockouts
+-- (the pin_lockout alerts, on the machine and day each was raised).
 -- A view read by mart_vending_daily (which adds the machine's serial and hospital) and by mart_executive_kpis_daily
 -- (which sums it per day), so that both marts follow int_vend_daily directly and the hourly build makes them side
 -- by side instead of the KPIs waiting for the vending mart. Declines for an unknown machine have no machine and
@@ -44,7 +45,8 @@ lockouts as (
     select
         alerts.machine_id as machine_id,
         {{ local_date('alerts.raised_at', 'machines.time_zone', ref('dim_machines')) }} as day,
-        count() as pin_lockouts
+        -- a customer locked again within the rule's cooldown reopens the alert: each lock is an occurrence
+        sum(alerts.occurrences) as pin_lockouts
     from {{ ref('stg_alerts') }} as alerts
     inner join machines on machines.machine_id = alerts.machine_id
     where alerts.kind = 'pin_lockout'
