@@ -18,6 +18,7 @@ from operational_api import models as m
 from operational_api.db import Store
 from operational_api.migrate import check_migrated
 from pulse.core.console import console
+from pulse.core.processes import ALERTS_SERVICE, beating
 from pulse.core.settings import Settings
 from simulator.config import SimConfig
 from simulator.crm_sim import CrmSim
@@ -54,6 +55,10 @@ def run_history(store: Store, settings: Settings, cfg: SimConfig, *, show_progre
     if busy:
         raise SimulationError(f"the operational store already holds data ({', '.join(busy)}): a history run "
                               "needs an empty store (use a fresh PULSE_HOME or database)")  # fmt: skip
+    if beating(settings, ALERTS_SERVICE, settings.alerts_interval_seconds):
+        # It would raise alerts in the store while the history is written, taking ids the history has planned.
+        raise SimulationError("the alerts service is running on this store: stop it (`pulse down`), write the "
+                              "history, then `pulse up`")  # fmt: skip
     ids = Ids()
     timeline = Timeline(cfg.stop)
     feeds = FeedWriter(settings.landing_dir, cfg.first_day, cfg.last_day)

@@ -19,31 +19,26 @@ from operational_api.db import Store
 from operational_api.models import utcnow
 from operational_api.services.alert_conditions import evaluate_operational
 from pulse.alerts.delivery import deliver_due
+from pulse.core import processes
 from pulse.core.processes import Service, pulse_command, pulse_env
 from pulse.core.settings import Settings
 
 log = logging.getLogger("pulse.alerts")
+NAME = processes.ALERTS_SERVICE
 
 
 def heartbeat_path(settings: Settings) -> Path:
-    return settings.home / "run" / "alerts.heartbeat"
+    return processes.heartbeat_path(settings, NAME)
 
 
 def alive(settings: Settings) -> bool:
     """The service's last heartbeat is recent and its process is running."""
-    path = heartbeat_path(settings)
-    try:
-        age = time.time() - path.stat().st_mtime
-        pid = int(path.read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return age < max(3 * settings.alerts_interval_seconds, 30.0)
+    return processes.beating(settings, NAME, settings.alerts_interval_seconds)
 
 
 def service(settings: Settings) -> Service:
     return Service(
-        name="alerts",
+        name=NAME,
         command=pulse_command("alerts", "serve"),
         health_url=f"file://{heartbeat_path(settings)}",
         env=pulse_env(settings),

@@ -117,6 +117,25 @@ def stop(service: Service, settings: Settings, grace: float = 60.0) -> bool:
     return True
 
 
+ALERTS_SERVICE = "alerts"  # the one service without a port: told alive by its heartbeat
+
+
+def heartbeat_path(settings: Settings, name: str) -> Path:
+    """The file a service without an HTTP port (the alerts service) rewrites after every round: its pid."""
+    return settings.home / "run" / f"{name}.heartbeat"
+
+
+def beating(settings: Settings, name: str, period: float) -> bool:
+    """The service's heartbeat is younger than three of its periods (at least 30 s) and its process is running."""
+    path = heartbeat_path(settings, name)
+    try:
+        age = time.time() - path.stat().st_mtime
+        os.kill(int(path.read_text().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return age < max(3 * period, 30.0)
+
+
 def pulse_command(*args: str) -> list[str]:
     """`python -m pulse <args>` with this interpreter (works without the venv on PATH)."""
     return [sys.executable, "-m", "pulse", *args]

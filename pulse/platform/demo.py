@@ -71,7 +71,7 @@ def _stop_on_signals() -> None:
 
 def set_up(settings: Settings) -> None:
     _step("1. services")
-    lineup.bring_up(settings, airflow=False)
+    lineup.bring_up(settings, airflow=False, alerts=False)  # alerts once the history is written (it takes ids)
     _step("2. operational data")
     if store_is_empty(settings):
         days, scale, profile = settings.demo_days, settings.demo_scale, settings.demo_profile
@@ -84,6 +84,7 @@ def set_up(settings: Settings) -> None:
     else:
         check_demo_profile(settings)
         console.print("the operational store already has data: keeping it")
+    lineup.start_alerts(settings)
     _step("3. the pulse_elt DAG, end to end (extract-load, dbt build of what changed, freshness, reconciliation)")
     airflow_runtime.init(settings)
     airflow_runtime.airflow(["dags", "test", "pulse_elt"], settings)

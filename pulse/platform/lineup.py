@@ -96,7 +96,7 @@ def run_pulse(args: list[str], settings: Settings, what: str) -> None:
         raise PulseError(f"{what} failed (exit {code})", "read the output above")
 
 
-def bring_up(settings: Settings, *, airflow: bool) -> None:
+def bring_up(settings: Settings, *, airflow: bool, alerts: bool = True) -> None:
     """Start the services (idempotent): warehouse, API (after migrating the store), the SMTP sink on embedded
     defaults, the alerts service (with the default alert rules), optionally Airflow. Superset and the dbt docs need built marts: `pulse demo` starts them."""
     with console.status("starting the warehouse (ClickHouse over HTTP)..."):
@@ -111,11 +111,16 @@ def bring_up(settings: Settings, *, airflow: bool) -> None:
             pid = processes.start(mail_sink.service(settings), settings)
         console.print(f"[green]✓[/green] SMTP sink (pid {pid}): mail lands in {mail_sink.outbox_dir(settings)}")
     run_pulse(pulse_command("alerts", "defaults"), settings, "creating the default alert rules")
+    if alerts:
+        start_alerts(settings)
+    if airflow:
+        start_airflow(settings, demo=False)
+
+
+def start_alerts(settings: Settings) -> None:
     with console.status("starting the alerts service..."):
         pid = processes.start(alerts_service.service(settings), settings)
     console.print(f"[green]✓[/green] alerts (pid {pid}): rules evaluated every {settings.alerts_interval_seconds:g} s")
-    if airflow:
-        start_airflow(settings, demo=False)
 
 
 def start_airflow(settings: Settings, *, demo: bool) -> None:

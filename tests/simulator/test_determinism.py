@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from operational_api.models import Base, Customer, Hospital, VendTransaction
+from pulse.core.processes import ALERTS_SERVICE, heartbeat_path
+from pulse.core.settings import Settings
 from simulator.history import SimulationError, run_history
 from tests.simulator.conftest import Simulated, simulate
 
@@ -74,3 +77,13 @@ def test_scale_multiplies_the_business(tmp_path: Path) -> None:
 def test_history_refuses_a_store_that_already_has_data(business: Simulated) -> None:
     with pytest.raises(SimulationError, match="already holds data"):
         run_history(business.store, business.settings, business.cfg, show_progress=False)
+
+
+def test_history_refuses_a_store_the_alerts_service_is_watching(tmp_path: Path) -> None:
+    # A live alerts service (its heartbeat fresh, its pid this process) would raise alerts while the history is
+    # written, taking ids the history has planned.
+    beat = heartbeat_path(Settings(home=tmp_path), ALERTS_SERVICE)
+    beat.parent.mkdir(parents=True)
+    beat.write_text(str(os.getpid()))
+    with pytest.raises(SimulationError, match="alerts service is running"):
+        simulate(tmp_path, seed=1, days=2, scale=0.01)
