@@ -56,6 +56,7 @@ def make_engine(url: str, *, write: bool, pool_size: int = 8) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=pool_size,
             max_overflow=8,
+            hide_parameters=True,  # an error logged must not carry what was written (webhook URLs, PIN hashes)
         )
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
 
@@ -77,7 +78,7 @@ def make_engine(url: str, *, write: bool, pool_size: int = 8) -> Engine:
             conn.exec_driver_sql(begin)
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=8, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=8, pool_pre_ping=True, hide_parameters=True)
 
 
 class Store:

@@ -189,11 +189,6 @@ class TopupFailureOut(TopupFailureIn, Stored):
     pass
 
 
-class AlertActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: Annotated[str | None, Field(default=None, max_length=500)] = None
-
-
 class AlertNotificationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -150,7 +150,10 @@ def silent_open_time(since: dt.datetime, now: dt.datetime, open_hours: str | Non
     total = dt.timedelta(0)
     while day <= now.astimezone(tz).date():
         midnight = dt.datetime.combine(day, dt.time(), tz)
-        window_start, window_end = midnight + opens, midnight + closes
+        # Wall-clock hours in the zone, compared in UTC: Python subtracts two times of one zone on the wall clock,
+        # which counts a daylight-saving night an hour wrong.
+        window_start = (midnight + opens).astimezone(dt.UTC)
+        window_end = (midnight + closes).astimezone(dt.UTC)
         overlap = min(window_end, now) - max(window_start, since)
         total += max(overlap, dt.timedelta(0))
         day += dt.timedelta(days=1)
@@ -275,10 +278,15 @@ def evaluate_operational(store: Store, now: dt.datetime) -> Observed:
                 params = PARAMS[rule.kind].model_validate(rule.params)
                 found.append((rule, CONDITIONS[rule.kind](session, params, now)))
             except Exception:  # one broken rule must not silence the others
+                total.failed += 1
                 log.exception("alert rule %d (%s) could not be evaluated", rule.id, rule.name)
         session.expunge_all()
     for rule, findings in found:
-        total += evaluate_rule(store, rule, findings, now)
+        try:
+            total += evaluate_rule(store, rule, findings, now)
+        except Exception:  # recorded by nothing (rolled back): the next round tries again, the other rules go on
+            total.failed += 1
+            log.exception("alert rule %d (%s): its findings could not be recorded", rule.id, rule.name)
     with store.write() as session:
         total.resolved += retire(session, now)
     return total

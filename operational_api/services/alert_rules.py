@@ -42,6 +42,10 @@ def _address(index: int, email: str) -> str:
 
 
 def rule_before_write(session: Session, values: dict[str, Any], existing: AlertRule | None) -> dict[str, Any]:
+    if existing is not None and "kind" not in values and "params" not in values:
+        # Neither changes: the stored parameters stand as they are (a rule whose metric has gone can still be
+        # disabled or renamed).
+        return _recipients_of(values, existing)
     kind = values.get("kind") or (existing.kind if existing is not None else None)
     params = values.get("params", existing.params if existing is not None else {})
     try:
@@ -53,10 +57,16 @@ def rule_before_write(session: Session, values: dict[str, Any], existing: AlertR
         ) from None
     if isinstance(checked, MetricParams):
         check_metric(checked)
+    return _recipients_of({**values, "params": checked.model_dump(mode="json")}, existing)
+
+
+def _recipients_of(values: dict[str, Any], existing: AlertRule | None) -> dict[str, Any]:
+    """Addresses checked and lower-cased, each address and URL once."""
     values = dict(values)
-    values["params"] = checked.model_dump(mode="json")
-    if "emails" in values and values["emails"] is not None:
+    if values.get("emails") is not None:
         values["emails"] = sorted({_address(index, e) for index, e in enumerate(values["emails"])})
+    if values.get("webhooks") is not None:
+        values["webhooks"] = list(dict.fromkeys(values["webhooks"]))
     for key in ("emails", "webhooks"):
         if existing is None and values.get(key) is None:
             values[key] = []
@@ -99,8 +109,9 @@ def default_rules(settings: Settings) -> list[dict[str, Any]]:
         {"name": "PIN lockout", "kind": "pin_lockout", "severity": "warning", "params": {}, **common},
         {"name": "Guessing at a machine", "kind": "bad_credentials", "severity": "critical",
          "params": {"window_minutes": 10, "threshold": 10}, **common},
+        # Within daytime hours: at night nobody buys, and a quiet machine is not a broken one.
         {"name": "Machine silent", "kind": "machine_offline", "severity": "warning",
-         "params": {"silent_hours": 2}, "remind_minutes": 240, **common},
+         "params": {"silent_hours": 3, "open_hours": "07:00-21:00"}, "remind_minutes": 240, **common},
         {"name": "Low stock", "kind": "low_stock", "severity": "info", "params": {"threshold": 2},
          "remind_minutes": 0, **common},
         {"name": "Failed top-up", "kind": "failed_top_up", "severity": "info", "params": {"window_minutes": 60},

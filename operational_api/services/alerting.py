@@ -10,7 +10,8 @@ the operational rules, the warehouse build for metric rules.
   flaps does not flood anyone).
 - A subject still holding keeps its alert (never a second one: a partial unique index on the unresolved ones); its
   values are refreshed, and while it stays open (not acknowledged) a `reminder` goes out every remind_minutes.
-- A subject no longer holding has its alert resolved, and a `resolved` notice goes to those who were told.
+- A subject no longer holding has its alert resolved, and a `resolved` notice goes to those who were told of it
+  (since its last resolution: an alert reopened silently and resolved again tells nobody twice).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from operational_api.db import Store
-from operational_api.models import Alert, AlertNotification, AlertRule
+from operational_api.models import Alert, AlertNotification, AlertRule, allocate_change_seq
 from operational_api.services.common import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -49,20 +50,26 @@ class Observed:
     reopened: int = 0
     reminded: int = 0
     resolved: int = 0
+    failed: int = 0  # rules that could not be evaluated or recorded (logged)
 
     def __iadd__(self, other: Observed) -> Observed:
         self.raised += other.raised
         self.reopened += other.reopened
         self.reminded += other.reminded
         self.resolved += other.resolved
+        self.failed += other.failed
         return self
 
 
-def _queue(session: Session, rule: AlertRule, alert: Alert, event: str, sequence: int, now: dt.datetime) -> None:
-    for channel, targets in (("email", rule.emails), ("webhook", rule.webhooks)):
-        for target in targets:
-            session.add(AlertNotification(alert_id=alert.id, event=event, sequence=sequence, channel=channel,
-                                          target=target, status="pending", attempts=0, next_attempt_at=now))  # fmt: skip
+def _queue(session: Session, alert: Alert, event: str, sequence: int, targets: Sequence[tuple[str, str]],
+           now: dt.datetime) -> None:  # fmt: skip
+    for channel, target in sorted(set(targets)):  # a rule naming one address twice tells it once
+        session.add(AlertNotification(alert_id=alert.id, event=event, sequence=sequence, channel=channel,
+                                      target=target, status="pending", attempts=0, next_attempt_at=now))  # fmt: skip
+
+
+def _recipients(rule: AlertRule) -> list[tuple[str, str]]:
+    return [("email", e) for e in rule.emails] + [("webhook", w) for w in rule.webhooks]
 
 
 def _reminders(session: Session, alert_id: int) -> int:
@@ -72,6 +79,34 @@ def _reminders(session: Session, alert_id: int) -> int:
         )
     ).all()
     return max(rows, default=0)
+
+
+def _resolution(session: Session, alert_id: int) -> tuple[list[tuple[str, str]], int]:
+    """Who was told of the alert since its last resolution notice (they hear it resolved), and that notice's
+    sequence. Nobody, for an alert reopened silently (within the cooldown) and resolved again."""
+    n = AlertNotification
+    rows = session.execute(
+        select(n.id, n.event, n.sequence, n.channel, n.target).where(n.alert_id == alert_id).order_by(n.id)
+    ).all()
+    last = max((r.id for r in rows if r.event == "resolved"), default=0)
+    sequence = 1 + max((r.sequence for r in rows if r.event == "resolved"), default=-1)
+    return [(r.channel, r.target) for r in rows if r.event != "resolved" and r.id > last], sequence
+
+
+def cancel_reminders(session: Session, alert_id: int, why: str) -> None:
+    """Reminders queued and not sent yet no longer apply (the alert was acknowledged or resolved meanwhile)."""
+    session.execute(
+        update(AlertNotification)
+        .where(AlertNotification.alert_id == alert_id, AlertNotification.event == "reminder")
+        .where(AlertNotification.status == "pending")
+        .values(
+            status="failed",
+            last_error=f"not sent: {why}",
+            change_seq=allocate_change_seq(session.connection(), 1),
+            updated_at=dt.datetime.now(dt.UTC),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def observe(session: Session, rule: AlertRule, findings: Sequence[Finding], now: dt.datetime) -> Observed:
@@ -98,20 +133,21 @@ def observe(session: Session, rule: AlertRule, findings: Sequence[Finding], now:
             _describe(alert, finding, now)
             session.flush()
             if new:
-                _queue(session, rule, alert, "raised", 0, now)
+                _queue(session, alert, "raised", 0, _recipients(rule), now)
             continue
         _describe(alert, finding, now)
         due = alert.notified_at is None or alert.notified_at <= now - dt.timedelta(minutes=rule.remind_minutes)
         if alert.status == "open" and rule.remind_minutes > 0 and due:
             alert.notified_at = now
             session.flush()
-            _queue(session, rule, alert, "reminder", _reminders(session, alert.id) + 1, now)
+            _queue(session, alert, "reminder", _reminders(session, alert.id) + 1, _recipients(rule), now)
             done.reminded += 1
     for alert in standing.values():  # its condition cleared
         alert.status, alert.resolved_at = "resolved", now
         session.flush()
-        if alert.notified_at is not None:
-            _queue(session, rule, alert, "resolved", 0, now)
+        cancel_reminders(session, alert.id, "resolved")
+        told, sequence = _resolution(session, alert.id)
+        _queue(session, alert, "resolved", sequence, told, now)
         done.resolved += 1
     return done
 
@@ -155,6 +191,7 @@ def acknowledge(session: Session, alert_id: int, by: str, now: dt.datetime) -> A
     alert = get(session, alert_id)
     if alert.status == "open":
         alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, by[:254]
+        cancel_reminders(session, alert.id, "acknowledged")
         log.info("alert %d acknowledged by %s", alert.id, by)
     return alert
 
@@ -167,6 +204,7 @@ def resolve(session: Session, alert_id: int, by: str, now: dt.datetime) -> Alert
         alert.status, alert.resolved_at = "resolved", now
         if alert.acknowledged_by is None:
             alert.acknowledged_at, alert.acknowledged_by = now, by[:254]
+        cancel_reminders(session, alert.id, "resolved")
         log.info("alert %d resolved by %s", alert.id, by)
     return alert
 

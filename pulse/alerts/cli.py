@@ -30,6 +30,7 @@ def serve() -> None:
     from pulse.alerts.service import serve as run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request's URL: a webhook's is a secret
     run(get_settings())
 
 

@@ -1,5 +1,6 @@
 """Sending what alerts queued: emails through the same SMTP path as reports, webhook calls with httpx; retried with
-backoff until delivered or out of attempts, never twice.
+backoff until delivered or out of attempts, never twice: a call that may have reached its receiver (the connection
+broke, or the answer did not come, after the request went out) is left in doubt, not retried.
 
 Each due notification is first claimed (its next attempt moved a lease ahead, in one UPDATE that only one sender can
 win), then sent, then its outcome recorded. Two alerts services on one store therefore never send the same notice
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
@@ -19,7 +21,7 @@ from sqlalchemy import select, update
 
 from operational_api.db import Store
 from operational_api.models import Alert, AlertNotification, AlertRule, utcnow
-from operational_api.services.webhooks import WebhookRefused, check_resolved, shown
+from operational_api.services.webhooks import Target, WebhookRefused, resolve, shown
 from operational_api.unsubscribe import alert_url, signing_key
 from pulse.alerts import notices
 from pulse.alerts.notices import Notice
@@ -80,31 +82,40 @@ def due(store: Store, now: dt.datetime, limit: int = BATCH) -> list[Notice]:
         ]
 
 
-def _claim(store: Store, group: list[Notice], now: dt.datetime) -> list[Notice]:
-    """The notices of `group` this sender now owns: their next attempt moved a lease ahead in one UPDATE, which only
-    one sender wins for each row."""
+def _claim(store: Store, group: list[Notice], now: dt.datetime) -> tuple[list[Notice], dt.datetime]:
+    """The notices of `group` this sender now owns, and until when: their next attempt moved a lease ahead of the
+    time of the claim (not of the round's start: a long round must not hand out leases already over), in one UPDATE
+    that only one sender wins for each row."""
     n = AlertNotification
+    now = max(now, utcnow())
+    lease = now + LEASE
     with store.write() as session:
         won = set(
             session.scalars(
                 update(n)
                 .where(n.id.in_([notice.notification_id for notice in group]), n.status == "pending")
                 .where(n.next_attempt_at <= now)
-                .values(next_attempt_at=now + LEASE)
+                .values(next_attempt_at=lease)
                 .returning(n.id)
                 .execution_options(synchronize_session=False)
             ).all()
         )
-    return [notice for notice in group if notice.notification_id in won]
+    return [notice for notice in group if notice.notification_id in won], lease
 
 
-def _record(store: Store, settings: Settings, group: list[Notice], result: Result, now: dt.datetime) -> Counter[str]:
-    """Each notice's outcome (a retry out of attempts fails for good); counts by final state."""
+def _record(
+    store: Store, settings: Settings, group: list[Notice], result: Result, lease: dt.datetime, now: dt.datetime
+) -> Counter[str]:
+    """Each notice's outcome (a retry out of attempts fails for good); counts by final state. A notice whose lease ran
+    out while it was being sent, and which another sender has claimed since, is that sender's to record."""
     states: Counter[str] = Counter()
+    now = max(now, utcnow())
     with store.write() as session:
         for notice in group:
             note = session.get(AlertNotification, notice.notification_id)
             assert note is not None
+            if note.status != "pending" or note.next_attempt_at != lease:
+                continue
             note.attempts = notice.attempts + 1
             state = (
                 "failed" if result.state == "retry" and note.attempts >= settings.alerts_max_attempts else result.state
@@ -129,24 +140,60 @@ def _send_email(sender: SmtpSender, settings: Settings, key: bytes, group: list[
     return Result(state[sent.outcome], "" if sent.outcome is Outcome.SENT else sent.detail)
 
 
+def _post(client: httpx.Client, target: Target, body: dict[str, object], ids: str) -> httpx.Response:
+    headers = {"X-Pulse-Alert": ids.split(":", 1)[0], "X-Pulse-Notification": ids}
+    if target.host_header:
+        headers["Host"] = target.host_header
+    extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
+    return client.post(target.url, json=body, headers=headers, extensions=extensions)
+
+
 def _send_webhook(client: httpx.Client, settings: Settings, key: bytes, group: list[Notice]) -> Result:
-    target = group[0].target
+    url = group[0].target
     try:
-        check_resolved(target, settings)
+        target = resolve(url, settings)
     except WebhookRefused as err:
         return Result("failed", str(err))
     except ConnectionError as err:
         return Result("retry", str(err))
     body = notices.webhook(group, links=lambda alert_id: alert_url(settings, key, alert_id, "webhook"))
-    try:
-        response = client.post(target, json=body, headers={"X-Pulse-Alert": str(group[0].alert_id)})
-    except httpx.HTTPError as err:
-        return Result("retry", f"{type(err).__name__}: {shown(target)} did not answer")
-    if response.is_success:
+    # The receiver tells a retried notice by this (the same for every attempt at it): its idempotency key.
+    ids = f"{group[0].alert_id}:{','.join(str(n.notification_id) for n in group)}"
+    answer: list[httpx.Response | Exception] = []
+
+    def call() -> None:
+        try:
+            answer.append(_post(client, target, body, ids))
+        except Exception as err:  # handed back to the caller
+            answer.append(err)
+
+    # httpx's timeouts bound each read, not the call: a receiver trickling its answer byte by byte would hold the
+    # service. The call runs in a thread given at most three timeouts; past that it is left to finish on its own.
+    worker = threading.Thread(target=call, daemon=True, name="webhook")
+    worker.start()
+    worker.join(3 * settings.alerts_webhook_timeout_seconds)
+    if not answer:
+        return Result("in_doubt", f"{shown(url)} took too long to answer: it may have the notice")
+    outcome = answer[0]
+    if isinstance(outcome, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return Result("retry", f"{type(outcome).__name__}: {shown(url)} did not answer")
+    if isinstance(outcome, Exception):  # the request went out, the answer did not come back: never twice
+        return Result("in_doubt", f"{type(outcome).__name__}: {shown(url)} may have the notice")
+    if outcome.is_success:
         return Result("sent")
     # A receiver that is down, overloaded or rate-limiting may take it later; one that refuses the request will not.
-    retry = response.status_code in (408, 425, 429) or response.status_code >= 500
-    return Result("retry" if retry else "failed", f"{shown(target)} answered {response.status_code}")
+    retry = outcome.status_code in (408, 425, 429) or outcome.status_code >= 500
+    return Result("retry" if retry else "failed", f"{shown(url)} answered {outcome.status_code}")
+
+
+def _send(sender: SmtpSender, client: httpx.Client, settings: Settings, key: bytes, group: list[Notice]) -> Result:
+    try:
+        if group[0].channel == "email":
+            return _send_email(sender, settings, key, group, utcnow())
+        return _send_webhook(client, settings, key, group)
+    except Exception as err:  # a notice that cannot even be built fails alone, not the round
+        log.exception("alerts %s: the notice could not be sent", ", ".join(str(n.alert_id) for n in group))
+        return Result("failed", f"{type(err).__name__} while building or sending the notice")
 
 
 def _groups(pending: list[Notice]) -> list[list[Notice]]:
@@ -174,15 +221,12 @@ def deliver_due(store: Store, settings: Settings, now: dt.datetime | None = None
         httpx.Client(timeout=settings.alerts_webhook_timeout_seconds, follow_redirects=False) as client,
     ):
         for group in _groups(pending):
-            claimed = _claim(store, group, now)  # the rest: another sender's
+            claimed, lease = _claim(store, group, now)  # the rest: another sender's
             if not claimed:
                 continue
             first = claimed[0]
-            if first.channel == "email":
-                result = _send_email(sender, settings, key, claimed, now)
-            else:
-                result = _send_webhook(client, settings, key, claimed)
-            outcomes += _record(store, settings, claimed, result, utcnow())
+            result = _send(sender, client, settings, key, claimed)
+            outcomes += _record(store, settings, claimed, result, lease, now)
             where = first.target if first.channel == "email" else shown(first.target)
             alerts = ", ".join(str(n.alert_id) for n in claimed)
             if result.state == "sent":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -51,6 +52,19 @@ class Notice:
     def headline(self) -> str:
         what = {"raised": "", "reminder": "Reminder: ", "resolved": "Resolved: "}[self.event]
         return f"{what}[{self.severity.upper()}] {self.rule_name}"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _one_line(text: str) -> str:
+    """A header's text: a message carrying a line break (a top-up failure's reason, say) must not break the header."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _chat(text: str) -> str:
+    """Text as Slack reads it literally: `<`, `>` and `&` are its markup (`<!channel>` would page everyone)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _stamp(moment: dt.datetime | None) -> str:
@@ -104,7 +118,7 @@ def email(group: Sequence[Notice], *, smtp_from: str, links: Callable[[int], str
     msg = EmailMessage(policy=POLICY)
     msg["From"] = smtp_from
     msg["To"] = first.target
-    msg["Subject"] = subject
+    msg["Subject"] = _one_line(subject)
     msg["Date"] = format_datetime(now)
     domain = sender_address(smtp_from).rpartition("@")[2] or "pulse.localhost"
     ids = ",".join(str(n.notification_id) for n in group)
@@ -141,10 +155,10 @@ def webhook(group: Sequence[Notice], *, links: Callable[[int], str]) -> dict[str
     first = group[0]
     mark = "✅" if first.event == "resolved" else SEVERITY_MARK.get(first.severity, "")
     if len(group) == 1:
-        text = f"{mark} {first.headline()}\n{first.message}\n{links(first.alert_id)}"
+        text = f"{mark} {_chat(first.headline())}\n{_chat(first.message)}\n{links(first.alert_id)}"
     else:
-        lines = [f"• {n.message} {links(n.alert_id)}" for n in group[:DIGEST_LINES]]
+        lines = [f"• {_chat(n.message)} {links(n.alert_id)}" for n in group[:DIGEST_LINES]]
         more = [f"… and {len(group) - DIGEST_LINES} more"] if len(group) > DIGEST_LINES else []
-        text = "\n".join([f"{mark} {first.headline()}: {len(group)} alerts", *lines, *more])
+        text = "\n".join([f"{mark} {_chat(first.headline())}: {len(group)} alerts", *lines, *more])
     alerts = [_alert(n, links(n.alert_id)) for n in group]
     return {"text": text.strip(), "alert": alerts[0], "alerts": alerts}

@@ -46,17 +46,23 @@ def service(settings: Settings) -> Service:
     )
 
 
-def run_once(store: Store, settings: Settings) -> None:
+def run_once(store: Store, settings: Settings) -> bool:
+    """One round: evaluate, then send what is due (even when a rule failed: the others' notices must go out).
+    True when every rule was evaluated and recorded."""
     now = utcnow()
-    observed = evaluate_operational(store, now)
+    try:
+        observed = evaluate_operational(store, now)
+    finally:
+        deliver_due(store, settings)
     if observed.raised or observed.resolved or observed.reminded or observed.reopened:
         log.info("alerts: %d raised, %d reopened, %d reminded, %d resolved", observed.raised, observed.reopened,
                  observed.reminded, observed.resolved)  # fmt: skip
-    deliver_due(store, settings)
+    return not observed.failed
 
 
 def serve(settings: Settings) -> None:
-    """Evaluate and deliver until SIGTERM (finishing the round in progress)."""
+    """Evaluate and deliver until SIGTERM (finishing the round in progress). The heartbeat moves only after a round
+    in which every rule was evaluated: a service that keeps failing shows unhealthy (`pulse status`)."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -67,11 +73,13 @@ def serve(settings: Settings) -> None:
     try:
         while not stop.is_set():
             started = time.monotonic()
+            healthy = False
             try:
-                run_once(store, settings)
+                healthy = run_once(store, settings)
             except Exception:  # the store briefly unavailable, say: log it and try again next round
                 log.exception("alerts round failed; retrying in %.1f s", settings.alerts_interval_seconds)
-            beat.write_text(str(os.getpid()))
+            if healthy:
+                beat.write_text(str(os.getpid()))
             stop.wait(max(settings.alerts_interval_seconds - (time.monotonic() - started), 0.0))
     finally:
         with contextlib.suppress(OSError):

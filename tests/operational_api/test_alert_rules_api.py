@@ -52,6 +52,12 @@ def test_a_rule_is_stored_with_its_kinds_defaults_and_its_webhook_never_shown_wh
         "http://10.0.0.5/",
         "http://[::ffff:127.0.0.1]:8123/",
         "http://0.0.0.0:8123/",
+        "http://2130706433:8123/",  # 127.0.0.1 as one number, as resolvers read it
+        "http://0x7f.1:8123/",
+        "http://localhost.:8123/",
+        "http://[::7f00:1]:8123/",  # IPv4-compatible IPv6
+        "http://[64:ff9b::7f00:1]:8123/",  # NAT64 to an inside address
+        "http://[2002:7f00:1::]:8123/",  # 6to4
         "ftp://hooks.example.com/x",
         "https://user:password@hooks.example.com/x",
         "https://hooks.example.com:99999/x",
@@ -114,6 +120,27 @@ def test_acknowledge_and_resolve_are_idempotent_and_name_who(api: Api, store: St
     assert [(n["event"], n["channel"], n["target"], n["status"]) for n in notes] == [
         ("raised", "email", "a@example.com", "pending")
     ]
+
+
+def test_a_rule_whose_metric_has_gone_can_still_be_disabled(api: Api, store: Store) -> None:
+    with store.write() as session:
+        rule = AlertRule(name="gone", kind="metric", severity="info", enabled=True, emails=[], webhooks=[],
+                         params={"metric": "mart_gone.kits", "condition": "above", "threshold": 1},
+                         cooldown_minutes=60, remind_minutes=60)  # fmt: skip
+        session.add(rule)
+        session.flush()
+        rule_id = rule.id
+    admin = api.headers("admin")
+    answer = api.client.patch(f"/v1/alert-rules/{rule_id}", json={"enabled": False}, headers=admin)
+    assert answer.status_code == 200 and answer.json()["enabled"] is False
+    answer = api.client.patch(f"/v1/alert-rules/{rule_id}", json={"params": {"metric": "mart_gone.kits",
+                              "condition": "above", "threshold": 2}}, headers=admin)  # fmt: skip
+    assert answer.status_code == 422  # changing the parameters checks them
+
+
+def test_a_webhook_named_twice_is_kept_once(api: Api) -> None:
+    answer = api.client.post("/v1/alert-rules", json=_rule(webhooks=[SLACK, SLACK]), headers=api.headers("admin"))
+    assert answer.status_code == 201 and answer.json()["webhooks"] == ["https://hooks.slack.com/…"]
 
 
 def test_a_failed_top_up_is_recorded_once_by_those_who_take_top_ups(api: Api, store: Store) -> None:

@@ -41,15 +41,26 @@ auths as (
     group by machine_id, day
 ),
 
+lockout_alerts as (
+    -- One lock, however many pin_lockout rules raised it (each rule raises its own alert in the same round).
+    select
+        customer_id,
+        raised_at,
+        any(machine_id) as machine_id,
+        max(occurrences) as occurrences
+    from {{ ref('stg_alerts') }}
+    where kind = 'pin_lockout'
+    group by customer_id, raised_at
+),
+
 lockouts as (
     select
         alerts.machine_id as machine_id,
         {{ local_date('alerts.raised_at', 'machines.time_zone', ref('dim_machines')) }} as day,
         -- a customer locked again within the rule's cooldown reopens the alert: each lock is an occurrence
         sum(alerts.occurrences) as pin_lockouts
-    from {{ ref('stg_alerts') }} as alerts
+    from lockout_alerts as alerts
     inner join machines on machines.machine_id = alerts.machine_id
-    where alerts.kind = 'pin_lockout'
     group by machine_id, day
 ),
 

@@ -16,7 +16,7 @@ from operational_api.db import Store
 from operational_api.migrate import upgrade
 from operational_api.models import AlertNotification, AlertRule, utcnow
 from operational_api.services.alerting import Finding, observe
-from pulse.alerts.delivery import deliver_due
+from pulse.alerts.delivery import Result, _claim, _record, deliver_due, due
 from pulse.core.settings import Settings
 from reports.sink import outbox_files, read_message, start_sink
 from tests.conftest import free_port
@@ -122,3 +122,37 @@ def test_a_webhook_stored_before_its_host_was_disallowed_is_not_called(env: Env)
     strict = env.settings.model_copy(update={"alerts_webhook_private_hosts": ""})
     assert deliver_due(env.store, strict) == {"failed": 1}
     assert env.receiver.calls == [] and "loopback or private" in (env.notes()[0].last_error or "")
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_not_called_twice(env: Env) -> None:
+    env.receiver.delay = 1.5
+    slow = env.settings.model_copy(update={"alerts_webhook_timeout_seconds": 0.3})
+    rule = env.rule(webhooks=[env.receiver.url])
+    env.raise_(rule, 1)
+    assert deliver_due(env.store, slow) == {"in_doubt": 1}  # it may have the notice: never sent again
+    assert deliver_due(env.store, slow, utcnow() + dt.timedelta(hours=2)) == {}
+    assert len(env.receiver.calls) == 1
+
+
+def test_a_message_with_a_line_break_goes_out_on_one_subject_line(env: Env) -> None:
+    rule = env.rule(emails=["owner@example.com"], webhooks=[env.receiver.url])
+    with env.store.write() as session:
+        finding = Finding(subject="customer:1", message="declined\r\nBcc: everyone@example.com <!channel>")
+        observe(session, session.get(AlertRule, rule.id), [finding], utcnow())  # type: ignore[arg-type]
+    assert deliver_due(env.store, env.settings) == {"sent": 2}
+    message = read_message(outbox_files(env.outbox)[0])
+    assert message["Bcc"] is None and "\n" not in str(message["Subject"])
+    assert "<!channel>" not in env.receiver.calls[0]["text"] and "&lt;!channel&gt;" in env.receiver.calls[0]["text"]
+
+
+def test_a_lease_that_ran_out_is_another_senders_to_record(env: Env) -> None:
+    rule = env.rule(emails=["owner@example.com"])
+    env.raise_(rule, 1)
+    notice = due(env.store, utcnow())[0]
+    mine, lease = _claim(env.store, [notice], utcnow())
+    assert mine and _claim(env.store, [notice], utcnow())[0] == []  # leased: nobody else takes it
+    later = lease + dt.timedelta(seconds=1)
+    theirs, their_lease = _claim(env.store, [notice], later)  # the first sender took longer than its lease
+    assert theirs and their_lease > lease
+    assert _record(env.store, env.settings, mine, Result("sent"), lease, utcnow()) == {}  # not the first's any more
+    assert _record(env.store, env.settings, theirs, Result("sent"), their_lease, later) == {"sent": 1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -16,6 +17,7 @@ class Receiver:
         self.port = port
         self.calls: list[dict[str, Any]] = []
         self.status = 200
+        self.delay = 0.0  # seconds before answering
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -29,6 +31,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 calls.append(json.loads(body))
+                time.sleep(receiver.delay)
                 self.send_response(receiver.status)
                 self.end_headers()
 
