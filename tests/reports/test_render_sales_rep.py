@@ -127,9 +127,12 @@ def test_an_unknown_rep_or_a_bad_id_is_an_error(client: Any) -> None:
 
 
 def test_a_month_without_sales_is_a_zero_statement_with_its_fall(client: Any, reps: list[dict[str, Any]]) -> None:
-    """April has no data: the mart holds no April rows (never past the latest month), so the statement is empty
-    rather than showing March's kits as a fall to zero of a month nobody has lived yet."""
+    """The month after the latest one with data (the history ends at midnight UTC, so an eastern hospital's last
+    hours are already in the next local month): the mart holds no rows past the latest month, so the statement is
+    empty rather than showing the month before's kits as a fall to zero of a month nobody has lived yet."""
+    latest = rows(client, "SELECT toStartOfMonth(max(day)) AS month FROM marts.mart_machine_product_daily")[0]["month"]
+    after = (latest + dt.timedelta(days=32)).strftime("%Y-%m")
     data = load_report_data(client, "sales_rep_statement", {"sales_rep_id": str(reps[0]["sales_rep_id"]),
-                                                             "period": "2026-04"}, "en")  # fmt: skip
+                                                             "period": after}, "en")  # fmt: skip
     assert isinstance(data, SalesRepStatement)
     assert data.hospitals == () and data.total.kits == 0 and not data.has_activity
