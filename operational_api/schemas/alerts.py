@@ -33,6 +33,7 @@ from operational_api.schemas.common import (
     Str128,
     Timestamp,
 )
+from operational_api.schemas.vending import TopupSource
 
 RuleKind = Literal[RULE_KINDS]  # type: ignore[valid-type]
 Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
@@ -177,7 +178,7 @@ class TopupFailureIn(In):
         description="Client-generated ID of the attempt: unique, so a retry cannot count twice."
     )
     customer_id: Id
-    source: Literal["web_portal", "phone_operator", "payroll"]
+    source: TopupSource
     amount: PositiveAmount = Field(description="Amount that was not credited.")
     currency: Currency
     reason: Annotated[str, Field(min_length=1, max_length=200)]

@@ -16,6 +16,7 @@ from operational_api.models.vending import (
     ENTRY_KINDS,
     ENTRY_SOURCES,
     MACHINE_STATUSES,
+    TOPUP_SOURCES,
     VEND_STATUSES,
 )
 from operational_api.schemas.common import (
@@ -63,6 +64,7 @@ DeclineReason = Literal[DECLINE_REASONS]  # type: ignore[valid-type]
 # The store's enums (operational_api/models), so a value the database refuses is refused at the API.
 EntryKind = Literal[ENTRY_KINDS]  # type: ignore[valid-type]
 EntrySource = Literal[ENTRY_SOURCES]  # type: ignore[valid-type]
+TopupSource = Literal[TOPUP_SOURCES]  # type: ignore[valid-type]
 Decision = Literal[DECISIONS]  # type: ignore[valid-type]
 VendStatus = Literal[VEND_STATUSES]  # type: ignore[valid-type]
 
@@ -358,7 +360,7 @@ class TopupIn(In):
     client_id: ClientId
     amount: PositiveAmount
     currency: Currency | None = Field(default=None, description=ACCOUNT_CURRENCY)
-    source: Literal["web_portal", "phone_operator", "payroll"]
+    source: TopupSource
     occurred_at: Timestamp
     hospital_code: Code | None = Field(default=None, description="Paying hospital (payroll top-ups).")
     operator_id: Id | None = Field(default=None, description="Operator who charged the stored card.")
