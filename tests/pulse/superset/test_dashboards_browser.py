@@ -146,7 +146,12 @@ def test_hospital_manager_dashboard_renders_in_chromium(
         .query("SELECT hospital_name FROM marts.dim_hospitals WHERE hospital_code = 'H001'")
         .result_rows[0][0]
     )
-    text = page.inner_text('[data-test="dashboard-content-wrapper"]')
+    # The charts are drawn; their tables' text may land a moment later on a loaded machine: wait for it to.
+    from playwright.sync_api import expect
+
+    wrapper = page.locator('[data-test="dashboard-content-wrapper"]')
+    expect(wrapper).to_contain_text(hospital, timeout=60_000)
+    text = wrapper.inner_text()
     others = (
         superset_stack.warehouse_client()
         .query("SELECT hospital_name FROM marts.dim_hospitals WHERE hospital_code != 'H001'")
