@@ -373,13 +373,24 @@ def _stale(last_seen_at: dt.datetime | None, now: dt.datetime) -> bool:
 def touch_machines(conn: Connection, machine_ids: Iterable[int], now: dt.datetime) -> None:
     """Record that these machines talked to the API now (unless they did within LAST_SEEN_RESOLUTION)."""
     table = table_of(Machine)
-    for machine_id in sorted(set(machine_ids)):
+    stale: Sequence[int] = (
         conn.execute(
-            update(table)
-            .where(table.c.id == machine_id)
+            select(table.c.id)
+            .where(table.c.id.in_(set(machine_ids)))
             .where(table.c.last_seen_at.is_(None) | (table.c.last_seen_at < now - LAST_SEEN_RESOLUTION))
-            .values(last_seen_at=now, change_seq=allocate_change_seq(conn, 1), updated_at=now)
+            .order_by(table.c.id)
         )
+        .scalars()
+        .all()
+    )
+    if not stale:
+        return  # the usual case: no change number taken, nothing written
+    first = allocate_change_seq(conn, len(stale))
+    conn.execute(
+        update(table).where(table.c.id == bindparam("m")).values(last_seen_at=now, change_seq=bindparam("seq"),
+                                                                updated_at=now),
+        [{"m": machine_id, "seq": first + offset} for offset, machine_id in enumerate(stale)],
+    )  # fmt: skip
 
 
 def _lock_out(session: Session, prepared: PreparedAuthorisation, client_id: str, failures: int) -> None:
