@@ -8,6 +8,11 @@ In one run, on the same 5M rows x 6 columns:
   (cached) and on one new to the server (parsed with EXPLAIN AST and its tables looked up);
 - the server's peak memory while it streams a 1M-row and a 10M-row SELECT (flat = streaming works).
 
+Goals: HTTP inserts at least 0.8x of in-process for Arrow and 0.9x for Native. "ArrowStream bytes" is what
+extract-load sends (the same bytes as the ceiling, so only the HTTP path differs); "Arrow" is clickhouse-connect's
+`insert_arrow`, which also serialises the table to the Arrow file format on the client. The server reads the body on a thread of its own while the engine parses, and feeds an Arrow file (what
+clickhouse-connect's `insert_arrow` sends) to the engine as the stream inside it (warehouse/embedded/insert_feed.py).
+
 Run: `.venv/bin/python benchmarks/warehouse_bench.py [--rows 5000000]`
 """
 
@@ -92,10 +97,9 @@ def arrow_stream_bytes(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def in_process(table: pa.Table, data_dir: Path, repeats: int) -> tuple[float, dict[str, float], bytes]:
+def in_process(table: pa.Table, payload: bytes, data_dir: Path, repeats: int) -> tuple[float, dict[str, float], bytes]:
     conn = chdb.connect(str(data_dir))
     conn.query(DDL.format(name="t"))
-    payload = arrow_stream_bytes(table)
 
     def insert() -> None:
         inserter = conn.send_insert("INSERT INTO t", "ArrowStream")
@@ -166,8 +170,9 @@ def main() -> None:
         home = Path(tmp)
         with console.status(f"generating {args.rows:,} rows x 6 columns"):
             table = make_rows(args.rows)
+            payload = arrow_stream_bytes(table)
         with console.status("in-process chdb: insert and queries (the ceiling)"):
-            ceiling_insert, ceiling_queries, native = in_process(table, home / "inprocess", args.repeats)
+            ceiling_insert, ceiling_queries, native = in_process(table, payload, home / "inprocess", args.repeats)
 
         settings = Settings(home=home / "served", clickhouse_url=f"http://default:@127.0.0.1:{args.port}")
         pid = server.start(settings)
@@ -175,6 +180,7 @@ def main() -> None:
             inserts: dict[str, float] = {}
             for label, compress, encoding in [
                 ("Arrow, uncompressed", False, "arrow"),
+                ("ArrowStream bytes, uncompressed", False, "arrowstream"),
                 ("Native, uncompressed", False, "native"),
                 ("Arrow, lz4", "lz4", "arrow"),
                 ("Native, lz4", "lz4", "native"),
@@ -190,6 +196,8 @@ def main() -> None:
                     run: Callable[[], Any]
                     if encoding == "arrow":
                         run = partial(client.insert_arrow, name, table)
+                    elif encoding == "arrowstream":
+                        run = partial(client.raw_insert, name, table.column_names, payload, fmt="ArrowStream")
                     elif encoding == "native":
                         # Native bytes as the client library would produce them, so that the server's
                         # path is measured and not pandas-to-Native encoding on the client.

@@ -5,7 +5,10 @@ JSON` with the output format at the end. To stream the data part straight into t
 output format before the first byte, the statement has to be found exactly, so this is a real tokenizer
 (comments, quoted identifiers, string literals with escapes, nesting), not a regular expression.
 
-The text is scanned as latin-1 so that character offsets are byte offsets: the data part may be binary.
+The text is scanned as latin-1 so that character offsets are byte offsets: the data part may be binary. So
+UTF-8 that ClickHouse's lexer reads as one unit (a non-breaking space, a curly quote) is matched as bytes here,
+and only ASCII blanks are ever stripped (Python's str.strip() would also strip \x85 and \xa0, which are the
+last bytes of UTF-8 characters such as 'à').
 """
 
 from __future__ import annotations
@@ -16,6 +19,19 @@ from dataclasses import dataclass
 _WORD_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _WORD_CHARS = _WORD_START | frozenset("0123456789$")
 _SPACE = frozenset(" \t\r\n\f\v")
+ASCII_BLANKS = " \t\r\n\f\v"
+# What ClickHouse's lexer (skipWhitespacesUTF8) also skips as whitespace, as UTF-8 bytes read as latin-1:
+# U+0085 U+00A0 U+180E U+2000..U+200D U+2028 U+2029 U+202F U+205F U+2060 U+3000 U+FEFF.
+_UTF8_SPACES = tuple(
+    c.encode().decode("latin-1")
+    for c in "\u0085\u00a0\u180e\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+    + "".join(chr(cp) for cp in range(0x2000, 0x200E))
+)
+# Curly-quoted strings (‘...’) and identifiers (“...”), as UTF-8 read as latin-1: opener -> closer.
+_UNICODE_QUOTES = {
+    "\u2018".encode().decode("latin-1"): "\u2019".encode().decode("latin-1"),
+    "\u201c".encode().decode("latin-1"): "\u201d".encode().decode("latin-1"),
+}
 
 
 class SqlSplitError(ValueError):
@@ -67,7 +83,9 @@ def _tokens(text: str, complete: bool) -> Iterator[Token]:
         ch = text[i]
         if ch in _SPACE:
             i += 1
-        elif text.startswith("--", i) or (ch == "#" and text.startswith("#!", i)) or text.startswith("# ", i):
+        elif ch >= "\x80" and (space := _utf8_space(text, i)):
+            i += space
+        elif text.startswith(("--", "//", "#!", "# "), i):
             j = text.find("\n", i)
             if j < 0:
                 if not complete:
@@ -89,6 +107,19 @@ def _tokens(text: str, complete: bool) -> Iterator[Token]:
                     raise NeedMoreText
                 raise SqlSplitError("Multi-line comment is not closed")
             i = j
+        elif ch == "$" and (heredoc := _heredoc_end(text, i, complete)) is not None:
+            yield Token("string", text[i:heredoc], i, heredoc, depth)
+            i = heredoc
+        elif ch == "\xe2" and text[i : i + 3] in _UNICODE_QUOTES:
+            closer = _UNICODE_QUOTES[text[i : i + 3]]
+            j = text.find(closer, i + 3)
+            if j < 0:
+                if not complete:
+                    raise NeedMoreText
+                raise SqlSplitError("Cannot parse quoted string: it is not closed")
+            kind = "string" if text[i + 2] == "\x98" else "quoted"
+            yield Token(kind, text[i : j + 3], i, j + 3, depth)
+            i = j + 3
         elif ch in "'\"`":
             j = i + 1
             while True:
@@ -109,7 +140,7 @@ def _tokens(text: str, complete: bool) -> Iterator[Token]:
                 j += 1
             yield (Token("string" if ch == "'" else "quoted", text[i : j + 1], i, j + 1, depth))
             i = j + 1
-        elif ch in _WORD_START:
+        elif ch in _WORD_START or (ch == "$" and i + 1 < n and text[i + 1] in _WORD_CHARS and text[i + 1] != "$"):
             j = i + 1
             while j < n and text[j] in _WORD_CHARS:
                 j += 1
@@ -117,9 +148,9 @@ def _tokens(text: str, complete: bool) -> Iterator[Token]:
                 raise NeedMoreText  # a keyword may be cut in two
             yield (Token("word", text[i:j], i, j, depth))
             i = j
-        elif ch.isdigit():
+        elif "0" <= ch <= "9":
             j = i + 1
-            while j < n and (text[j].isalnum() or text[j] in "._"):
+            while j < n and (text[j] in _WORD_CHARS or text[j] == "."):
                 j += 1
             yield (Token("number", text[i:j], i, j, depth))
             i = j
@@ -138,6 +169,28 @@ def _tokens(text: str, complete: bool) -> Iterator[Token]:
             else:
                 yield (Token("punct", ch, i, i + 1, depth))
             i += 1
+
+
+def _utf8_space(text: str, i: int) -> int:
+    """The length of the UTF-8 whitespace character at i (0 if there is none)."""
+    for space in _UTF8_SPACES:
+        if text.startswith(space, i):
+            return len(space)
+    return 0
+
+
+def _heredoc_end(text: str, i: int, complete: bool) -> int | None:
+    """Where the heredoc `$tag$...$tag$` starting at i ends, or None when `$` starts none (ClickHouse's lexer:
+    the tag runs to the next `$`, whatever it holds, and the string to the next copy of the tag)."""
+    tag_end = text.find("$", i + 1)
+    if tag_end >= 0:
+        tag = text[i : tag_end + 1]
+        close = text.find(tag, tag_end + 1)
+        if close >= 0:
+            return close + len(tag)
+    if not complete:
+        raise NeedMoreText  # the rest of the body may close it
+    return None
 
 
 def _unquote_name(token: Token) -> str:
@@ -161,10 +214,24 @@ def split_statement(text: str, complete: bool) -> Statement:
     kind = first.text.upper() if first.kind == "word" else ""
     if kind == "INSERT":
         return _split_insert(text, stream, complete)
+    head = [first]
+    if kind == "WITH":
+        # `WITH <expressions> INSERT INTO ...` is an INSERT (with inline data, maybe) behind a WITH clause;
+        # its main query's SELECT, if it has one instead, comes at the top level before any INSERT INTO.
+        for tok in stream:
+            head.append(tok)
+            if tok.kind == "end" or _top_word(tok) == "SELECT":
+                break
+            if _top_word(tok) == "INTO" and _top_word(head[-2]) == "INSERT":
+                return _split_insert(text, stream, complete, seen=2)
     # Anything but an INSERT with data: the statement is the whole text, minus a trailing ';'.
     if not complete:
         raise NeedMoreText
-    return _whole_statement(text, kind, [first, *stream])
+    return _whole_statement(text, kind, [*head, *stream])
+
+
+def _top_word(token: Token) -> str | None:
+    return token.text.upper() if token.kind == "word" and token.depth == 0 else None
 
 
 def _whole_statement(text: str, kind: str, tokens: list[Token]) -> Statement:
@@ -185,11 +252,11 @@ def _whole_statement(text: str, kind: str, tokens: list[Token]) -> Statement:
                 # Cut `FORMAT <name>` out: the server decides how the result is encoded on the wire.
                 sql = text[: tok.start] + " " + text[name_tok.end : stmt_end]
                 break
-    return Statement(kind=kind, sql=sql.strip(), format=fmt)
+    return Statement(kind=kind, sql=sql.strip(ASCII_BLANKS), format=fmt)
 
 
-def _split_insert(text: str, stream: Iterator[Token], complete: bool) -> Statement:
-    seen = 1
+def _split_insert(text: str, stream: Iterator[Token], complete: bool, seen: int = 1) -> Statement:
+    """The rest of an INSERT, from the tokens after its INSERT keyword (`seen` tokens of it read so far)."""
     stmt_end = len(text)
     for tok in stream:
         seen += 1
@@ -213,9 +280,9 @@ def _split_insert(text: str, stream: Iterator[Token], complete: bool) -> Stateme
                 data += 2
             elif text.startswith("\n", data):
                 data += 1
-            return Statement("INSERT", text[: tok.start].strip(), _unquote_name(name_tok), data)
+            return Statement("INSERT", text[: tok.start].strip(ASCII_BLANKS), _unquote_name(name_tok), data)
         if upper == "VALUES":
-            return Statement("INSERT", text[: tok.start].strip(), "Values", tok.end)
+            return Statement("INSERT", text[: tok.start].strip(ASCII_BLANKS), "Values", tok.end)
         if upper in ("SELECT", "WITH") and seen > 2:
             # INSERT ... SELECT: an ordinary statement that the engine runs whole.
             if not complete:
@@ -224,4 +291,4 @@ def _split_insert(text: str, stream: Iterator[Token], complete: bool) -> Stateme
     if not complete:
         raise NeedMoreText
     # `INSERT INTO t` with the rows after it and no FORMAT: ClickHouse reads them as Values.
-    return Statement("INSERT", text[:stmt_end].strip(), "Values", stmt_end)
+    return Statement("INSERT", text[:stmt_end].strip(ASCII_BLANKS), "Values", stmt_end)

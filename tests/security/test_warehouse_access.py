@@ -126,12 +126,30 @@ def test_reader_writes_are_refused_and_write_nothing(server: WarehouseProcess) -
         "CREATE TABLE marts.x (a UInt8) ENGINE = Memory",
         "SYSTEM FLUSH LOGS",
         "KILL QUERY WHERE 1",
+        "WITH 9 AS x INSERT INTO marts.dim_hospitals FORMAT TSV\n9\n",  # an INSERT behind a WITH clause
     ]
     for sql in writes:
         response = reader(server, sql)
         assert response.status_code != 200 and response.text.startswith("Code: 164."), (sql, response.text)
     assert not target.exists()
     assert reader(server, "SELECT count() FROM marts.dim_hospitals").text == "3\n"
+
+
+def test_no_one_but_the_admin_reads_the_query_and_session_logs(server: WarehouseProcess) -> None:
+    """The server logs every query's text: another user's SQL (and what it names) must not reach the reader."""
+    query_id = f"admin-{uuid.uuid4().hex}"
+    admin = run(server, "default", server.admin_password, "SELECT 'admin-only-literal'", query_id=query_id)
+    assert admin.status_code == 200
+    assert run(server, "default", server.admin_password, "SYSTEM FLUSH LOGS").status_code == 200
+    logged = f"SELECT count() FROM system.query_log WHERE query_id = '{query_id}'"
+    assert run(server, "default", server.admin_password, logged).text == "2\n"  # QueryStart and QueryFinish
+    for sql in (
+        "SELECT query FROM system.query_log",
+        "SELECT * FROM system.session_log",
+        "SELECT * FROM merge('system', 'log')",
+    ):
+        for response in (reader(server, sql), hospital(server, 1, sql)):
+            assert "admin-only-literal" not in refused(response), sql
 
 
 def test_reader_reads_the_marts(server: WarehouseProcess) -> None:

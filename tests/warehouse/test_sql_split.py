@@ -80,3 +80,55 @@ def test_incomplete_prefix_asks_for_more(prefix: str) -> None:
 def test_errors(text: str, reason: str) -> None:
     with pytest.raises(SqlSplitError, match=reason):
         split_statement(text, complete=True)
+
+
+def _wire(text: str) -> str:
+    """The request's UTF-8 bytes as the server scans them (latin-1: one character per byte)."""
+    return text.encode().decode("latin-1")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "sql", "fmt"),
+    [
+        # What ClickHouse's lexer also skips as whitespace, after the statement; and a UTF-8 character whose last
+        # byte (0xa0, 0x85) Python would strip as latin-1 whitespace.
+        ("SELECT 13;\u00a0", "SELECT", "SELECT 13", None),
+        ("SELECT 13\u00a0\n FORMAT Native", "SELECT", "SELECT 13\u00a0", "Native"),
+        ("SELECT 1;\u3000\ufeff\u2028\u200b", "SELECT", "SELECT 1", None),
+        ("SELECT 1 AS à", "SELECT", "SELECT 1 AS à", None),
+        ("SELECT 'Å…'", "SELECT", "SELECT 'Å…'", None),
+        # Heredocs, curly quotes and `//` comments hide `;` and FORMAT as ClickHouse's lexer does.
+        ("SELECT $x$it's; FORMAT CSV$x$ FORMAT TSV", "SELECT", "SELECT $x$it's; FORMAT CSV$x$", "TSV"),
+        ("SELECT ‘it;s’ AS “a;b”", "SELECT", "SELECT ‘it;s’ AS “a;b”", None),
+        ("SELECT 1 // FORMAT CSV; x\nFORMAT JSON", "SELECT", "SELECT 1 // FORMAT CSV; x", "JSON"),
+        ("SELECT $a + $b", "SELECT", "SELECT $a + $b", None),
+        # A WITH clause is no INSERT unless INSERT INTO follows it at the top level.
+        ("WITH insert AS (SELECT 13 AS n) SELECT * FROM insert", "WITH", None, None),
+        ("WITH 13 AS insert SELECT insert", "WITH", None, None),
+        ("WITH 1 AS x INSERT INTO t SELECT x", "INSERT", "WITH 1 AS x INSERT INTO t SELECT x", None),
+    ],
+)
+def test_clickhouse_lexer_rules(text: str, kind: str, sql: str | None, fmt: str | None) -> None:
+    stmt = split_statement(_wire(text), complete=True)
+    assert (stmt.kind, stmt.format, stmt.data_offset) == (kind, fmt, None)
+    if sql is not None:
+        assert stmt.sql == _wire(sql)
+
+
+def test_insert_behind_a_with_clause_keeps_its_data() -> None:
+    text = "WITH {SELECT:Int32} AS value INSERT INTO t (s) FORMAT TabSeparated\nvalue_1;\n"
+    stmt = split_statement(text, complete=False)
+    assert (stmt.kind, stmt.sql, stmt.format) == (
+        "INSERT",
+        "WITH {SELECT:Int32} AS value INSERT INTO t (s)",
+        "TabSeparated",
+    )
+    assert stmt.data_offset is not None
+    assert text[stmt.data_offset :] == "value_1;\n"
+
+
+def test_an_open_heredoc_asks_for_more_and_a_closed_one_is_a_string() -> None:
+    with pytest.raises(NeedMoreText):
+        split_statement("INSERT INTO t SELECT $p$ FORMAT", complete=False)
+    stmt = split_statement(_wire("SELECT $p$\xff';$p$").replace("\xc3\xbf", "\xff"), complete=True)
+    assert stmt.sql == "SELECT $p$\xff';$p$"

@@ -29,20 +29,37 @@ import chdb
 
 from pulse.core.settings import WarehouseUser
 from warehouse import access
+from warehouse.embedded.query_log import ServerLog
 from warehouse.errors import ClickHouseError, auth_failed
 
 log = logging.getLogger("pulse.warehouse")
 
 # Statements a non-admin user was allowed to run, so a dashboard re-running its queries is parsed once.
 ALLOWED_CACHE_SIZE = 4096
-_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+# A request that has answered its client may still be letting go of its session for a moment, and the client's
+# next request can come on a new connection (a streamed response it stopped reading): that one waits this long.
+SESSION_RELEASE_GRACE_SECONDS = 0.5
 _SESSION_STATE_STATEMENT = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*(SET|USE|CREATE\s+TEMPORARY)\b", re.I | re.S)
 
 
 def quote_value(value: str) -> str:
-    if _PLAIN_NUMBER.fullmatch(value):
-        return value
+    """A string literal. Settings are set from one too: ClickHouse takes a URL's settings as strings and parses
+    each as its setting's type, and so does `SET x = '...'`; a bare number would be a UInt64, which a String
+    setting (insert_deduplication_token = 10381) refuses with BAD_GET."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def engine_sql(sql: str) -> str | bytes:
+    """The statement as the engine takes it. A statement may hold bytes that are no UTF-8 (a heredoc of Parquet
+    that clickhouse-connect binds in the query): the server keeps them as surrogate escapes, and the engine,
+    which also takes bytes, gets them back as they came."""
+    if sql.isascii():
+        return sql
+    try:
+        sql.encode()
+    except UnicodeEncodeError:
+        return sql.encode("utf-8", "surrogateescape")
+    return sql
 
 
 def quote_identifier(name: str) -> str:
@@ -62,13 +79,16 @@ class EngineConnection:
     user: str
     readonly: bool
     database: str | None = "default"
+    # Where a request that names no database runs: `default`, or what the session last USEd. A request's
+    # `database` parameter applies to that request only (ClickHouse sets it on the query's context).
+    home_database: str = "default"
     # setting -> (value we set, value to restore or None for DEFAULT)
     overrides: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     broken: bool = False
 
     def query(self, sql: str, fmt: str = "TSV", params: dict[str, str] | None = None) -> Any:
         try:
-            return self.raw.query(sql, fmt, params=params or None)
+            return self.raw.query(engine_sql(sql), fmt, params=params or None)
         except Exception as exc:
             raise ClickHouseError.from_engine(exc) from None
 
@@ -103,6 +123,11 @@ class EngineConnection:
                 self.broken = True  # we no longer know its state: never reuse it
                 raise
 
+    def adopt_current_database(self) -> None:
+        """After the client's own USE: its database becomes the session's, for the requests that name none."""
+        current = self.query("SELECT currentDatabase()", "TSV").bytes().decode().strip()
+        self.database = self.home_database = current
+
     def reset_overrides(self) -> None:
         """Put back every per-request setting (before a client's own SET becomes the session's baseline)."""
         self.prepare(None, {})
@@ -129,14 +154,12 @@ class Engine:
         default_session_timeout: int = 60,
         max_session_timeout: int = 3600,
         queue_wait_seconds: float = 10.0,
-        session_wait_seconds: float = 30.0,
     ) -> None:
         self.path = path
         self._accounts = functools.lru_cache(maxsize=4096)(accounts)
         self.default_session_timeout = default_session_timeout
         self.max_session_timeout = max_session_timeout
         self.queue_wait_seconds = queue_wait_seconds
-        self.session_wait_seconds = session_wait_seconds
         self.max_concurrent_queries = max_concurrent_queries
         self._slots = threading.BoundedSemaphore(max_concurrent_queries)
         self._lock = threading.Lock()
@@ -152,6 +175,7 @@ class Engine:
         rows = self._admin.query("SELECT name, value FROM system.settings", "TSV").bytes().decode().splitlines()
         self._defaults = dict(line.split("\t", 1) for line in rows)
         self.known_settings = frozenset(self._defaults)
+        self.log = ServerLog(chdb.connect(str(path)), self.timezone)
         self._admin_lock = threading.Lock()
         self._sweeper = threading.Thread(target=self._expire_sessions, name="session-sweeper", daemon=True)
         self._sweeper.start()
@@ -171,6 +195,7 @@ class Engine:
     def authenticate(self, user: str, password: str) -> WarehouseUser:
         account = self._accounts(user)
         if account is None or not account.check(password):
+            self.log.session("LoginFailure", "", user, reason="Authentication failed")
             raise auth_failed(user)
         return account
 
@@ -274,10 +299,13 @@ class Engine:
                     last_used=time.monotonic(),
                 )
                 self._sessions[key] = session
+                self.log.session("LoginSuccess", session_id, user)
             elif timeout is not None:
                 session.timeout = float(timeout)
-        # Clients such as dbt share a session between threads: queue them for a while, as a lock would.
-        if not session.lock.acquire(timeout=self.session_wait_seconds):
+        # As ClickHouse: a session runs one query at a time and refuses a concurrent one (no queue). No supported
+        # client shares a session between threads (dbt-clickhouse and clickhouse-connect's SQLAlchemy and DB-API
+        # connections each have their own), and clickhouse-connect tells its users to expect this error.
+        if not session.lock.acquire(timeout=SESSION_RELEASE_GRACE_SECONDS):
             raise ClickHouseError("SESSION_IS_LOCKED", f"Session {session_id} is locked by a concurrent client")
         try:
             yield session.connection
@@ -292,6 +320,7 @@ class Engine:
             session = self._sessions.pop(key, None)
         if session is not None:
             session.connection.close()
+            self.log.session("Logout", key[1], key[0])
 
     def _expire_sessions(self) -> None:
         while not self._closed.wait(1.0):
@@ -346,4 +375,5 @@ class Engine:
             self._sessions.clear()
         for conn in conns:
             conn.close()
+        self.log.close()
         self._admin.close()

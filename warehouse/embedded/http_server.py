@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import secrets
 import select
 import socket
@@ -29,9 +30,17 @@ from urllib.parse import parse_qsl, urlsplit
 from pulse.core.settings import WarehouseUser
 from warehouse.access import PROTECTED_SETTINGS, denied, grant_of, read_only
 from warehouse.embedded.codecs import choose_response_encoding, decoder_for, encoder_for
-from warehouse.embedded.engine import Engine, EngineConnection, changes_session_state, quote_identifier
+from warehouse.embedded.engine import (
+    Engine,
+    EngineConnection,
+    changes_session_state,
+    engine_sql,
+    quote_identifier,
+)
 from warehouse.embedded.external_data import ExternalTable, is_multipart, read_form
+from warehouse.embedded.insert_feed import as_stream, read_ahead
 from warehouse.embedded.output import content_type, empty_result_is_empty, engine_format, shape_stream, streaming_mode
+from warehouse.embedded.query_log import QueryRecord
 from warehouse.errors import ClickHouseError
 from warehouse.sql_split import NeedMoreText, SqlSplitError, Statement, split_statement
 
@@ -51,6 +60,7 @@ HTTP_PARAMETERS = frozenset(
 )  # fmt: skip
 READ_ONLY_KINDS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN", "SET", "USE", ""})
 STREAMED_KINDS = frozenset({"SELECT", "WITH"})
+_FLUSH_LOGS = re.compile(r"SYSTEM\s+FLUSH\s+LOGS\b", re.I)
 MAX_QUERY_BYTES = 16 * 1024 * 1024  # the statement part; data after FORMAT is streamed and not limited here
 READ_SIZE = 1 << 20
 BODY_READ_SIZE = 4 << 20
@@ -498,12 +508,34 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                 step = min(step * 2, READ_SIZE)
             except SqlSplitError as exc:
                 raise ClickHouseError("SYNTAX_ERROR", f"Syntax error: {exc}") from None
-        stmt.sql = stmt.sql.encode("latin-1").decode("utf-8", errors="replace")
+        stmt.sql = stmt.sql.encode("latin-1").decode("utf-8", errors="surrogateescape")  # see engine_sql
         rest = bytes(buffer[stmt.data_offset :]) if stmt.data_offset is not None else b""
         return stmt, rest
 
     def _execute(self, server: ClickHouseServer, request: Request, body: BodyReader, writer: ResponseWriter) -> None:
         stmt, data_head = self._read_statement(request, body)
+        record = QueryRecord(
+            query_id=request.query_id,
+            user=request.user,
+            query=stmt.sql,
+            kind=stmt.kind,
+            method=self.command,
+            user_agent=self.headers.get("User-Agent") or "",
+            session_id=request.session_id or "",
+        )
+        with server.engine.log.query(record):
+            self._execute_statement(server, request, stmt, data_head, body, writer, record)
+
+    def _execute_statement(
+        self,
+        server: ClickHouseServer,
+        request: Request,
+        stmt: Statement,
+        data_head: bytes,
+        body: BodyReader,
+        writer: ResponseWriter,
+        record: QueryRecord,
+    ) -> None:
         if self.command == "GET" and stmt.kind not in READ_ONLY_KINDS:
             raise ClickHouseError(
                 "READONLY", "Cannot execute query in readonly mode. GET requests are read-only: use POST"
@@ -513,6 +545,8 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         assert account is not None
         if stmt.is_insert_with_data and not account.admin:
             raise read_only("INSERT")
+        if account.admin and _FLUSH_LOGS.match(stmt.sql):
+            engine.log.flush()  # the server's own logs first: the engine has none to flush
         with engine.connection(
             request.user, request.readonly, request.session_id, request.session_timeout, request.session_check
         ) as conn:
@@ -520,12 +554,14 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                 conn.reset_overrides()
                 if not request.session_id:
                     conn.broken = True  # a sessionless SET/USE/temporary table must not outlive the request
-            # A session keeps the database it USEd; a pooled connection starts from `default` every time.
-            database = request.database if request.session_id else request.database or "default"
-            conn.prepare(database, request.settings)
+            # The request's database, else the session's (what it last USEd) or, pooled, `default`.
+            conn.prepare(request.database or conn.home_database, request.settings)
+            record.database = conn.database or "default"
             engine.check_access(conn, account, stmt.sql, request.query_params)
             with self._external_tables(conn, request.external):
-                self._run_statement(server, request, stmt, data_head, body, writer, conn)
+                record.summary = self._run_statement(server, request, stmt, data_head, body, writer, conn)
+            if stmt.kind == "USE" and request.session_id:
+                conn.adopt_current_database()
 
     @staticmethod
     @contextlib.contextmanager
@@ -559,13 +595,18 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         body: BodyReader,
         writer: ResponseWriter,
         conn: EngineConnection,
-    ) -> None:
+    ) -> dict[str, int] | None:
+        """Run the statement and answer it; return what it read and wrote, when known before it is sent."""
         tag = f"pulse-q-{uuid.uuid4().hex}"
         sql = f"/* {tag} */ {stmt.sql}"
         if stmt.is_insert_with_data:
-            summary = self._insert(conn, sql, stmt.format or "Values", data_head, body)
+            fmt = stmt.format or "Values"
+            if request.query_params:
+                summary = self._insert_with_params(conn, sql, fmt, data_head, body, request.query_params)
+            else:
+                summary = self._insert(conn, sql, fmt, data_head, body)
             writer.whole(b"", None, summary, 0)
-            return
+            return summary
         if not body.done:
             body.drain()
         fmt = stmt.format or request.default_format
@@ -576,13 +617,14 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                     first = next(chunks, None)  # errors before the first byte get a proper HTTP status
                     if first is not None or empty_result_is_empty(fmt):
                         self._send_stream(writer, request, first, chunks, fmt)
-                        return
+                        return None
                 finally:
                     chunks.close()  # cancels an unfinished engine stream before the connection is reused
             result = conn.query(sql, fmt, request.query_params)
         data = result.bytes()
         summary = _summary(result)
         writer.whole(data, fmt if stmt.kind in STREAMED_KINDS or data else None, summary, len(data))
+        return summary
 
     def _send_stream(
         self, writer: ResponseWriter, request: Request, first: bytes | None, rest: Iterator[bytes], fmt: str
@@ -608,7 +650,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
     @staticmethod
     def _stream(conn: EngineConnection, sql: str, fmt: str, params: dict[str, str]) -> Generator[bytes]:
         try:
-            stream = conn.raw.send_query(sql, engine_format(fmt), params=params or None)
+            stream = conn.raw.send_query(engine_sql(sql), engine_format(fmt), params=params or None)
         except Exception as exc:
             raise ClickHouseError.from_engine(exc) from None
         finished = False
@@ -628,36 +670,52 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                 with contextlib.suppress(Exception):
                     stream.cancel()
 
+    @classmethod
+    def _insert_with_params(
+        cls, conn: EngineConnection, sql: str, fmt: str, head: bytes, body: BodyReader, params: dict[str, str]
+    ) -> dict[str, int]:
+        """An INSERT with query parameters: `VALUES ({id:UInt32})` or `WITH {x:Int32} AS v INSERT ... FORMAT`.
+
+        The engine's streaming insert takes no parameters, so a textual body that fits in a query runs whole,
+        statement and data, as ClickHouse parses it; a binary or larger one streams (parameters can then only
+        have been meant for the statement, and the engine says which one it misses)."""
+        data = bytearray(head)
+        while len(data) <= MAX_QUERY_BYTES and (chunk := body.read()):
+            data += chunk
+        try:
+            text = data.decode() if body.done and len(data) <= MAX_QUERY_BYTES else None
+        except UnicodeDecodeError:
+            text = None
+        if text is None:
+            return cls._insert(conn, sql, fmt, bytes(data), body)
+        # A line break first: the statement may end in a `--` comment.
+        result = conn.query(f"{sql}\nFORMAT {quote_identifier(fmt)}\n{text}", "TSV", params)
+        return {
+            "written_rows": result.rows_written(),
+            "written_bytes": result.bytes_written(),
+            "elapsed_ns": int(result.elapsed() * 1e9),
+        }
+
     @staticmethod
     def _insert(conn: EngineConnection, sql: str, fmt: str, head: bytes, body: BodyReader) -> dict[str, int]:
-        try:
-            inserter = conn.raw.send_insert(sql, fmt)
-        except Exception as exc:
-            raise ClickHouseError.from_engine(exc) from None
-        try:
-            # Small pieces (decompressed frames, short HTTP chunks) are gathered into ~1 MiB appends;
-            # big ones go to the engine as they are, without a copy.
-            pending: list[bytes] = [head] if head else []
-            pending_size = len(head)
-            while True:
-                data = body.read()
-                if data:
-                    pending.append(data)
-                    pending_size += len(data)
-                if pending and (pending_size >= READ_SIZE or not data):
-                    inserter.append(pending[0] if len(pending) == 1 else b"".join(pending))
-                    pending, pending_size = [], 0
-                if not data:
-                    break
-            result = inserter.finish()
-        except ClickHouseError:
-            with contextlib.suppress(Exception):
-                inserter.cancel()
-            raise
-        except Exception as exc:
-            with contextlib.suppress(Exception):
-                inserter.cancel()
-            raise ClickHouseError.from_engine(exc) from None
+        with read_ahead(body, head) as pieces:
+            fmt, data = as_stream(fmt, pieces)
+            try:
+                inserter = conn.raw.send_insert(sql, fmt)
+            except Exception as exc:
+                raise ClickHouseError.from_engine(exc) from None
+            try:
+                for piece in data:
+                    inserter.append(piece)
+                result = inserter.finish()
+            except ClickHouseError:
+                with contextlib.suppress(Exception):
+                    inserter.cancel()
+                raise
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    inserter.cancel()
+                raise ClickHouseError.from_engine(exc) from None
         return {
             "written_rows": result.rows_written,
             "written_bytes": result.bytes_written,

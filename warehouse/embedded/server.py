@@ -34,7 +34,6 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
             default_session_timeout=settings.warehouse_session_timeout,
             max_session_timeout=settings.warehouse_max_session_timeout,
             queue_wait_seconds=settings.warehouse_queue_wait_seconds,
-            session_wait_seconds=settings.warehouse_session_wait_seconds,
         )
     except Exception as exc:
         if "Cannot lock file" in str(exc):

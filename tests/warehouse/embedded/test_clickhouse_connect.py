@@ -167,6 +167,33 @@ def test_insert_arrow(client: Any, db: str) -> None:
     assert back.column("ts").to_pylist() == source.column("ts").to_pylist()
 
 
+@pytest.mark.parametrize("compress", [False, "lz4"])
+def test_insert_arrow_of_many_batches_with_dictionaries(warehouse: Any, db: str, compress: bool | str) -> None:
+    """insert_arrow sends the Arrow file format, which the server feeds to the engine as the stream inside it
+    (warehouse/embedded/insert_feed.py): every batch, dictionary-encoded and null values, and the IPC body
+    compression the client applies with compress=lz4, arrive exactly."""
+    client = warehouse.client(compress=compress)
+    table = f"{db}.batches"
+    _create(client, table, {"id": "UInt32", "sku": "LowCardinality(String)", "n": "Nullable(Float64)", "s": "String"})
+    rows = 300_000
+    source = pa.table(
+        {
+            "id": pa.array(range(rows), pa.uint32()),
+            "sku": pa.array([f"KIT-{i % 13}" for i in range(rows)]).dictionary_encode(),
+            "n": pa.array([None if i % 11 == 0 else i / 7 for i in range(rows)], pa.float64()),
+            "s": pa.array(["ü€" * (i % 5) for i in range(rows)]),
+        }
+    )
+    batches = pa.Table.from_batches(source.to_batches(max_chunksize=7_000))  # 43 batches, the last one short
+    assert client.insert_arrow(table, batches).written_rows == rows
+    back = client.query_arrow(f"SELECT id, toString(sku) AS sku, n, s FROM {table} ORDER BY id")
+    assert back.column("id").to_pylist() == source.column("id").to_pylist()
+    assert back.column("sku").to_pylist() == source.column("sku").to_pylist()
+    assert back.column("n").to_pylist() == source.column("n").to_pylist()
+    assert back.column("s").to_pylist() == source.column("s").to_pylist()
+    client.close()
+
+
 STREAM_SQL = "SELECT number AS n, toString(number) AS s FROM numbers({rows:UInt64})"
 
 
@@ -336,5 +363,87 @@ def test_per_query_settings_apply_to_that_query_only(warehouse: Any, session: bo
             client.command("SET max_block_size = 777")
             assert client.query(sql, settings={"max_block_size": 55}).result_rows[0][0] == 55
             assert client.query(sql).result_rows[0][0] == 777
+    finally:
+        client.close()
+
+
+def test_a_numeric_looking_value_for_a_string_setting(client: Any, db: str) -> None:
+    """ClickHouse parses every URL setting as its own type: '10381' is a String to insert_deduplication_token."""
+    client.command(f"CREATE TABLE {db}.t (a UInt8) ENGINE = MergeTree ORDER BY a")
+    client.insert(f"{db}.t", [[1]], settings={"insert_deduplication_token": "10381"})
+    token = client.query("SELECT getSetting('insert_deduplication_token')", settings={"insert_deduplication_token": 42})
+    assert token.result_rows == [("42",)]
+
+
+def test_server_side_parameters_in_insert_values_and_with_clause(client: Any, db: str) -> None:
+    """The parameters reach the data part too: VALUES ({id:UInt32}) and a WITH clause in front of an INSERT."""
+    client.command(f"CREATE TABLE {db}.p (id UInt32, name String) ENGINE = MergeTree ORDER BY id")
+    client.command(
+        f"INSERT INTO {db}.p (id, name) VALUES ({{id:UInt32}}, {{name:String}})", parameters={"id": 21, "name": "x;y"}
+    )
+    client.query(
+        f"WITH {{SELECT:Int32}} AS value INSERT INTO {db}.p (name) FORMAT TabSeparated\nvalue_1;\n",
+        parameters={"SELECT": 13},
+    )
+    client.query(f"WITH 1 AS y INSERT INTO {db}.p (name) FORMAT TabSeparated\nvalue_2;\n")
+    rows = client.query(f"SELECT id, name FROM {db}.p ORDER BY id, name").result_rows
+    assert rows == [(0, "value_1;"), (0, "value_2;"), (21, "x;y")]
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\ufeff", "\u2028"])
+def test_a_unicode_space_after_the_statement(client: Any, space: str) -> None:
+    """ClickHouse's lexer skips these as whitespace; their UTF-8 bytes must survive the statement's trimming."""
+    assert client.query(f"SELECT 13;{space}").result_rows == [(13,)]
+    assert client.raw_query(f"SELECT 13;{space}", fmt="TabSeparated") == b"13\n"
+
+
+def test_binary_bound_as_a_heredoc(client: Any) -> None:
+    """The client binds bytes into the query as `$name$...$name$`: quotes, `;` and non-UTF-8 bytes included."""
+    data = b"\xff\xfe'\";-- \x00/*" + bytes(range(128, 256))
+    assert (
+        client.raw_query("SELECT hex($b$)", parameters={"$b$": data}, fmt="TabSeparated")
+        == data.hex().upper().encode() + b"\n"
+    )
+
+
+def test_a_request_without_a_database_runs_in_default(warehouse: Any, db: str) -> None:
+    """The `database` parameter is the request's, not the session's (only USE changes the session's)."""
+    client = warehouse.client(database=db)
+    try:
+        assert client.command("SELECT currentDatabase()") == db
+        client.database = None
+        assert client.command("SELECT currentDatabase()") == "default"
+        client.command(f"USE {db}")
+        assert client.command("SELECT currentDatabase()") == db
+    finally:
+        client.close()
+
+
+def test_query_ids_and_sessions_are_in_the_system_logs(warehouse: Any) -> None:
+    session_id = f"logs-{uuid.uuid4().hex}"
+    client = warehouse.client(session_id=session_id)
+    try:
+        query_id = f"logged-{uuid.uuid4().hex}"
+        client.query("SELECT 1 AS num", settings={"query_id": query_id})
+        failed_id = f"failed-{uuid.uuid4().hex}"
+        with pytest.raises(DatabaseError):
+            client.query("SELECT throwIf(1)", settings={"query_id": failed_id})
+        client.command("SYSTEM FLUSH LOGS")
+        logged = client.query(
+            "SELECT type, query, user, exception_code FROM system.query_log "
+            "WHERE query_id IN ({ids:Array(String)}) AND event_time > now() - 60 ORDER BY event_time_microseconds",
+            parameters={"ids": [query_id, failed_id]},
+        ).result_rows
+        assert [(kind, user, code) for kind, _, user, code in logged] == [
+            ("QueryStart", "default", 0),
+            ("QueryFinish", "default", 0),
+            ("QueryStart", "default", 0),
+            ("ExceptionWhileProcessing", "default", 395),
+        ]
+        assert "SELECT 1 AS num" in logged[0][1]
+        sessions = client.query(
+            "SELECT type, user FROM system.session_log WHERE session_id = {s:String}", parameters={"s": session_id}
+        ).result_rows
+        assert sessions == [("LoginSuccess", "default")]
     finally:
         client.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import lz4.frame
+import pyarrow as pa
 import pytest
 
 from tests.conftest import WarehouseProcess, free_port
@@ -86,6 +87,25 @@ def test_truncated_compressed_body_writes_nothing(warehouse: WarehouseProcess) -
     unknown = post(warehouse, "SELECT 1", headers={"Content-Encoding": "snappy-ish"})
     assert "Code: 89" in unknown.text
     assert count(warehouse, name) == 0
+    still_serving(warehouse)
+
+
+def test_arrow_insert_that_is_no_arrow_file_writes_nothing(warehouse: WarehouseProcess) -> None:
+    """An Arrow file is read as the stream inside it (warehouse/embedded/insert_feed.py): a body that is no Arrow
+    file, or one whose stream breaks off, is still refused by the engine's reader, and nothing is written."""
+    name = new_table(warehouse)
+    source = pa.table({"id": pa.array(range(100_000), pa.uint32()), "s": pa.array(["x"] * 100_000)})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, source.schema) as writer:
+        writer.write_table(source, max_chunksize=10_000)
+    whole = sink.getvalue().to_pybytes()
+    for body in (b"id,s\n1,a\n", whole[: len(whole) // 2], b"ARROW1\x00\x00" + b"\x07" * 64):
+        response = post(warehouse, f"INSERT INTO {name} FORMAT Arrow", body)
+        assert response.status_code >= 400, response.text
+        assert response.text.startswith("Code: "), response.text
+        assert count(warehouse, name) == 0
+    assert post(warehouse, f"INSERT INTO {name} FORMAT Arrow", whole).status_code == 200
+    assert count(warehouse, name) == 100_000
     still_serving(warehouse)
 
 
