@@ -19,6 +19,9 @@ from dataclasses import dataclass
 _WORD_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _WORD_CHARS = _WORD_START | frozenset("0123456789$")
 _SPACE = frozenset(" \t\r\n\f\v")
+_DIGITS = frozenset("0123456789")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_ASCII_WORD_CHARS = _WORD_START | _DIGITS
 ASCII_BLANKS = " \t\r\n\f\v"
 # What ClickHouse's lexer (skipWhitespacesUTF8) also skips as whitespace, as UTF-8 bytes read as latin-1:
 # U+0085 U+00A0 U+180E U+2000..U+200D U+2028 U+2029 U+202F U+205F U+2060 U+3000 U+FEFF.
@@ -149,16 +152,13 @@ def _tokens(text: str, complete: bool) -> Iterator[Token]:
             yield (Token("word", text[i:j], i, j, depth))
             i = j
         elif "0" <= ch <= "9":
-            j = i + 1
-            while j < n and (text[j] in _WORD_CHARS or text[j] == "."):
-                j += 1
+            j = _number_end(text, i)
             yield (Token("number", text[i:j], i, j, depth))
             i = j
         elif ch == ";":
-            if depth == 0:
-                yield Token("end", ";", i, i + 1, depth)
-                return
-            i += 1
+            # At any depth: ClickHouse's lexer knows no brackets, and an unbalanced `)` must not hide a `;`.
+            yield Token("end", ";", i, i + 1, depth)
+            return
         else:
             if ch in "([{":
                 yield (Token("punct", ch, i, i + 1, depth))
@@ -169,6 +169,58 @@ def _tokens(text: str, complete: bool) -> Iterator[Token]:
             else:
                 yield (Token("punct", ch, i, i + 1, depth))
             i += 1
+
+
+def _number_end(text: str, i: int) -> int:
+    """Where the number at i ends, as ClickHouse's lexer reads it: `0x`/`0b`, digits, a fraction, an exponent
+    with its sign; ASCII word characters after it make it a bare word, but never a `$`, which may open a
+    heredoc (`1$a$;$a$` is the number 1 and a heredoc)."""
+    n = len(text)
+    hexadecimal = False
+    if i + 2 < n and text[i] == "0" and text[i + 1] in "xXbB":
+        hexadecimal = text[i + 1] in "xX"
+        j = i + 2
+    else:
+        j = i + 1
+    digits = _HEX_DIGITS if hexadecimal else _DIGITS
+    while j < n and text[j] in digits:
+        j += 1
+    if j < n and text[j] == ".":
+        j += 1
+        while j < n and text[j] in digits:
+            j += 1
+    if j + 1 < n and text[j] in ("pP" if hexadecimal else "eE"):
+        j += 1
+        if j + 1 < n and text[j] in "+-":
+            j += 1
+        while j < n and text[j] in _DIGITS:
+            j += 1
+    while j < n and text[j] in _ASCII_WORD_CHARS:
+        j += 1
+    return j
+
+
+def leading_words(text: str, count: int) -> list[str]:
+    """The statement's first `count` tokens, upper-cased words (anything else ends the list)."""
+    words: list[str] = []
+    try:
+        for tok in _tokens(text, True):
+            if tok.kind != "word" or len(words) == count:
+                break
+            words.append(tok.text.upper())
+    except SqlSplitError:
+        pass
+    return words
+
+
+def statement_follows(text: str) -> bool:
+    """Whether a `;` in `text` (Values data, which is SQL literals) is followed by anything but blanks
+    and comments: the engine, given statement and data as one query, would run that as a statement of its own."""
+    tokens = _tokens(text, True)
+    for tok in tokens:
+        if tok.kind == "end":
+            return next(_tokens(text[tok.end :], True), None) is not None
+    return False
 
 
 def _utf8_space(text: str, i: int) -> int:

@@ -152,6 +152,36 @@ def test_no_one_but_the_admin_reads_the_query_and_session_logs(server: Warehouse
             assert "admin-only-literal" not in refused(response), sql
 
 
+def test_a_second_statement_is_refused_before_the_engine_sees_it(server: WarehouseProcess) -> None:
+    """chdb runs every statement of a query, the access check's EXPLAIN included: the server refuses a `;` that the
+    engine's lexer would end a statement at, wherever its own tokenizer might have hidden it."""
+    smuggled = [
+        "SELECT 1$a$ '$a$; SELECT concat(' ', pin_hash) FROM raw.customers --'",  # `1$a$` is 1 and a heredoc
+        "SELECT 1); SELECT concat(' ', pin_hash) FROM raw.customers",
+        "SELECT 1 ;\u00a0SELECT concat(' ', pin_hash) FROM raw.customers",
+    ]
+    for sql in smuggled:
+        response = reader(server, sql)
+        assert response.status_code != 200 and "secret-hash" not in response.text, (sql, response.text)
+    assert reader(server, "SELECT splitByChar(';', 'a;b')").text == "['a','b']\n"
+
+
+def test_a_reader_literal_of_bytes_that_are_no_utf8(server: WarehouseProcess) -> None:
+    """The statement's bytes reach the engine as they came, and so does its EXPLAIN AST: the check reads it."""
+    password = secret(server, "warehouse_reader_password")
+    response = httpx.post(f"{server.url}/", content=b"SELECT '\xff;' AS b", auth=("pulse_reader", password), timeout=60)
+    assert response.status_code == 200 and response.content == b"\xff;\n", response.text
+
+
+@pytest.mark.parametrize("lead", ["// a comment\n", "# a comment\n", "/* a /* nested */ comment */ ", "\ufeff"])
+def test_a_sessionless_set_never_outlives_its_request(server: WarehouseProcess, lead: str) -> None:
+    """Whatever ClickHouse's lexer skips before SET (any comment, a byte-order mark), the pooled connection it ran
+    on is not handed to the user's next request with that setting."""
+    assert reader(server, f"{lead}SET max_result_rows = 1, result_overflow_mode = 'throw'").status_code == 200
+    for _ in range(3):
+        assert reader(server, "SELECT number FROM numbers(5)").text == "0\n1\n2\n3\n4\n"
+
+
 def test_reader_reads_the_marts(server: WarehouseProcess) -> None:
     assert reader(server, "SELECT count() FROM marts.dim_hospitals").text == "3\n"
     assert reader(server, "SELECT count() FROM dim_hospitals", database="marts").text == "3\n"

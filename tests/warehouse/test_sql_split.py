@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warehouse.sql_split import NeedMoreText, SqlSplitError, split_statement
+from warehouse.sql_split import NeedMoreText, SqlSplitError, split_statement, statement_follows
 
 
 @pytest.mark.parametrize(
@@ -132,3 +132,44 @@ def test_an_open_heredoc_asks_for_more_and_a_closed_one_is_a_string() -> None:
         split_statement("INSERT INTO t SELECT $p$ FORMAT", complete=False)
     stmt = split_statement(_wire("SELECT $p$\xff';$p$").replace("\xc3\xbf", "\xff"), complete=True)
     assert stmt.sql == "SELECT $p$\xff';$p$"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # ClickHouse's lexer ends a number before a `$`: `1$a$ '$a$` is the number 1 and a heredoc, not a number
+        # and a string literal that would hide the `;` that follows.
+        "SELECT 1$a$ '$a$; SELECT secret FROM t --'",
+        "SELECT 1abc$a$ '$a$; SELECT secret FROM t --'",
+        # A `;` ends the statement at any bracket depth: the engine's lexer counts no brackets, and an unbalanced
+        # `)` must not hide it.
+        "SELECT (1; SELECT secret FROM t)",
+        "SELECT 1); SELECT secret FROM t",
+    ],
+)
+def test_a_second_statement_is_never_hidden(text: str) -> None:
+    with pytest.raises(SqlSplitError, match="Multi-statements"):
+        split_statement(text, complete=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("1e-5", "1e-5"), ("0x1Fp+2", "0x1Fp+2"), ("1.5E+3", "1.5E+3"), ("0b101", "0b101"), ("1abc", "1abc")],
+)
+def test_numbers_as_clickhouse_lexes_them(text: str, number: str) -> None:
+    assert split_statement(f"SELECT {text}, 2", complete=True).sql == f"SELECT {number}, 2"
+
+
+@pytest.mark.parametrize(
+    ("data", "follows"),
+    [
+        (" (1, 'a;b'), (2, $x$;$x$)", False),
+        (" (1, 'a');", False),
+        (" (1, 'a'); -- the end\n", False),
+        (" (1, 'a'); DROP TABLE t", True),
+        (" (1, 'a')\n;SELECT 1", True),
+        (" (1, /* ; */ 'a') ; /* */ ;", True),
+    ],
+)
+def test_a_statement_after_values_data(data: str, follows: bool) -> None:
+    assert statement_follows(data) is follows

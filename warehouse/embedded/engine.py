@@ -17,7 +17,6 @@ import collections
 import contextlib
 import functools
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from pulse.core.settings import WarehouseUser
 from warehouse import access
 from warehouse.embedded.query_log import ServerLog
 from warehouse.errors import ClickHouseError, auth_failed
+from warehouse.sql_split import leading_words
 
 log = logging.getLogger("pulse.warehouse")
 
@@ -39,7 +39,6 @@ ALLOWED_CACHE_SIZE = 4096
 # A request that has answered its client may still be letting go of its session for a moment, and the client's
 # next request can come on a new connection (a streamed response it stopped reading): that one waits this long.
 SESSION_RELEASE_GRACE_SECONDS = 0.5
-_SESSION_STATE_STATEMENT = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*(SET|USE|CREATE\s+TEMPORARY)\b", re.I | re.S)
 
 
 def quote_value(value: str) -> str:
@@ -67,8 +66,10 @@ def quote_identifier(name: str) -> str:
 
 
 def changes_session_state(sql: str) -> bool:
-    """SET, USE and CREATE TEMPORARY TABLE change the connection they run on."""
-    return bool(_SESSION_STATE_STATEMENT.match(sql))
+    """SET, USE and CREATE TEMPORARY TABLE change the connection they run on. Their first words as ClickHouse's
+    lexer reads them (after any comment, `//` and `#` ones and nested ones too, and Unicode blanks)."""
+    words = leading_words(sql.encode("utf-8", "surrogateescape").decode("latin-1"), 2)
+    return words[:1] in (["SET"], ["USE"]) or words == ["CREATE", "TEMPORARY"]
 
 
 @dataclass
@@ -211,7 +212,20 @@ class Engine:
             if key in self._allowed:
                 self._allowed.move_to_end(key)
                 return
-        tree = access.parse_ast(conn.query(f"EXPLAIN AST {sql}", "TSV", params).bytes().decode())
+        if ";" in sql:
+            # chdb runs every statement of a query (clickhouse-local's multi-query), the EXPLAIN below included:
+            # a second statement that the server's tokenizer missed would run unchecked. The engine's own parser
+            # says whether there is one (formatQuery refuses multi-statements), given the exact bytes.
+            text = engine_sql(sql)
+            hexed = (text if isinstance(text, bytes) else text.encode()).hex()
+            try:
+                conn.query(f"SELECT length(formatQuerySingleLine(unhex('{hexed}')))", "TSV")
+            except ClickHouseError as err:
+                if "Multi-statements" in err.message:
+                    raise ClickHouseError("SYNTAX_ERROR", "Syntax error: Multi-statements are not allowed") from None
+                raise
+        # A literal of bytes that are no UTF-8 comes back as it went: it names nothing the check looks at.
+        tree = access.parse_ast(conn.query(f"EXPLAIN AST {sql}", "TSV", params).bytes().decode(errors="replace"))
         cacheable = True
 
         def exists(db: str, table: str) -> bool:

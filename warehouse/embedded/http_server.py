@@ -42,7 +42,7 @@ from warehouse.embedded.insert_feed import as_stream, read_ahead
 from warehouse.embedded.output import content_type, empty_result_is_empty, engine_format, shape_stream, streaming_mode
 from warehouse.embedded.query_log import QueryRecord
 from warehouse.errors import ClickHouseError
-from warehouse.sql_split import NeedMoreText, SqlSplitError, Statement, split_statement
+from warehouse.sql_split import NeedMoreText, SqlSplitError, Statement, split_statement, statement_follows
 
 log = logging.getLogger("pulse.warehouse")
 
@@ -161,7 +161,7 @@ class BodyReader:
         try:
             while not self.done:
                 self._raw(READ_SIZE)
-        except ClickHouseError:
+        except (ClickHouseError, OSError):  # OSError: the client reset the connection, or it timed out
             self.clean = False
 
 
@@ -389,6 +389,9 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             params = dict(parse_qsl(query_string, keep_blank_values=True))
             external: list[ExternalTable] = []
             if is_multipart(self.headers.get("Content-Type")):
+                # As ClickHouse: credentials come from the headers or the URL, and nobody unauthenticated gets
+                # the server to read (and decompress, without bound) a whole form into memory.
+                server.engine.authenticate(*self._credentials(params))
                 external = read_form(self.headers["Content-Type"], body.read_all(), params)
             request = self._parse_request(server, params)
             request.external = external
@@ -688,6 +691,15 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             text = None
         if text is None:
             return cls._insert(conn, sql, fmt, bytes(data), body)
+        # The engine runs the query's every statement, and Values data ends at a `;`: what follows it would run
+        # as SQL of its own (ClickHouse reads the body as data only, and refuses it).
+        if fmt.lower() == "values":
+            try:
+                extra = statement_follows(text)
+            except SqlSplitError as exc:
+                raise ClickHouseError("SYNTAX_ERROR", f"Syntax error: {exc}") from None
+            if extra:
+                raise ClickHouseError("SYNTAX_ERROR", "Syntax error: Multi-statements are not allowed")
         # A line break first: the statement may end in a `--` comment.
         result = conn.query(f"{sql}\nFORMAT {quote_identifier(fmt)}\n{text}", "TSV", params)
         return {
@@ -708,7 +720,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                 for piece in data:
                     inserter.append(piece)
                 result = inserter.finish()
-            except ClickHouseError:
+            except (ClickHouseError, OSError):  # OSError: reading the body (on the read-ahead thread) failed
                 with contextlib.suppress(Exception):
                     inserter.cancel()
                 raise

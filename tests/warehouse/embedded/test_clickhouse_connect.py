@@ -390,6 +390,18 @@ def test_server_side_parameters_in_insert_values_and_with_clause(client: Any, db
     assert rows == [(0, "value_1;"), (0, "value_2;"), (21, "x;y")]
 
 
+def test_values_data_with_parameters_runs_no_statement_of_its_own(client: Any, db: str) -> None:
+    """Statement and data go to the engine as one query, which runs every statement in it: Values data ends at a
+    `;`, and what follows must not run as SQL (ClickHouse reads the body as data only)."""
+    client.command(f"CREATE TABLE {db}.v (id UInt32, name String) ENGINE = MergeTree ORDER BY id")
+    smuggled = f"; CREATE TABLE {db}.pwned (a UInt8) ENGINE = Memory"
+    with pytest.raises(DatabaseError, match="Multi-statements"):
+        client.command(f"INSERT INTO {db}.v VALUES ({{id:UInt32}}, 'x'){smuggled}", parameters={"id": 1})
+    assert client.command(f"EXISTS TABLE {db}.pwned") == 0
+    client.command(f"INSERT INTO {db}.v VALUES ({{id:UInt32}}, 'a;b'), (2, $$c;d$$);", parameters={"id": 1})
+    assert client.query(f"SELECT id, name FROM {db}.v ORDER BY id").result_rows == [(1, "a;b"), (2, "c;d")]
+
+
 @pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\ufeff", "\u2028"])
 def test_a_unicode_space_after_the_statement(client: Any, space: str) -> None:
     """ClickHouse's lexer skips these as whitespace; their UTF-8 bytes must survive the statement's trimming."""

@@ -406,6 +406,17 @@ def test_keep_alive_survives_errors(warehouse: WarehouseProcess) -> None:
             assert client.post("/", content=b"SELECT * FROM no_such_table").status_code == 404
 
 
+def test_no_form_is_read_before_its_sender_is_authenticated(warehouse: WarehouseProcess) -> None:
+    """A multipart body is read whole (and decompressed, without bound) into memory: as ClickHouse, the server
+    checks the credentials of the URL or headers first, so nobody unauthenticated gets it to read one."""
+    headers = {"Content-Type": "multipart/form-data; boundary=x", "Content-Encoding": "zstd"}
+    body = b"not zstd at all: decoding it would fail"
+    stranger = httpx.post(f"{warehouse.url}/", auth=("default", "wrong"), headers=headers, content=body)
+    assert stranger.text.startswith("Code: 516.") and "AUTHENTICATION_FAILED" in stranger.text, stranger.text
+    admin = httpx.post(f"{warehouse.url}/", auth=warehouse.auth, headers=headers, content=body)
+    assert "CANNOT_DECOMPRESS" in admin.text, admin.text
+
+
 def test_external_data_lives_for_one_query(warehouse: WarehouseProcess) -> None:
     """ClickHouse's external data: files in a multipart form become temporary tables for the query."""
     response = httpx.post(

@@ -277,3 +277,39 @@ def test_cli_start_status_stop(tmp_path: object) -> None:
     assert stopped.returncode == 0
     status = subprocess.run([*pulse, "warehouse", "status"], env=env, capture_output=True, text=True, timeout=60)
     assert status.returncode == 1
+
+
+class _ResetBody:
+    """A request body whose client resets the connection after the first piece."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def read(self, size: int = 0) -> bytes:
+        self.reads += 1
+        if self.reads == 1:
+            return b"1\n"
+        raise ConnectionResetError("client went away")
+
+    def readline(self, size: int = 0) -> bytes:
+        return self.read(size)
+
+
+def test_a_client_reset_while_its_insert_is_read_ahead_is_no_engine_error() -> None:
+    """The read-ahead thread's socket error reaches the handler as a socket error (it closes the connection),
+    not as an engine error answered on a dead socket; and draining a reset body closes instead of raising."""
+    from types import SimpleNamespace
+
+    from warehouse.embedded.http_server import BodyReader, ClickHouseHandler
+
+    cancelled: list[bool] = []
+    inserter = SimpleNamespace(append=lambda piece: None, finish=lambda: None, cancel=lambda: cancelled.append(True))
+    conn = SimpleNamespace(raw=SimpleNamespace(send_insert=lambda sql, fmt: inserter))
+    with pytest.raises(ConnectionResetError):
+        ClickHouseHandler._insert(conn, "INSERT INTO t", "TSV", b"", _ResetBody())  # type: ignore[arg-type]
+    assert cancelled == [True]
+
+    body = BodyReader(_ResetBody(), {"Content-Length": "100"}, max_bytes=1000)  # type: ignore[arg-type]
+    assert body.read() == b"1\n"
+    body.drain()  # no exception escapes the error path that drains a body
+    assert not body.clean and not body.done
