@@ -57,7 +57,8 @@ def warehouse_message(err: Exception) -> str:
 def check_statement(query: str) -> str:
     """The statement without a trailing `;` if it is one SELECT or WITH ... SELECT, else RecipientQueryError."""
     try:
-        statement = split_statement(query, complete=True)
+        # The tokenizer reads bytes as latin-1 (its offsets are byte offsets), as the warehouse server gives them.
+        statement = split_statement(query.encode().decode("latin-1"), complete=True)
     except SqlSplitError as err:
         raise RecipientQueryError(f"is not one SQL statement: {err}") from None
     if statement.kind not in ("SELECT", "WITH"):
@@ -67,7 +68,7 @@ def check_statement(query: str) -> str:
         )
     if statement.format is not None:
         raise RecipientQueryError(f"must not name an output format (FORMAT {statement.format})")
-    return statement.sql
+    return statement.sql.encode("latin-1").decode()
 
 
 def check_columns(spec: KindSpec, columns: Sequence[str]) -> None:

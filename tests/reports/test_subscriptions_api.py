@@ -15,6 +15,7 @@ from sqlalchemy import select
 from operational_api.app import create_app
 from operational_api.db import Store
 from operational_api.models import ReportUnsubscribe
+from operational_api.services.recipient_queries import RecipientQueryError, check_statement
 from operational_api.unsubscribe import UNSUBSCRIBE, _b64, _mac, make_token, signing_key
 from pulse.core.settings import Settings
 from tests.operational_api.factories import keys_for_every_scope
@@ -207,3 +208,11 @@ def test_unsubscribe_link_is_public_idempotent_and_unforgeable(api: Api, reports
     assert api.client.post(f"/v1/unsubscribe/{unknown}").status_code == 404
     with reports_env.store.read() as session:
         assert len(session.execute(select(ReportUnsubscribe.id)).all()) == 1
+
+
+def test_recipient_query_is_split_as_the_warehouse_splits_it() -> None:
+    """Non-ASCII text keeps its bytes, a trailing no-break space is a blank (as ClickHouse's lexer has it), and a
+    second statement behind one is still refused."""
+    assert check_statement("SELECT 'ü€' AS email;\u00a0") == "SELECT 'ü€' AS email"
+    with pytest.raises(RecipientQueryError, match="not one SQL statement"):
+        check_statement("SELECT 1;\u00a0SELECT 2")
