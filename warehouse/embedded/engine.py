@@ -36,9 +36,12 @@ log = logging.getLogger("pulse.warehouse")
 
 # Statements a non-admin user was allowed to run, so a dashboard re-running its queries is parsed once.
 ALLOWED_CACHE_SIZE = 4096
-# A request that has answered its client may still be letting go of its session for a moment, and the client's
-# next request can come on a new connection (a streamed response it stopped reading): that one waits this long.
+# A session's next request can come on a new connection while the last one is still noticing that its client
+# stopped reading a streamed response: a request finding its session busy waits this long before it is refused.
 SESSION_RELEASE_GRACE_SECONDS = 0.5
+# A request that has answered its client may still be tidying up on the session's connection (dropping its
+# external tables, noting a USE). The client's next request is not concurrent with it: that one waits up to this.
+SESSION_TIDY_UP_SECONDS = 30.0
 
 
 def quote_value(value: str) -> str:
@@ -86,6 +89,8 @@ class EngineConnection:
     # setting -> (value we set, value to restore or None for DEFAULT)
     overrides: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     broken: bool = False
+    # The request holding the connection has started its final answer: the client may already be sending its next.
+    answered: bool = False
 
     def query(self, sql: str, fmt: str = "TSV", params: dict[str, str] | None = None) -> Any:
         try:
@@ -318,9 +323,13 @@ class Engine:
                 session.timeout = float(timeout)
         # As ClickHouse: a session runs one query at a time and refuses a concurrent one (no queue). No supported
         # client shares a session between threads (dbt-clickhouse and clickhouse-connect's SQLAlchemy and DB-API
-        # connections each have their own), and clickhouse-connect tells its users to expect this error.
-        if not session.lock.acquire(timeout=SESSION_RELEASE_GRACE_SECONDS):
+        # connections each have their own), and clickhouse-connect tells its users to expect this error. A request
+        # whose predecessor has already answered is the client's next one, not a concurrent one: it waits.
+        if not session.lock.acquire(timeout=SESSION_RELEASE_GRACE_SECONDS) and not (
+            session.connection.answered and session.lock.acquire(timeout=SESSION_TIDY_UP_SECONDS)
+        ):
             raise ClickHouseError("SESSION_IS_LOCKED", f"Session {session_id} is locked by a concurrent client")
+        session.connection.answered = False
         try:
             yield session.connection
         finally:

@@ -240,6 +240,7 @@ class ResponseWriter:
         self.request = request
         self.headers_sent = False
         self.exception_tag = secrets.token_hex(8)
+        self.connection: EngineConnection | None = None  # the engine connection the answer comes from
         self._encoder = encoder_for(request.compression if request else None,
                                     request.compression_level if request else 3)  # fmt: skip
 
@@ -264,6 +265,7 @@ class ResponseWriter:
 
     def whole(self, body: bytes | BinaryIO, fmt: str | None, summary: dict[str, int] | None, size: int) -> None:
         """Send a complete body (bytes or a spooled file of `size` bytes)."""
+        self._answering()
         h = self.handler
         compressed: bytes | None = None
         encoding = self.request.compression if self.request else None
@@ -308,8 +310,14 @@ class ResponseWriter:
             ).encode()
             self._chunk(self._encoder.encode(block))
             h.close_connection = True
+        self._answering()
         self._chunk(self._encoder.finish())
         h.wfile.write(b"0\r\n\r\n")
+
+    def _answering(self) -> None:
+        """Before the answer's last bytes: once the client has them it may send its session's next request."""
+        if self.connection is not None:
+            self.connection.answered = True
 
     def _chunk(self, data: bytes) -> None:
         if data:
@@ -553,6 +561,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         with engine.connection(
             request.user, request.readonly, request.session_id, request.session_timeout, request.session_check
         ) as conn:
+            writer.connection = conn
             if changes_session_state(stmt.sql):
                 conn.reset_overrides()
                 if not request.session_id:

@@ -343,6 +343,20 @@ def test_busy_session_refuses_a_concurrent_query(warehouse: WarehouseProcess) ->
     assert ok(q(warehouse, "SELECT 1", session_id=session)) == "1\n"  # free again once the first finished
 
 
+def test_a_sessions_next_request_waits_for_the_last_ones_tidy_up(warehouse: WarehouseProcess) -> None:
+    """A request with external data answers first and drops its temporary table after: the client, which has its
+    answer, sends the next request at once. That one is not concurrent and is served, never SESSION_IS_LOCKED."""
+    session = uuid.uuid4().hex
+    with httpx.Client(auth=warehouse.auth, timeout=60) as client:
+        for i in range(40):
+            response = client.post(
+                f"{warehouse.url}/",
+                params={"query": "SELECT sum(x) FROM ids", "ids_structure": "x UInt32", "session_id": session},
+                files={"ids": ("ids.csv", f"{i}\n1\n".encode())},
+            )
+            assert ok(response) == f"{i + 1}\n"
+
+
 def test_get_is_read_only(warehouse: WarehouseProcess) -> None:
     name = table(warehouse, "x UInt8")
     refused = httpx.get(f"{warehouse.url}/", auth=warehouse.auth, params={"query": f"INSERT INTO {name} VALUES (1)"})
