@@ -39,6 +39,13 @@ def simulate(
             "(default 1), e.g. H002:80: what a metric alert on a hospital's daily kits catches.",
         ),
     ] = None,
+    cache_dir: Annotated[
+        str | None,
+        typer.Option(
+            help="History: copy the history from this cache when it holds exactly this one (same simulator code, "
+            "settings and store), else simulate and store it there (SQLite stores only).",
+        ),
+    ] = None,
     duration: Annotated[float, typer.Option(help="Live: seconds to run.")] = 60.0,
     rate: Annotated[float, typer.Option(help="Live: requests per second, all clients together.")] = 20.0,
     machines: Annotated[int, typer.Option(help="Live: concurrent machines (a third offline).")] = 6,
@@ -57,7 +64,7 @@ def simulate(
         if history:
             _history(store, days=days, end=end, scale=scale, seed=seed, bad_rows=bad_rows,
                      profile=profile or settings.demo_profile, mixed_currencies=mixed_currencies,
-                     sales_drop=sales_drop)  # fmt: skip
+                     sales_drop=sales_drop, cache_dir=cache_dir)  # fmt: skip
         else:
             _live(store, duration=duration, rate=rate, machines=machines, max_requests=max_requests, seed=seed)
     except NotMigrated as err:
@@ -79,7 +86,10 @@ def _history(
     profile: str,
     mixed_currencies: bool,
     sales_drop: str | None,
+    cache_dir: str | None = None,
 ) -> None:
+    from pathlib import Path
+
     from rich.table import Table
 
     from operational_api.db import Store
@@ -99,7 +109,12 @@ def _history(
     console.print(f"simulating {profile} {cfg.first_day} .. {cfg.last_day}: {cfg.hospitals} hospitals, "
                   f"{cfg.customers:,} customers, seed {seed}" + (", mixed currencies" if mixed_currencies else "")
                   + (f", sales drop {sales_drop}" if sales_drop else ""))  # fmt: skip
-    result = run_history(store, settings, cfg)
+    if cache_dir:
+        from simulator.cache import run_history_cached
+
+        result, cached = run_history_cached(store, settings, cfg, Path(cache_dir))
+    else:
+        result, cached = run_history(store, settings, cfg), False
     table = Table("table", "rows", "writes (inserts + updates)")
     counts = table_counts(store)
     for name, count in counts.items():
@@ -108,7 +123,12 @@ def _history(
     feeds = ", ".join(f"{feed} {rows:,} rows" for feed, rows in result.feed_rows.items() if rows)
     console.print(f"feeds in {settings.landing_dir}: {feeds or 'none for this business'}")
     total = sum(result.rows.values())
-    console.print(f"[green]done[/green] in {result.seconds:.1f} s ({total / max(result.seconds, 1e-9):,.0f} rows/s)")
+    if cached:
+        console.print(f"[green]done[/green] in {result.seconds:.1f} s ({total:,} rows copied from the cache)")
+    else:
+        console.print(
+            f"[green]done[/green] in {result.seconds:.1f} s ({total / max(result.seconds, 1e-9):,.0f} rows/s)"
+        )
 
 
 def _live(store: object, *, duration: float, rate: float, machines: int, max_requests: int | None, seed: int) -> None:

@@ -222,11 +222,17 @@ def _roles_line(roles: tuple[str, ...]) -> str:
 def set_up(settings: Settings) -> Logins:
     """Everything `pulse demo` needs from Superset, idempotent: metadata database and administrator, the
     server in the background, then dashboards, roles, row-level security and demo users imported."""
+    init(settings)
+    start(settings)
+    return import_demo_assets(settings)
+
+
+def import_demo_assets(settings: Settings) -> Logins:
+    """The dashboards, roles, row-level security and demo users imported into the running Superset (what `pulse
+    demo` does once the marts are built, Superset having started beside the data)."""
     from pulse.superset.assets import import_assets
     from pulse.superset.security import demo_password_path
 
-    init(settings)
-    start(settings)
     with connect(settings) as client:
         summary = import_assets(client, settings)
     admin_where = (

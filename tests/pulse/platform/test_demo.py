@@ -101,6 +101,7 @@ def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
                                            if k.startswith("PULSE_")})  # type: ignore[call-arg]  # fmt: skip
     try:
         wait_for(log, "vends stored", demo, timeout=2000)  # set up done, a first minute of live traffic posted
+        wait_for(log, "every statement run has ended", demo, timeout=600)  # they may render beside the traffic
         for name, pid, ok, url in lineup.status(settings):
             assert pid is not None and ok, f"{name} is not healthy at {url}"
         assert any((home / "outbox").iterdir()), "no statement reached the SMTP sink"
