@@ -91,6 +91,7 @@ def test_demo_runs_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     home = tmp_path / "home"
     ports = {name: str(free_port()) for name in ("API", "SMTP", "AIRFLOW", "SUPERSET", "DBT_DOCS")}
     env = {**os.environ, "PULSE_HOME": str(home), "PULSE_DEMO_DAYS": "45", "PULSE_DEMO_SCALE": "0.02",
+           "XDG_CACHE_HOME": str(tmp_path / "cache"),  # the history cache: not the user's
            "PULSE_CLICKHOUSE_URL": f"http://default:@127.0.0.1:{free_port()}",
            **{f"PULSE_{name}_PORT": port for name, port in ports.items()}}  # fmt: skip
     log = tmp_path / "demo.log"
