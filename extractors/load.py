@@ -8,20 +8,25 @@ at most one batch behind what was loaded; the next run re-sends that batch and t
 one copy.
 
 Each insert is one streamed `INSERT ... FORMAT ArrowStream`: record batches go into the request body as
-they come from the source, so reading, sending and the warehouse's parsing overlap.
+they come from the source, so reading, sending and the warehouse's parsing overlap. Where the warehouse can
+read the SQLite store itself, a batch is instead one `INSERT ... SELECT FROM sqlite()` over its change_seq
+range (`extractors.engine_copy`), several at once, acknowledged in order.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import queue
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
+from extractors.engine_copy import Copied, Plan, WarehouseRead, batch_bounds, copy_range
 from extractors.faults import crash_point
 from extractors.raw_schema import CHANGE_SEQ, RAW_DATABASE, RawTable, extracted_tables
 from extractors.source import Source
@@ -210,6 +215,58 @@ def _copy_batches(
                             progress, acknowledge)  # fmt: skip
 
 
+def _copy_by_warehouse(
+    source: Source,
+    read: WarehouseRead,
+    table: RawTable,
+    target: str,
+    after: int,
+    result: TableLoad,
+    batch_rows: int,
+    progress: Progress | None,
+    acknowledge: Callable[[int, int], None] | None = None,
+) -> int:
+    """Copy rows with change_seq > after into `target` by having the warehouse read the SQLite file itself
+    (`extractors.engine_copy`): one INSERT ... SELECT per batch of `batch_rows` rows, bounded in this
+    process's snapshot, up to len(read.clients) of them at once (the engine reads SQLite on one thread per
+    statement: disjoint ranges at once use every core). `acknowledge(last, rows)` runs in change_seq order,
+    for a batch only once it and every batch below it have returned, so a watermark never passes a range
+    that is not in the warehouse. Returns the last change_seq copied."""
+    bounds = batch_bounds(source, table, after, batch_rows)
+    if not bounds:
+        return after
+    plan = Plan.of(read.clients[0], source, table, read.path)
+    ranges = list(zip([after, *bounds[:-1]], bounds, strict=True))
+    idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
+    for client in read.clients:
+        idle.put(client)
+
+    def copy(lo: int, hi: int) -> Copied:
+        client = idle.get()
+        try:
+            return copy_range(client, plan, target, lo, hi)
+        finally:
+            idle.put(client)
+
+    pool = ThreadPoolExecutor(max_workers=len(read.clients), thread_name_prefix=f"copy-{table.name}")
+    try:
+        copies = [pool.submit(copy, lo, hi) for lo, hi in ranges]
+        for (_, hi), done in zip(ranges, copies, strict=True):
+            copied = done.result()
+            after = hi
+            result.bytes += copied.bytes
+            if progress:
+                progress(table.name, copied.rows)
+            crash_point("after-load")
+            if acknowledge is not None:
+                acknowledge(after, copied.rows)
+            result.rows += copied.rows
+            result.batches += 1
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on failure: nothing left running, nothing acknowledged
+    return after
+
+
 def _copy_stream(
     rows: RowStream,
     client: Client,
@@ -255,6 +312,7 @@ def load_incremental(
     batch_rows: int,  # rows per watermark step (settings.extract_batch_rows)
     insert_rows: int,  # rows per streamed HTTP insert inside a batch (settings.extract_insert_rows)
     progress: Progress | None = None,
+    warehouse_read: WarehouseRead | None = None,  # the warehouse reads the SQLite file itself (engine_copy)
 ) -> TableLoad:
     started = time.perf_counter()
     result = TableLoad(table.name)
@@ -263,8 +321,16 @@ def load_incremental(
     if result.added_columns and after:
         # Old rows are in raw without the new column: send them again, the reload replaces them.
         result.mode, after = "reload (schema changed)", 0
-    after = _copy_batches(source, client, table, table.qualified, after, result, batch_rows, insert_rows, progress,
-                          acknowledge=lambda last, rows: watermarks.set(table.name, last, rows))  # fmt: skip
+
+    def acknowledge(last: int, rows: int) -> None:
+        watermarks.set(table.name, last, rows)
+
+    if warehouse_read is not None and source.backlog_reaches(table, after, warehouse_read.min_rows):
+        after = _copy_by_warehouse(source, warehouse_read, table, table.qualified, after, result, batch_rows,
+                                   progress, acknowledge)  # fmt: skip
+    else:
+        after = _copy_batches(source, client, table, table.qualified, after, result, batch_rows, insert_rows,
+                              progress, acknowledge)  # fmt: skip
     result.watermark = after
     result.seconds = time.perf_counter() - started
     return result
@@ -279,6 +345,7 @@ def load_full_refresh(
     batch_rows: int,  # rows per watermark step (settings.extract_batch_rows)
     insert_rows: int,  # rows per streamed HTTP insert inside a batch (settings.extract_insert_rows)
     progress: Progress | None = None,
+    warehouse_read: WarehouseRead | None = None,  # the warehouse reads the SQLite file itself (engine_copy)
 ) -> TableLoad:
     """Reload a table from scratch into a side table, then swap it in atomically (readers never see a gap)."""
     started = time.perf_counter()
@@ -289,7 +356,10 @@ def load_full_refresh(
     target = f"{RAW_DATABASE}.`{side}`"
     client.command(ddl.drop_table(target, if_exists=True))
     client.command(table.create_sql(side, ddl))
-    after = _copy_batches(source, client, table, target, 0, result, batch_rows, insert_rows, progress)
+    if warehouse_read is not None:
+        after = _copy_by_warehouse(source, warehouse_read, table, target, 0, result, batch_rows, progress)
+    else:
+        after = _copy_batches(source, client, table, target, 0, result, batch_rows, insert_rows, progress)
     for statement in ddl.sync_replica(target):
         client.command(statement)
     client.command(ddl.exchange_tables(table.qualified, target))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import queue
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
+from clickhouse_connect.driver.client import Client
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from extractors.engine_copy import WarehouseRead, warehouse_reads_store
 from extractors.load import (
     TableLoad,
     Watermarks,
@@ -17,7 +21,7 @@ from extractors.load import (
     load_window,
     select_tables,
 )
-from extractors.raw_schema import CHANGE_SEQ
+from extractors.raw_schema import CHANGE_SEQ, RawTable
 from extractors.source import Source
 from operational_api.db import database_url
 from pulse.core.console import console
@@ -56,7 +60,9 @@ def extract(
     watermarks = Watermarks(client, new_run_id("extract"), WarehouseDDL.from_settings(settings))
     watermarks.ensure()
     results: list[TableLoad] = []
+    warehouse_read: WarehouseRead | None = None
     try:
+        warehouse_read = _warehouse_read(settings, client, source)
         with source.snapshot(), _progress(show_progress) as progress:
             task_of = {}
             if progress is not None:
@@ -70,34 +76,77 @@ def extract(
                 if progress is not None:
                     progress.advance(task_of[name], rows)
 
-            for table in chosen:
+            def load_one(table: RawTable, client: Client, watermarks: Watermarks) -> TableLoad:
                 if since is not None or until is not None:
                     start = since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
                     end = until or dt.datetime.now(dt.UTC)
-                    results.append(load_window(source, client, table, start, end, ddl=watermarks.ddl))
+                    result = load_window(source, client, table, start, end, ddl=watermarks.ddl)
                 else:
                     load = load_full_refresh if full_refresh else load_incremental
-                    results.append(
-                        load(
-                            source,
-                            client,
-                            table,
-                            watermarks,
-                            batch_rows=batch_rows,
-                            insert_rows=settings.extract_insert_rows,
-                            progress=advance,
-                        )
+                    result = load(
+                        source,
+                        client,
+                        table,
+                        watermarks,
+                        batch_rows=batch_rows,
+                        insert_rows=settings.extract_insert_rows,
+                        progress=advance,
+                        warehouse_read=warehouse_read,
                     )
                 if progress is not None:
                     progress.update(task_of[table.name], completed=progress.tasks[task_of[table.name]].total)
+                return result
+
+            if warehouse_read is None or since is not None or until is not None:
+                results.extend(load_one(table, client, watermarks) for table in chosen)
+            else:
+                # The server does the work: tables are loaded side by side, so that the fixed cost of each
+                # (its DDL check, watermark, bounds) overlaps the others' copies. Session-less clients: the
+                # server runs one statement at a time per session.
+                idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
+                for stream in warehouse_read.clients:
+                    idle.put(stream)
+
+                def load_table(table: RawTable) -> TableLoad:
+                    stream = idle.get()
+                    try:
+                        return load_one(table, stream, Watermarks(stream, watermarks.run_id, watermarks.ddl))
+                    finally:
+                        idle.put(stream)
+
+                with ThreadPoolExecutor(len(warehouse_read.clients), thread_name_prefix="extract") as pool:
+                    results.extend(pool.map(load_table, chosen))
             if since is None and until is None and not full_refresh:
                 unchanged = {r.table: r.watermark for r in results if r.rows == 0}
                 if unchanged:
                     watermarks.checked(unchanged)
     finally:
+        if warehouse_read is not None:
+            warehouse_read.close()
         source.close()
         client.close()
     return results
+
+
+def _warehouse_read(settings: Settings, client: Client, source: Source) -> WarehouseRead | None:
+    """How the warehouse reads the store itself this run, or None: Arrow over HTTP. Asked before the
+    snapshot opens (the check compares the server's view of the store with this process's, which a held
+    snapshot would freeze)."""
+    if settings.extract_warehouse_read == "never":
+        return None
+    if source.sqlite_path is None or not warehouse_reads_store(client, source):
+        if settings.extract_warehouse_read == "always":
+            raise RuntimeError(
+                "PULSE_EXTRACT_WAREHOUSE_READ=always, but the warehouse server cannot read the store "
+                f"({database_url(settings)}): it must be a SQLite file the server can open, and the loader its admin"
+            )
+        return None
+    # Own clients without a session: statements of one session run one after the other.
+    streams = [
+        connect(settings, compress=False, autogenerate_session_id=False)
+        for _ in range(settings.extract_warehouse_streams)
+    ]
+    return WarehouseRead(source.sqlite_path, tuple(streams), settings.extract_reader_process_rows)
 
 
 def summary_table(results: Sequence[TableLoad]) -> Table:

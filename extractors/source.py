@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sqlite3
+import threading
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -53,8 +55,11 @@ class Source:
         self._conn: Any
         self._reader: SQLiteReaderProcess | None = None
         self._reader_min_rows = 0
+        self.sqlite_path: str | None = None  # the store's file, absolute (SQLite on disk only)
         if self.dialect == "sqlite":
             database = parsed.database or ":memory:"
+            if database != ":memory:" and os.path.isfile(database):
+                self.sqlite_path = os.path.realpath(database)
             self._conn = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA busy_timeout = 30000")
             if reader_process_rows is not None and database != ":memory:":
@@ -66,6 +71,8 @@ class Source:
         else:
             raise ValueError(f"unsupported operational database: {self.dialect}")
         self._cursor = self._conn.cursor()
+        # One cursor: the small look-ups below may come from several loading threads (the warehouse-read route).
+        self._lock = threading.Lock()
 
     def _fetch_arrow(self, sql: str, params: tuple[Any, ...], table: RawTable) -> pa.Table:
         self._cursor.execute(sql, params)
@@ -129,7 +136,7 @@ class Source:
         """Every row with change_seq > after, in change_seq order, with the load columns, as record batches
         of at most `batch_rows` rows. In-process reads are pages of one statement each (all inside the
         snapshot, when one is open); the reader process reads the table with one statement."""
-        if self._reader is not None and self._backlog_reaches(table, after, self._reader_min_rows):
+        if self._reader is not None and self.backlog_reaches(table, after, self._reader_min_rows):
             yield from self._reader.stream(table, after=after, block_rows=min(batch_rows, READER_BLOCK_ROWS))
             return
         page_rows = min(batch_rows, IN_PROCESS_PAGE_ROWS)
@@ -153,7 +160,7 @@ class Source:
             with_load_columns(self.read_window(table, column, start, end), now_utc()).combine_chunks().to_batches()
         )
 
-    def _backlog_reaches(self, table: RawTable, after: int, rows: int) -> bool:
+    def backlog_reaches(self, table: RawTable, after: int, rows: int) -> bool:
         if rows <= 0:
             return True
         pending = self.scalar(
@@ -162,13 +169,20 @@ class Source:
         return int(pending or 0) >= rows
 
     def query_row(self, sql: str) -> tuple[int, ...]:
-        self._cursor.execute(sql)
-        row = self._cursor.fetchone()
+        with self._lock:
+            self._cursor.execute(sql)
+            row = self._cursor.fetchone()
         return tuple(int(v or 0) for v in row) if row else ()
 
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with self._lock:
+            self._cursor.execute(sql)
+            return [tuple(row) for row in self._cursor.fetchall()]
+
     def scalar(self, sql: str) -> Any:
-        self._cursor.execute(sql)
-        row = self._cursor.fetchone()
+        with self._lock:
+            self._cursor.execute(sql)
+            row = self._cursor.fetchone()
         return row[0] if row else None
 
     def columns_of(self, table: str) -> set[str]:

@@ -100,9 +100,6 @@ class Settings(BaseSettings):
     warehouse_queue_wait_seconds: float = Field(
         default=10.0, description="How long a query waits for a free slot before it is refused."
     )
-    warehouse_session_wait_seconds: float = Field(
-        default=30.0, description="How long a query waits for its session's previous query before it is refused."
-    )
     warehouse_session_timeout: int = Field(
         default=60, description="Default idle seconds before an HTTP session expires."
     )
@@ -143,8 +140,20 @@ class Settings(BaseSettings):
     )
     extract_reader_process_rows: int = Field(
         default=100_000,
-        description="Pending rows from which a SQLite table is read by the columnar reader process "
-        "(connectorx) rather than in-process; 0: always.",
+        description="Pending rows from which a SQLite table is read by the warehouse itself or the columnar reader "
+        "process (connectorx) rather than in-process; 0: always.",
+    )
+    extract_warehouse_read: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Let the warehouse read a SQLite store itself (INSERT ... SELECT FROM sqlite(), as its admin): "
+        "auto = when the server can open the same file (the embedded one on this machine), else Arrow over HTTP; "
+        "always = fail if it cannot; never = always Arrow over HTTP.",
+    )
+    extract_warehouse_streams: int = Field(
+        default=1,
+        ge=1,
+        description="INSERT ... SELECT statements (and tables) at once when the warehouse reads the store, each over "
+        "its own change_seq range. 1 for the embedded warehouse: measured, 2 at once were slower there.",
     )
 
     # Report delivery (reports/): SMTP relay or the embedded sink, unsubscribe links, retries.

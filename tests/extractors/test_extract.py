@@ -78,13 +78,23 @@ def raw_row_counts(platform: Platform) -> dict[str, int]:
 
 
 def with_reader_process(platform: Platform) -> Settings:
-    """The platform's settings, with every SQLite table read by the reader process (the test data is small)."""
-    return platform.settings.model_copy(update={"extract_reader_process_rows": 0})
+    """The platform's settings, with every SQLite table read by the reader process (the test data is small)
+    and sent as Arrow (the embedded warehouse would otherwise read the file itself)."""
+    return platform.settings.model_copy(update={"extract_reader_process_rows": 0, "extract_warehouse_read": "never"})
 
 
-@pytest.mark.parametrize("reader", ["in-process", "reader process"])
+def reading(platform: Platform, reader: str) -> Settings:
+    """Settings that make extract() read the store the given way."""
+    if reader == "reader process":
+        return with_reader_process(platform)
+    if reader == "in-process":
+        return platform.settings.model_copy(update={"extract_warehouse_read": "never"})
+    return platform.settings.model_copy(update={"extract_warehouse_read": "always", "extract_reader_process_rows": 0})
+
+
+@pytest.mark.parametrize("reader", ["in-process", "reader process", "warehouse"])
 def test_raw_equals_operational_with_updates_and_tombstones(platform: Platform, reader: str) -> None:
-    settings = with_reader_process(platform) if reader == "reader process" else platform.settings
+    settings = reading(platform, reader)
     first = extract(settings)
     assert sum(r.rows for r in first) > 10_000
     assert_raw_equals_operational(platform)
@@ -115,6 +125,7 @@ def extract_in_subprocess(platform: Platform, **env: str) -> subprocess.Complete
         "PULSE_OPS_DATABASE_URL": str(platform.settings.ops_database_url),
         "PULSE_CLICKHOUSE_URL": platform.settings.clickhouse_url,
         "PULSE_EXTRACT_READER_PROCESS_ROWS": "0",  # crashes matter most for big loads: read as they are
+        "PULSE_EXTRACT_WAREHOUSE_READ": "never",  # the reader process's faults; a test may ask for "always"
         **env,
     }
     return subprocess.run(
@@ -122,9 +133,15 @@ def extract_in_subprocess(platform: Platform, **env: str) -> subprocess.Complete
     )
 
 
-@pytest.mark.parametrize("fault", ["after-load", "mid-batch"])
-def test_crash_then_rerun_converges(platform: Platform, fault: str) -> None:
-    small = {"PULSE_EXTRACT_BATCH_ROWS": "2000", "PULSE_EXTRACT_INSERT_ROWS": "700"}
+@pytest.mark.parametrize(
+    ("fault", "warehouse_read"), [("after-load", "never"), ("mid-batch", "never"), ("after-load", "always")]
+)
+def test_crash_then_rerun_converges(platform: Platform, fault: str, warehouse_read: str) -> None:
+    small = {
+        "PULSE_EXTRACT_BATCH_ROWS": "2000",
+        "PULSE_EXTRACT_INSERT_ROWS": "700",
+        "PULSE_EXTRACT_WAREHOUSE_READ": warehouse_read,  # always: one INSERT ... SELECT per batch, no mid-batch
+    }
     crashed = extract_in_subprocess(platform, PULSE_FAULT=f"{fault}:4", **small)
     assert crashed.returncode == -9, crashed.stderr[-2000:]  # killed at the fault point, not a clean exit
     client = platform.client()
@@ -175,8 +192,9 @@ def test_schema_evolution_adds_the_column_with_values(platform: Platform) -> Non
     assert all(beds == hospital_id * 10 for hospital_id, beds in rows)
 
 
-def test_full_refresh_and_backfill_keep_the_layer_exact(platform: Platform) -> None:
-    settings = with_reader_process(platform)
+@pytest.mark.parametrize("reader", ["reader process", "warehouse"])
+def test_full_refresh_and_backfill_keep_the_layer_exact(platform: Platform, reader: str) -> None:
+    settings = reading(platform, reader)
     extract(settings)
     watermarks = Watermarks(platform.client(), "check").all()
     refreshed = extract(settings, ["vend_transactions", "customers"], full_refresh=True)
