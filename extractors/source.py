@@ -75,10 +75,11 @@ class Source:
         self._lock = threading.Lock()
 
     def _fetch_arrow(self, sql: str, params: tuple[Any, ...], table: RawTable) -> pa.Table:
-        self._cursor.execute(sql, params)
-        if self.dialect != "sqlite":
-            return conform(self._cursor.fetch_arrow_table(), table)
-        rows = self._cursor.fetchall()
+        with self._lock:
+            self._cursor.execute(sql, params)
+            if self.dialect != "sqlite":
+                return conform(self._cursor.fetch_arrow_table(), table)
+            rows = self._cursor.fetchall()
         names = [c.name for c in table.columns]
         if not rows:
             return conform(pa.table({n: pa.nulls(0) for n in names}), table)
@@ -186,5 +187,6 @@ class Source:
         return row[0] if row else None
 
     def columns_of(self, table: str) -> set[str]:
-        self._cursor.execute(f'SELECT * FROM "{table}" LIMIT 0')
-        return {d[0] for d in self._cursor.description or ()}
+        with self._lock:
+            self._cursor.execute(f'SELECT * FROM "{table}" LIMIT 0')
+            return {d[0] for d in self._cursor.description or ()}

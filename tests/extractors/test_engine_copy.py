@@ -208,12 +208,14 @@ def test_the_warehouse_reads_the_store_only_where_it_can(platform: Platform, rea
         memory.close()
 
 
-def test_loads_while_the_api_writes_converge(platform: Platform) -> None:
+@pytest.mark.parametrize("small_backlog", [0, 50])
+def test_loads_while_the_api_writes_converge(platform: Platform, small_backlog: int) -> None:
     """The warehouse reads the SQLite file (WAL mode) while this process keeps committing to it: every load
-    succeeds, and once the writes stop one more load leaves raw equal to the store and reconciled."""
+    succeeds, and once the writes stop one more load leaves raw equal to the store and reconciled. With a
+    threshold, backlogs under it are read in this process, two tables at once beside the server's copies."""
     # Two statements and two tables at once, batches of 500 rows: many ranges acknowledged in order.
     update = {"extract_warehouse_read": "always", "extract_batch_rows": 500, "extract_warehouse_streams": 2,
-              "extract_reader_process_rows": 0}  # fmt: skip
+              "extract_reader_process_rows": small_backlog}  # fmt: skip
     settings = platform.settings.model_copy(update=update)
     stop = threading.Event()
     written: list[int] = []
