@@ -58,9 +58,10 @@ from rich.console import Console
 from rich.table import Table
 
 from extractors.engine_copy import Plan, batch_bounds, declared_types, insert_select_sql
-from extractors.load import INSERT_SETTINGS, RowStream, TableLoad, insert_stream, operational_tables
+from extractors.load import RowStream, TableLoad, insert_stream, operational_tables
 from extractors.pipeline import extract
 from extractors.raw_schema import RAW_DATABASE, RawTable
+from extractors.raw_types import INSERT_SETTINGS
 from extractors.reader_process import SQLiteReaderProcess
 from extractors.source import Source
 from pulse.core.settings import Settings
@@ -294,10 +295,15 @@ def read_batches(
     return batches, time.perf_counter() - started
 
 
+def settings_clause() -> str:
+    """Pulse's insert settings as an in-process INSERT's SETTINGS clause: the ceilings insert as Pulse does."""
+    return ", ".join(f"{name} = {value}" for name, value in INSERT_SETTINGS.items())
+
+
 def ceiling_run(batches: dict[str, list[pa.Table]], tables: list[RawTable], data_dir: Path) -> Run:
     """The same Arrow batches inserted in-process with chdb (no HTTP, no other process): the ceiling."""
     conn = chdb.connect(str(data_dir))
-    settings = ", ".join(f"{name} = {value}" for name, value in INSERT_SETTINGS.items())
+    settings = settings_clause()
     own_before = time.process_time()
     try:
         conn.query(f"CREATE DATABASE IF NOT EXISTS {RAW_DATABASE}")
@@ -336,7 +342,7 @@ def engine_ceiling_run(db: Path, tables: list[RawTable], batch_rows: int, data_d
     after the other: route (b) without the server, HTTP or parallel ranges."""
     conn = chdb.connect(str(data_dir))
     source = Source(f"sqlite:///{db}")
-    settings = ", ".join(f"{name} = {value}" for name, value in INSERT_SETTINGS.items())
+    settings = settings_clause()
     own_before = time.process_time()
     rows: dict[str, int] = {}
     try:

@@ -34,11 +34,9 @@ from dataclasses import dataclass
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.summary import QuerySummary
 
-from extractors.raw_types import CHANGE_SEQ, DELETED_AT, LOAD_COLUMNS, RawColumn, RawTable
+from extractors.raw_types import CHANGE_SEQ, DELETED_AT, INSERT_SETTINGS, LOAD_COLUMNS, RawColumn, RawTable
 from extractors.source import Source
 
-# As for the Arrow inserts (see load.py): one statement never holds two versions of a key.
-INSERT_SETTINGS = {"optimize_on_insert": 0}
 COUNTER_TABLE = "pulse_change_seq"  # one row, the global change_seq counter: it identifies the store's state
 
 

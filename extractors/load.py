@@ -29,15 +29,12 @@ from clickhouse_connect.driver.client import Client
 from extractors.engine_copy import Copied, Plan, WarehouseRead, batch_bounds, copy_range
 from extractors.faults import crash_point
 from extractors.raw_schema import CHANGE_SEQ, RAW_DATABASE, RawTable, extracted_tables
+from extractors.raw_types import INSERT_SETTINGS
 from extractors.source import Source
 from operational_api.models import Base
 from warehouse.ddl import WarehouseDDL
 
 WATERMARKS = f"{RAW_DATABASE}._pulse_watermarks"
-# A batch never holds two versions of one key (it comes from one statement), so the replacing merge that
-# ClickHouse otherwise runs over every inserted block has nothing to remove; it is skipped (background
-# merges and FINAL still keep one version per key across batches).
-INSERT_SETTINGS = {"optimize_on_insert": 0}
 _END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"  # Arrow IPC end-of-stream marker
 
 

@@ -31,6 +31,12 @@ TYPES: dict[str, tuple[str, pa.DataType]] = {
 }
 
 
+# Every insert into raw, whichever route: a batch never holds two versions of one key (it comes from one
+# statement), so the replacing merge ClickHouse otherwise runs over every inserted block has nothing to remove;
+# it is skipped (background merges and FINAL still keep one version per key across batches).
+INSERT_SETTINGS = {"optimize_on_insert": 0}
+
+
 @dataclass(frozen=True)
 class RawColumn:
     name: str
