@@ -11,6 +11,7 @@ deadline). Daemon threads: a demo stopped by an error or Ctrl-C does not wait fo
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import threading
 import time
@@ -107,10 +108,15 @@ def check_all(branches: list[Branch[object]]) -> None:
         branch.check()
 
 
-def run_captured(args: list[str], env: dict[str, str], what: str, *, cwd: str | None = None) -> str:
-    """A child process whose output is kept (branches do not draw on the terminal); PulseError with its tail."""
-    result = subprocess.run(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, text=True, errors="replace")  # fmt: skip
-    if result.returncode != 0:
-        raise PulseError(f"{what} failed (exit {result.returncode}):\n{result.stdout[-3000:]}", NEXT_STEP)
-    return result.stdout
+def run_captured(args: list[str], env: dict[str, str], what: str, *, cwd: str | None = None, nice: int = 0) -> str:
+    """A child process whose output is kept (branches do not draw on the terminal); PulseError with its tail.
+    `nice`: run it (and what it starts) at that lower priority, for work that must not slow the services' start."""
+    with subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, text=True, errors="replace") as child:  # fmt: skip
+        if nice:
+            with contextlib.suppress(ProcessLookupError):  # set before it starts its own children, or already gone
+                os.setpriority(os.PRIO_PROCESS, child.pid, nice)
+        output, _ = child.communicate()
+    if child.returncode != 0:
+        raise PulseError(f"{what} failed (exit {child.returncode}):\n{output[-3000:]}", NEXT_STEP)
+    return output

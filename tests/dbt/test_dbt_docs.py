@@ -30,8 +30,10 @@ def test_docs_are_generated_and_served_as_a_service(
         manifest = httpx.get(dbt_docs.url(settings) + "manifest.json", timeout=10).json()
         models = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "model"}
         assert {"mart_vending_daily", "int_vend_daily", "fct_vend_transactions"} <= models
-        catalog = json.loads((settings.home / "dbt" / "target" / "catalog.json").read_text())
+        catalog = json.loads((dbt_docs.site_dir(settings) / "catalog.json").read_text())
         assert "nodes" in catalog
+        # The site has its own target path: the runs' target (rewritten by every dbt run in Airflow) holds none of it.
+        assert not any((settings.home / "dbt" / "target" / name).exists() for name in dbt_docs.SITE_FILES)
         rows = {name: (service_pid, healthy) for name, service_pid, healthy, _ in lineup.status(settings)}
         assert rows["dbt-docs"] == (pid, True)
         assert dbt_docs.start(settings) == pid  # idempotent: the running site is kept

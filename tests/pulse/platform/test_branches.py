@@ -70,3 +70,13 @@ def test_branch_lines_wait_while_a_child_process_draws() -> None:
         board.say("✓ Airflow ready")
     text = captured.get()
     assert text.index("simulating") < text.index("Superset started") < text.index("Airflow ready")
+
+
+def test_a_niced_child_and_what_it_starts_run_at_the_lower_priority() -> None:
+    # The grandchild starts a second later, long after the priority was set on its parent.
+    code = ("import subprocess, sys, time; time.sleep(1); "
+            "print(subprocess.run([sys.executable, '-c', 'import os; print(os.nice(0))'], capture_output=True, "
+            "text=True).stdout.strip())")  # fmt: skip
+    base = int(run_captured([sys.executable, "-c", "import os; print(os.nice(0))"], {}, "probe"))
+    assert run_captured([sys.executable, "-c", code], {}, "statements", nice=10).strip() == str(min(base + 10, 19))
+    assert run_captured([sys.executable, "-c", code], {}, "services").strip() == str(base)
