@@ -29,7 +29,7 @@ from simulator.pins import hash_pins
 from simulator.rng import customer_pin
 from simulator.vending_sim import VendingSim
 from simulator.vending_world import build_vending_world, customer_row
-from simulator.writer import Ids, Timeline, apply_day, store_is_empty, sync_sequences
+from simulator.writer import Ids, Timeline, apply_day, deferred_checkpoints, store_is_empty, sync_sequences
 
 
 class SimulationError(RuntimeError):
@@ -86,7 +86,7 @@ def run_history(store: Store, settings: Settings, cfg: SimConfig, *, show_progre
         console=console,
         disable=not show_progress,
     )
-    with progress:
+    with progress, deferred_checkpoints(store):
         task = progress.add_task("history", total=len(days), day="", rows=0)
         for day in days:
             vending.run_day(day)

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Integer, Table, bindparam, event, func, insert, select, text, update
 
 from operational_api.db import Store
 from operational_api.models import Base, allocate_change_seq, table_of
@@ -130,6 +132,32 @@ def apply_day(store: Store, ops: list[Op]) -> Counter[str]:
                 conn.execute(stmt, params)
                 written[name] += len(params)
     return written
+
+
+@contextmanager
+def deferred_checkpoints(store: Store) -> Iterator[None]:
+    """SQLite: no WAL checkpoint between the history's days, one at the end. Each day's commit otherwise copies the
+    pages it touched into the database file (every day's WAL passes SQLite's 1,000-page threshold), the same index
+    pages again day after day: about 3 s of 38 for 180 days of the demo's business. PostgreSQL: nothing."""
+    if store.dialect != "sqlite":
+        yield
+        return
+    engine = store.write_engine
+
+    def no_checkpoints(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+    event.listen(engine, "checkout", no_checkpoints)
+    try:
+        yield
+    finally:
+        event.remove(engine, "checkout", no_checkpoints)
+        engine.dispose()  # the pooled connections that checkpoint never; new ones have SQLite's default
+        raw = engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the driver's own cursor: outside any transaction
+        finally:
+            raw.close()
 
 
 def store_is_empty(store: Store) -> list[str]:
