@@ -40,13 +40,46 @@ class Service:
         return self.run_dir(settings) / f"{self.name}.log"
 
 
-def running_pid(service: Service, settings: Settings) -> int | None:
+def _recorded_pid(service: Service, settings: Settings) -> int | None:
     try:
-        pid = int(service.pidfile(settings).read_text().strip())
+        return int(service.pidfile(settings).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def running_pid(service: Service, settings: Settings) -> int | None:
+    pid = _recorded_pid(service, settings)
+    if pid is None:
+        return None
+    try:
         os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+    except ProcessLookupError:
         return None
     return pid
+
+
+def _group_alive(pgid: int) -> bool:
+    """Any live process left in the group (a service's tree: start() makes its leader a new session). Zombies do
+    not count: an orphan's is reaped by init whenever init gets to it, which need not be soon."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # no procfs (macOS): ask the kernel, zombies included
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, _, group = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
 
 
 def healthy(service: Service, timeout: float = 2.0) -> bool:
@@ -94,25 +127,25 @@ def start(service: Service, settings: Settings) -> int:
 
 
 def stop(service: Service, settings: Settings, grace: float = 60.0) -> bool:
-    """SIGTERM the service's process group and wait; SIGKILL after `grace` seconds. False if not running."""
-    pid = running_pid(service, settings)
-    if pid is None:
+    """SIGTERM the service's process group and wait until every process in it has ended, not only its leader
+    (Airflow's scheduler once outlived its parent); SIGKILL what is left after `grace` seconds. A group whose leader
+    is gone is still stopped. False if nothing of it was running."""
+    pgid = _recorded_pid(service, settings)
+    if pgid is None or not _group_alive(pgid):
         service.pidfile(settings).unlink(missing_ok=True)
         return False
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            os.waitpid(pgid, os.WNOHANG)  # the leader, when this process started it
+        if not _group_alive(pgid):
             break
         time.sleep(0.1)
     else:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+            os.killpg(pgid, signal.SIGKILL)
     service.pidfile(settings).unlink(missing_ok=True)
     return True
 
