@@ -2,6 +2,8 @@
 
 In one run, on one operational SQLite file (a simulated CRM/vending business plus bulk vend transactions up to
 `--vend-rows`, 10M by default):
+- floor: SQLite itself handing over every value once, in C, nothing built (no reader can read the file faster per
+  core);
 - read alone: every table read once through the SQLite reader process (connectorx), the Arrow route's reader;
 - ceiling (Arrow): those Arrow batches inserted in-process with chdb into tables created with the same DDL, in
   batches of PULSE_EXTRACT_BATCH_ROWS rows with the same insert settings as Pulse (no HTTP, no other process);
@@ -197,6 +199,27 @@ def count_rows(db: Path, tables: list[str]) -> dict[str, int]:
 
 
 # --- runs ------------------------------------------------------------------------------------------------------
+
+
+_NUMERIC_KINDS = {"int16", "int32", "int64", "bool", "float", "decimal"}
+
+
+def sqlite_floor(db: Path, tables: list[RawTable]) -> float:
+    """Seconds SQLite itself takes to hand over every value once, on one core: one statement per table that
+    touches each column in C (numbers summed, text and blobs measured as bytes) and builds nothing. No reader of
+    the file is faster per core; a partitioned read at best divides it by the cores."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        started = time.perf_counter()
+        for table in tables:
+            touch = [
+                f'total("{c.name}")' if c.kind in _NUMERIC_KINDS else f'sum(length(CAST("{c.name}" AS BLOB)))'
+                for c in table.columns
+            ]
+            conn.execute(f'SELECT count(*), {", ".join(touch)} FROM "{table.name}"').fetchone()
+        return time.perf_counter() - started
+    finally:
+        conn.close()
 
 
 @dataclass
@@ -575,6 +598,10 @@ def main() -> None:
                 _, read_seconds = read_batches(url, tables, settings.extract_batch_rows, None)
             reads.append(Run("read alone: in-process (stdlib sqlite3)", total, read_seconds))
             gc.collect()
+        with console.status("floor: SQLite hands over every value once, in C, on one core"):
+            floor_seconds = sqlite_floor(db, tables)
+        reads.append(Run("floor: SQLite alone touches every value, one core", total, floor_seconds))
+        console.print(f"SQLite floor: {floor_seconds:.1f} s")
         if not args.skip_ceiling:
             with console.status("ceiling: reading the Arrow batches once (SQLite reader process)"):
                 own_before, children_before = time.process_time(), children_cpu_seconds()
