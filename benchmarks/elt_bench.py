@@ -59,7 +59,7 @@ from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.table import Table
 
-from extractors.engine_copy import Plan, batch_bounds, declared_types, insert_select_sql
+from extractors.engine_copy import Plan, batch_bounds, declared_types, describe_sql, insert_select_sql
 from extractors.load import RowStream, TableLoad, insert_stream, operational_tables
 from extractors.pipeline import extract
 from extractors.raw_schema import RAW_DATABASE, RawTable
@@ -323,15 +323,21 @@ def settings_clause() -> str:
     return ", ".join(f"{name} = {value}" for name, value in INSERT_SETTINGS.items())
 
 
+def in_process_raw(data_dir: Path, tables: list[RawTable]) -> Any:
+    """An in-process chdb with the raw tables created by Pulse's own DDL: where the ceilings insert."""
+    conn = chdb.connect(str(data_dir))
+    conn.query(f"CREATE DATABASE IF NOT EXISTS {RAW_DATABASE}")
+    for table in tables:
+        conn.query(table.create_sql())
+    return conn
+
+
 def ceiling_run(batches: dict[str, list[pa.Table]], tables: list[RawTable], data_dir: Path) -> Run:
     """The same Arrow batches inserted in-process with chdb (no HTTP, no other process): the ceiling."""
-    conn = chdb.connect(str(data_dir))
+    conn = in_process_raw(data_dir, tables)
     settings = settings_clause()
     own_before = time.process_time()
     try:
-        conn.query(f"CREATE DATABASE IF NOT EXISTS {RAW_DATABASE}")
-        for table in tables:
-            conn.query(table.create_sql())
         big_seconds = 0.0
         started = time.perf_counter()
         for table in tables:
@@ -363,22 +369,19 @@ def ceiling_run(batches: dict[str, list[pa.Table]], tables: list[RawTable], data
 def engine_ceiling_run(db: Path, tables: list[RawTable], batch_rows: int, data_dir: Path) -> Run:
     """Pulse's own INSERT ... SELECT FROM sqlite() statements (same SQL, same batches), run in-process by chdb one
     after the other: route (b) without the server, HTTP or parallel ranges."""
-    conn = chdb.connect(str(data_dir))
+    conn = in_process_raw(data_dir, tables)
     source = Source(f"sqlite:///{db}")
     settings = settings_clause()
     own_before = time.process_time()
     rows: dict[str, int] = {}
     try:
-        conn.query(f"CREATE DATABASE IF NOT EXISTS {RAW_DATABASE}")
-        for table in tables:
-            conn.query(table.create_sql())
         big_seconds = 0.0
         started = time.perf_counter()
         with source.snapshot():
             for table in tables:
                 table_started = time.perf_counter()
                 path = str(db.resolve())
-                described = conn.query(f"DESCRIBE TABLE sqlite('{path}', '{table.name}')", "TSV").bytes().decode()
+                described = conn.query(describe_sql(path, table.name), "TSV").bytes().decode()
                 engine = dict(line.split("\t")[:2] for line in described.splitlines())
                 plan = Plan.build(table, path, engine, declared_types(source, table.name))
                 after = 0

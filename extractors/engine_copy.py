@@ -29,6 +29,9 @@ other user is refused table functions by warehouse/access.py, and this module do
 
 from __future__ import annotations
 
+import contextlib
+import queue
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
@@ -79,10 +82,14 @@ def conformed(column: RawColumn, source_type: str, declared: str) -> str:
     return f"CAST({value} AS {target}) AS {name}"
 
 
+def describe_sql(path: str, table: str) -> str:
+    """What the engine's `sqlite()` makes of each column: a (name, type, ...) row per column."""
+    return f"DESCRIBE TABLE {sqlite_function(path, table)}"
+
+
 def source_types(client: Client, path: str, table: str) -> dict[str, str]:
     """What the engine's `sqlite()` makes of each column (it types them from their declared types)."""
-    rows = client.query(f"DESCRIBE TABLE {sqlite_function(path, table)}").result_rows
-    return {str(row[0]): str(row[1]) for row in rows}
+    return {str(row[0]): str(row[1]) for row in client.query(describe_sql(path, table)).result_rows}
 
 
 def declared_types(source: Source, table: str) -> dict[str, str]:
@@ -142,9 +149,29 @@ class WarehouseRead:
     # statement per table on the server cost more than reading a few rows here.
     min_rows: int = 0
 
+    def lender(self) -> ClientLender:
+        return ClientLender(self.clients)
+
     def close(self) -> None:
         for client in self.clients:
             client.close()
+
+
+class ClientLender:
+    """Lends the idle one of some clients, one thread at a time each (work spread over the clients' streams)."""
+
+    def __init__(self, clients: tuple[Client, ...]) -> None:
+        self._idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
+        for client in clients:
+            self._idle.put(client)
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[Client]:
+        client = self._idle.get()
+        try:
+            yield client
+        finally:
+            self._idle.put(client)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import queue
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -234,16 +233,11 @@ def _copy_by_warehouse(
         return after
     plan = Plan.of(read.clients[0], source, table, read.path)
     ranges = list(zip([after, *bounds[:-1]], bounds, strict=True))
-    idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
-    for client in read.clients:
-        idle.put(client)
+    lender = read.lender()
 
     def copy(lo: int, hi: int) -> Copied:
-        client = idle.get()
-        try:
+        with lender.borrow() as client:
             return copy_range(client, plan, target, lo, hi)
-        finally:
-            idle.put(client)
 
     pool = ThreadPoolExecutor(max_workers=len(read.clients), thread_name_prefix=f"copy-{table.name}")
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import queue
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -103,16 +102,11 @@ def extract(
                 # The server does the work: tables are loaded side by side, so that the fixed cost of each
                 # (its DDL check, watermark, bounds) overlaps the others' copies. Session-less clients: the
                 # server runs one statement at a time per session.
-                idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
-                for stream in warehouse_read.clients:
-                    idle.put(stream)
+                lender = warehouse_read.lender()
 
                 def load_table(table: RawTable) -> TableLoad:
-                    stream = idle.get()
-                    try:
+                    with lender.borrow() as stream:
                         return load_one(table, stream, Watermarks(stream, watermarks.run_id, watermarks.ddl))
-                    finally:
-                        idle.put(stream)
 
                 with ThreadPoolExecutor(len(warehouse_read.clients), thread_name_prefix="extract") as pool:
                     results.extend(pool.map(load_table, chosen))

@@ -16,6 +16,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+
+def as_scanned(text: str) -> str:
+    """A statement held as str, in the tokenizer's terms: its UTF-8 bytes read as latin-1. Bytes that were no UTF-8
+    and are held as surrogates (as the warehouse server holds them) become those bytes again. `from_scanned` turns a
+    piece of it back."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def from_scanned(text: str) -> str:
+    return text.encode("latin-1").decode("utf-8", "surrogateescape")
+
+
 _WORD_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _WORD_CHARS = _WORD_START | frozenset("0123456789$")
 _SPACE = frozenset(" \t\r\n\f\v")
@@ -26,14 +38,14 @@ ASCII_BLANKS = " \t\r\n\f\v"
 # What ClickHouse's lexer (skipWhitespacesUTF8) also skips as whitespace, as UTF-8 bytes read as latin-1:
 # U+0085 U+00A0 U+180E U+2000..U+200D U+2028 U+2029 U+202F U+205F U+2060 U+3000 U+FEFF.
 _UTF8_SPACES = tuple(
-    c.encode().decode("latin-1")
+    as_scanned(c)
     for c in "\u0085\u00a0\u180e\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
     + "".join(chr(cp) for cp in range(0x2000, 0x200E))
 )
 # Curly-quoted strings (‘...’) and identifiers (“...”), as UTF-8 read as latin-1: opener -> closer.
 _UNICODE_QUOTES = {
-    "\u2018".encode().decode("latin-1"): "\u2019".encode().decode("latin-1"),
-    "\u201c".encode().decode("latin-1"): "\u201d".encode().decode("latin-1"),
+    as_scanned("\u2018"): as_scanned("\u2019"),
+    as_scanned("\u201c"): as_scanned("\u201d"),
 }
 
 

@@ -22,7 +22,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from pulse.core.report_kinds import KindSpec, spec_for
 from pulse.core.settings import READER_USER, Settings
 from warehouse.identities import QUERY_SECONDS, WarehouseUnavailable, reader_client
-from warehouse.sql_split import SqlSplitError, split_statement
+from warehouse.sql_split import SqlSplitError, as_scanned, from_scanned, split_statement
 
 MAX_RECIPIENTS = 1_000_000
 _CLICKHOUSE_ERROR = re.compile(
@@ -57,8 +57,8 @@ def warehouse_message(err: Exception) -> str:
 def check_statement(query: str) -> str:
     """The statement without a trailing `;` if it is one SELECT or WITH ... SELECT, else RecipientQueryError."""
     try:
-        # The tokenizer reads bytes as latin-1 (its offsets are byte offsets), as the warehouse server gives them.
-        statement = split_statement(query.encode().decode("latin-1"), complete=True)
+        # The tokenizer reads bytes (its offsets are byte offsets), as the warehouse server gives them.
+        statement = split_statement(as_scanned(query), complete=True)
     except SqlSplitError as err:
         raise RecipientQueryError(f"is not one SQL statement: {err}") from None
     if statement.kind not in ("SELECT", "WITH"):
@@ -68,7 +68,7 @@ def check_statement(query: str) -> str:
         )
     if statement.format is not None:
         raise RecipientQueryError(f"must not name an output format (FORMAT {statement.format})")
-    return statement.sql.encode("latin-1").decode()
+    return from_scanned(statement.sql)
 
 
 def check_columns(spec: KindSpec, columns: Sequence[str]) -> None:

@@ -30,7 +30,7 @@ from pulse.core.settings import WarehouseUser
 from warehouse import access
 from warehouse.embedded.query_log import ServerLog
 from warehouse.errors import ClickHouseError, auth_failed
-from warehouse.sql_split import leading_words
+from warehouse.sql_split import as_scanned, leading_words
 
 log = logging.getLogger("pulse.warehouse")
 
@@ -71,7 +71,7 @@ def quote_identifier(name: str) -> str:
 def changes_session_state(sql: str) -> bool:
     """SET, USE and CREATE TEMPORARY TABLE change the connection they run on. Their first words as ClickHouse's
     lexer reads them (after any comment, `//` and `#` ones and nested ones too, and Unicode blanks)."""
-    words = leading_words(sql.encode("utf-8", "surrogateescape").decode("latin-1"), 2)
+    words = leading_words(as_scanned(sql), 2)
     return words[:1] in (["SET"], ["USE"]) or words == ["CREATE", "TEMPORARY"]
 
 
