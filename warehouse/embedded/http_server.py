@@ -66,6 +66,8 @@ READ_SIZE = 1 << 20
 BODY_READ_SIZE = 4 << 20
 SPOOL_BYTES = 32 * 1024 * 1024
 DRAIN_BYTES = 64 * 1024 * 1024
+# A multipart form (external data) is held in memory to hand its tables to the engine; ClickHouse streams them.
+MAX_FORM_BYTES = 256 * 1024 * 1024
 
 
 def _truthy(value: str | None) -> bool:
@@ -81,7 +83,7 @@ class BodyReader:
         self._max = max_bytes
         self._raw_read = 0
         self._chunk_left = 0
-        self.done = False
+        self.received = False  # every byte of the body is off the wire (more decoded output may still follow)
         self.clean = True  # False when the connection's byte stream can no longer be trusted
         length = headers.get("Content-Length")
         self._remaining = 0
@@ -91,8 +93,13 @@ class BodyReader:
             except ValueError:
                 self.clean = False
                 raise ClickHouseError("BAD_ARGUMENTS", f"Invalid Content-Length: {length!r}") from None
-            self.done = self._remaining == 0
+            self.received = self._remaining == 0
         self._decoder = decoder_for(headers.get("Content-Encoding"))
+
+    @property
+    def exhausted(self) -> bool:
+        """Nothing more to read: the body is received and decoded to its end."""
+        return self.received and not self._decoder.pending
 
     def check_declared_size(self) -> None:
         if self._remaining > self._max:
@@ -116,7 +123,7 @@ class BodyReader:
                 if self._chunk_left == 0:
                     while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass  # trailers
-                    self.done = True
+                    self.received = True
                     return b""
             data = self._rfile.read(min(size, self._chunk_left))
             self._chunk_left -= len(data)
@@ -134,23 +141,37 @@ class BodyReader:
                     f"Request body ended {self._remaining} bytes before its Content-Length",
                 )
             self._remaining -= len(data)
-            self.done = self._remaining == 0
+            self.received = self._remaining == 0
         self._raw_read += len(data)
         if self._raw_read > self._max:
             raise ClickHouseError("QUERY_IS_TOO_LARGE", f"Request body exceeds the limit of {self._max} bytes")
         return data
 
     def read(self, size: int = BODY_READ_SIZE) -> bytes:
-        """Decoded bytes; b"" only at the end of the body (then the compressed stream is checked whole)."""
-        while not self.done:
-            out = self._decoder.decode(self._raw(size))
+        """At most `size` decoded bytes; b"" only at the end of the body (then the compressed stream is
+        checked whole)."""
+        while True:
+            if self._decoder.pending:
+                out = self._decoder.decode(b"", size)
+            elif not self.received:
+                out = self._decoder.decode(self._raw(size), size)
+            else:
+                out = b""
+            if self.exhausted:
+                self._decoder.finish()  # a body cut inside a frame is refused before its last piece is used
+                return out
             if out:
                 return out
-        return self._decoder.finish()
 
-    def read_all(self) -> bytes:
+    def read_all(self, limit: int) -> bytes:
+        """The whole decoded body, refused once it exceeds `limit` bytes (decoded, whatever it was compressed
+        to on the wire)."""
         parts = []
-        while chunk := self.read():
+        size = 0
+        while chunk := self.read(min(BODY_READ_SIZE, limit - size + 1)):
+            size += len(chunk)
+            if size > limit:
+                raise ClickHouseError("QUERY_IS_TOO_LARGE", f"Decompressed request body exceeds {limit} bytes")
             parts.append(chunk)
         return b"".join(parts)
 
@@ -159,7 +180,7 @@ class BodyReader:
         the connection can serve its next request; past the limit, the connection is closed instead."""
         self._max = self._raw_read + limit
         try:
-            while not self.done:
+            while not self.received:
                 self._raw(READ_SIZE)
         except (ClickHouseError, OSError):  # OSError: the client reset the connection, or it timed out
             self.clean = False
@@ -400,7 +421,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                 # As ClickHouse: credentials come from the headers or the URL, and nobody unauthenticated gets
                 # the server to read (and decompress, without bound) a whole form into memory.
                 server.engine.authenticate(*self._credentials(params))
-                external = read_form(self.headers["Content-Type"], body.read_all(), params)
+                external = read_form(self.headers["Content-Type"], body.read_all(MAX_FORM_BYTES), params)
             request = self._parse_request(server, params)
             request.external = external
             writer = ResponseWriter(self, request)
@@ -416,7 +437,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             log.exception("unexpected error")
             self._fail(writer, ClickHouseError("UNKNOWN_EXCEPTION", f"{type(exc).__name__}: {exc}"), body)
         finally:
-            if body is None or not body.clean or not body.done:
+            if body is None or not body.clean or not body.received:
                 self.close_connection = True
 
     def _fail(self, writer: ResponseWriter, err: ClickHouseError, body: BodyReader | None) -> None:
@@ -425,9 +446,9 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             return
         if body is None:  # the request line or headers were unusable: no way to find the next request
             self.close_connection = True
-        elif not body.done and body.clean:
+        elif not body.received and body.clean:
             body.drain()
-        if body is not None and (not body.clean or not body.done):
+        if body is not None and (not body.clean or not body.received):
             self.close_connection = True
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             writer.error(err)
@@ -508,7 +529,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         step = 64 * 1024
         while True:
             try:
-                stmt = split_statement(buffer.decode("latin-1"), complete=body.done)
+                stmt = split_statement(buffer.decode("latin-1"), complete=body.exhausted)
                 break
             except NeedMoreText:
                 if len(buffer) > MAX_QUERY_BYTES:
@@ -619,7 +640,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
                 summary = self._insert(conn, sql, fmt, data_head, body)
             writer.whole(b"", None, summary, 0)
             return summary
-        if not body.done:
+        if not body.received:
             body.drain()
         fmt = stmt.format or request.default_format
         with server.watcher.watch(self.connection, tag):
@@ -695,7 +716,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
         while len(data) <= MAX_QUERY_BYTES and (chunk := body.read()):
             data += chunk
         try:
-            text = data.decode() if body.done and len(data) <= MAX_QUERY_BYTES else None
+            text = data.decode() if body.exhausted and len(data) <= MAX_QUERY_BYTES else None
         except UnicodeDecodeError:
             text = None
         if text is None:

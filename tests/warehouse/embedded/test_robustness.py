@@ -3,6 +3,7 @@ the server keeps serving, and every acknowledged INSERT survives SIGKILL."""
 
 from __future__ import annotations
 
+import gzip
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import httpx
 import lz4.frame
 import pyarrow as pa
 import pytest
+from backports import zstd
 
 from tests.conftest import WarehouseProcess, free_port
 from tests.polling import wait_until
@@ -84,6 +86,13 @@ def test_truncated_compressed_body_writes_nothing(warehouse: WarehouseProcess) -
         warehouse, f"INSERT INTO {name} FORMAT CSV", b"\x00garbage" * 10, headers={"Content-Encoding": "zstd"}
     )
     assert "Code: 271" in garbage.text
+    cut_statement = httpx.post(
+        f"{warehouse.url}/",
+        content=zstd.compress(b"SELECT 1 FROM system.one")[:-4],
+        headers={"Content-Encoding": "zstd"},
+        auth=warehouse.auth,
+    )
+    assert cut_statement.text.startswith("Code: 271. DB::Exception: Cannot decompress zstd"), cut_statement.text
     unknown = post(warehouse, "SELECT 1", headers={"Content-Encoding": "snappy-ish"})
     assert "Code: 89" in unknown.text
     assert count(warehouse, name) == 0
@@ -124,6 +133,52 @@ def test_body_cut_short_by_the_client_writes_nothing(warehouse: WarehouseProcess
         sock.recv(65536)
     assert count(warehouse, name) == 0
     still_serving(warehouse)
+
+
+def _peak_rss(server: WarehouseProcess) -> int:
+    assert server.process is not None
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) * 1024
+
+
+def test_compression_bombs_are_decoded_only_as_far_as_they_are_read(
+    new_warehouse: Callable[..., WarehouseProcess],
+) -> None:
+    """A few hundred kilobytes of zstd or gzip can stand for gigabytes. An authenticated user sends them as a
+    statement, an INSERT and an external-data form: each is refused or fails having decoded a few megabytes
+    at a time, and the server's peak memory hardly moves (decoding a read of the body whole took gigabytes)."""
+    server = new_warehouse()
+    name = new_table(server)
+    still_serving(server)
+    baseline = _peak_rss(server)
+    gib_of_a = 16 * [zstd.compress(b"a" * (64 << 20))]  # 1 GiB in about 40 KB
+
+    statement = zstd.compress(b"SELECT '") + b"".join(gib_of_a)
+    refused = httpx.post(
+        f"{server.url}/", content=statement, headers={"Content-Encoding": "zstd"}, auth=server.auth, timeout=60
+    )
+    assert refused.status_code == 400 and "Max query size exceeded" in refused.text, refused.text
+
+    rows = gzip.compress(b"x,y\n" * (16 << 20), compresslevel=1) * 16  # 1 GiB of bad rows in about 1 MB
+    failed = post(server, f"INSERT INTO {name} FORMAT CSV", rows, headers={"Content-Encoding": "gzip"})
+    assert failed.status_code != 200 and "DB::Exception" in failed.text, failed.text
+
+    head = b'--x\r\nContent-Disposition: form-data; name="t"; filename="t.tsv"\r\n\r\n'
+    form = zstd.compress(head) + b"".join(gib_of_a)
+    too_large = httpx.post(
+        f"{server.url}/",
+        params={"query": "SELECT count() FROM t", "t_structure": "s String"},
+        content=form,
+        headers={"Content-Type": "multipart/form-data; boundary=x", "Content-Encoding": "zstd"},
+        auth=server.auth,
+        timeout=60,
+    )
+    assert too_large.status_code == 413 and "QUERY_IS_TOO_LARGE" in too_large.text, too_large.text
+
+    # The form may be held up to its 256 MiB limit; nothing else is held whole.
+    assert _peak_rss(server) - baseline < 400 << 20
+    assert count(server, name) == 0
+    still_serving(server)
 
 
 def test_oversized_body_is_refused(new_warehouse: Callable[..., WarehouseProcess]) -> None:
@@ -312,4 +367,4 @@ def test_a_client_reset_while_its_insert_is_read_ahead_is_no_engine_error() -> N
     body = BodyReader(_ResetBody(), {"Content-Length": "100"}, max_bytes=1000)  # type: ignore[arg-type]
     assert body.read() == b"1\n"
     body.drain()  # no exception escapes the error path that drains a body
-    assert not body.clean and not body.done
+    assert not body.clean and not body.received
