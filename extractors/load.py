@@ -105,6 +105,7 @@ def ensure_raw_table(client: Client, table: RawTable, ddl: WarehouseDDL | None =
     """Create `raw.<table>`, or add the columns the operational schema gained; returns those added."""
     ddl = ddl or WarehouseDDL.from_settings()
     client.command(table.create_sql(ddl=ddl))
+    client.command(ddl.start_merges(table.qualified))  # in case a warehouse-read copy was killed with them stopped
     existing = {
         row[0]
         for row in client.query(
@@ -220,6 +221,7 @@ def _copy_by_warehouse(
     result: TableLoad,
     batch_rows: int,
     progress: Progress | None,
+    ddl: WarehouseDDL,
     acknowledge: Callable[[int, int], None] | None = None,
 ) -> int:
     """Copy rows with change_seq > after into `target` by having the warehouse read the SQLite file itself
@@ -239,6 +241,11 @@ def _copy_by_warehouse(
         with lender.borrow() as client:
             return copy_range(client, plan, target, lo, hi)
 
+    # The copy writes a part per million rows or so, and merging the first ones while the rest are written
+    # took a fifth of the load's CPU on two cores (10M vends: 26.5 against 21.7 CPU seconds, the same parts
+    # written). They are merged once the copy is done instead; ensure_raw_table starts merges again on every
+    # run, so a copy killed midway cannot leave them stopped.
+    read.clients[0].command(ddl.stop_merges(target))
     pool = ThreadPoolExecutor(max_workers=len(read.clients), thread_name_prefix=f"copy-{table.name}")
     try:
         copies = [pool.submit(copy, lo, hi) for lo, hi in ranges]
@@ -253,8 +260,13 @@ def _copy_by_warehouse(
                 acknowledge(after, copied.rows)
             result.rows += copied.rows
             result.batches += 1
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # on failure: nothing left running, nothing acknowledged
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # nothing left running, nothing acknowledged
+        with contextlib.suppress(Exception):  # the copy's error is the one to report; the next run starts them
+            read.clients[0].command(ddl.start_merges(target))
+        raise
+    pool.shutdown(wait=True)
+    read.clients[0].command(ddl.start_merges(target))
     return after
 
 
@@ -318,7 +330,7 @@ def load_incremental(
 
     if warehouse_read is not None and source.backlog_reaches(table, after, warehouse_read.min_rows):
         after = _copy_by_warehouse(source, warehouse_read, table, table.qualified, after, result, batch_rows,
-                                   progress, acknowledge)  # fmt: skip
+                                   progress, watermarks.ddl, acknowledge)  # fmt: skip
     else:
         after = _copy_batches(source, client, table, table.qualified, after, result, batch_rows, insert_rows,
                               progress, acknowledge)  # fmt: skip
@@ -348,7 +360,7 @@ def load_full_refresh(
     client.command(ddl.drop_table(target, if_exists=True))
     client.command(table.create_sql(side, ddl))
     if warehouse_read is not None:
-        after = _copy_by_warehouse(source, warehouse_read, table, target, 0, result, batch_rows, progress)
+        after = _copy_by_warehouse(source, warehouse_read, table, target, 0, result, batch_rows, progress, ddl)
     else:
         after = _copy_batches(source, client, table, target, 0, result, batch_rows, insert_rows, progress)
     for statement in ddl.sync_replica(target):

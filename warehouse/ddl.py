@@ -76,5 +76,11 @@ class WarehouseDDL:
         server."""
         return [f"SYSTEM SYNC REPLICA{self.on_cluster} {name}"] if self.cluster else []
 
+    def stop_merges(self, name: str) -> str:
+        return f"SYSTEM STOP MERGES{self.on_cluster} {name}"
+
+    def start_merges(self, name: str) -> str:
+        return f"SYSTEM START MERGES{self.on_cluster} {name}"
+
     def alter_table(self, name: str, action: str) -> str:
         return f"ALTER TABLE {name}{self.on_cluster} {action}"

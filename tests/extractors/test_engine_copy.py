@@ -240,3 +240,30 @@ def test_loads_while_the_api_writes_converge(platform: Platform, small_backlog: 
     extract(settings)
     assert_raw_equals_operational(platform)
     reconcile(settings, staging=False)
+
+
+def test_merges_wait_for_a_copy_and_always_resume(platform: Platform) -> None:
+    """A warehouse-read copy stops merges on its target while it writes, and starts them when done; a copy
+    killed in between leaves them stopped, and the next run starts them again whichever way it reads."""
+    client = platform.client()
+    tables = [f"{RAW_DATABASE}.`{t.name}`" for t in operational_tables()]
+
+    def merges_run(name: str) -> bool:
+        try:
+            client.command(f"OPTIMIZE TABLE {name} FINAL")
+        except clickhouse_connect.driver.exceptions.DatabaseError as exc:
+            if "ABORTED" not in str(exc):  # "Cancelled merging parts": merges are stopped; anything else fails
+                raise
+            return False
+        return True
+
+    update = {"extract_warehouse_read": "always", "extract_reader_process_rows": 0, "extract_batch_rows": 500}
+    loads = extract(platform.settings.model_copy(update=update), full_refresh=True)
+    assert sum(load.batches for load in loads) > len(loads)  # every table copied, some in several ranges
+    assert all(merges_run(name) for name in tables)
+
+    killed = tables[0]
+    client.command(f"SYSTEM STOP MERGES {killed}")  # where a copy killed midway leaves it
+    assert not merges_run(killed)
+    assert extract(platform.settings.model_copy(update={"extract_warehouse_read": "never"}))
+    assert merges_run(killed)

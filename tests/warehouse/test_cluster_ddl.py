@@ -59,6 +59,9 @@ def pulse_ddl(ddl: WarehouseDDL) -> list[str]:
         side = f"{RAW_DATABASE}.`{table.name}__refresh`"
         statements += [
             table.create_sql(ddl=ddl),
+            # a copy by the warehouse holds merges of its target until it is done
+            ddl.stop_merges(side),
+            ddl.start_merges(table.qualified),
             # a full refresh (extractors/load.py): side table, swap, drop; a new column
             ddl.drop_table(side, if_exists=True),
             table.create_sql(f"{table.name}__refresh", ddl),
@@ -79,6 +82,7 @@ def test_one_server_keeps_each_statement_and_a_cluster_replicates_it() -> None:
     assert one.exchange_tables("raw.a", "raw.b") == "EXCHANGE TABLES raw.a AND raw.b"
     assert one.alter_table("raw.a", "ADD COLUMN c UInt8") == "ALTER TABLE raw.a ADD COLUMN c UInt8"
     assert one.sync_replica("raw.b") == []
+    assert one.stop_merges("raw.b") == "SYSTEM STOP MERGES raw.b"
 
     # The engine keeps its own arguments and gets no Keeper path: the servers' defaults fill it in.
     assert cluster.engine("ReplacingMergeTree(_change_seq)") == "ReplicatedReplacingMergeTree(_change_seq)"
@@ -89,6 +93,7 @@ def test_one_server_keeps_each_statement_and_a_cluster_replicates_it() -> None:
     assert cluster.drop_table("raw.`t`") == "DROP TABLE raw.`t` ON CLUSTER 'pulse'"
     assert cluster.exchange_tables("raw.a", "raw.b") == "EXCHANGE TABLES raw.a AND raw.b ON CLUSTER 'pulse'"
     assert cluster.sync_replica("raw.b") == ["SYSTEM SYNC REPLICA ON CLUSTER 'pulse' raw.b"]
+    assert cluster.start_merges("raw.b") == "SYSTEM START MERGES ON CLUSTER 'pulse' raw.b"
     assert (
         cluster.alter_table("raw.a", "ADD COLUMN c UInt8") == "ALTER TABLE raw.a ON CLUSTER 'pulse' ADD COLUMN c UInt8"
     )
