@@ -295,7 +295,11 @@ async def drive(world: LiveWorld, cfg: LiveConfig) -> LiveReport:
         tasks.append(_guard(driver.portal()))
         if world.pipeline_id is not None:  # a business with clinics: a call-centre operator works its leads
             tasks.append(_guard(driver.operator()))
+        # A task group, not gather under wait_for: on Ctrl-C, gather's future ended with a CancelledError
+        # nobody retrieved, and asyncio printed its traceback as the demo stopped.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*tasks), timeout=cfg.duration + 30)
+            async with asyncio.timeout(cfg.duration + 30), asyncio.TaskGroup() as group:
+                for task in tasks:
+                    group.create_task(task)
     driver.report.seconds = time.monotonic() - began
     return driver.report
