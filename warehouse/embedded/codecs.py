@@ -93,7 +93,9 @@ class _FramedDecoder:
                 if produced:
                     out.append(produced)
                 if getattr(d, "eof", False):
-                    data = (d.unused_data or b"") + data  # type: ignore[attr-defined]  # lz4 has None for none
+                    # What follows the frame: zlib leaves it in unused_data *and* unconsumed_tail, so only the
+                    # former is taken (both once appended a second copy of the next member); lz4 has None.
+                    data = d.unused_data or b""  # type: ignore[attr-defined]
                     self._new()
                     more = False
         except (RuntimeError, zlib.error, ZstdError, OSError) as exc:
