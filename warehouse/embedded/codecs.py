@@ -54,6 +54,14 @@ class _PlainEncoder:
         return b""
 
 
+# A decompressor gets its input this much at a time: what follows a frame's end (unused_data) is a copy of the
+# rest of the input given, so a body of tiny frames given whole cost time in the square of a read's size.
+SLICE_BYTES = 64 * 1024
+# Frames a body may have: this many, then one per KiB of compressed input. Each costs Python work and carries
+# no data if empty; clients send one per block of data (clickhouse-connect), or one for the whole body.
+FRAME_ALLOWANCE = 64
+
+
 class _FramedDecoder:
     """Decodes a sequence of complete frames (lz4 frames, gzip members, zstd frames), `limit` bytes at a time.
 
@@ -63,7 +71,12 @@ class _FramedDecoder:
     def __init__(self, name: str) -> None:
         self.name = name
         self._new()
-        self._input = b""  # input not yet given to a decompressor (zlib's unconsumed tail, the next frame)
+        self._buffered = name != "deflate" and name != "gzip"  # lz4 and zstd keep unconsumed input themselves
+        self._input: bytes = b""  # the input not yet given to a decompressor starts at self._pos
+        self._pos = 0
+        self._fed = 0
+        self._frames = 0
+        self._more = False  # the decompressor may have output from input it was given
         self.pending = False
 
     def _new(self) -> None:
@@ -78,34 +91,49 @@ class _FramedDecoder:
         self._in_frame = False
 
     def decode(self, chunk: bytes, limit: int) -> bytes:
+        if chunk:  # only given once the input before it is used up (pending is False)
+            self._input, self._pos = chunk, 0
+            self._fed += len(chunk)
+        view = memoryview(self._input)
         out: list[bytes] = []
         room = limit
-        data = self._input + chunk if self._input else chunk
-        more = self.pending
+        more = self._more
         try:
-            while room > 0 and (data or more):
+            while room > 0 and (self._pos < len(view) or more):
                 self._in_frame = True
                 d = self._d
-                produced = d.decompress(data, room)  # type: ignore[attr-defined]
-                data = getattr(d, "unconsumed_tail", b"")
+                # lz4 and zstd with output still to give get no more input until they have given it: so at a
+                # frame's end, what they hold past it lies in the input given last, which is still at hand.
+                if more and self._buffered:
+                    piece = view[self._pos : self._pos]
+                else:
+                    piece = view[self._pos : self._pos + SLICE_BYTES]
+                produced = d.decompress(piece, room)  # type: ignore[attr-defined]
+                eof = getattr(d, "eof", False)
+                # What was not used: zlib leaves what follows a frame in unused_data *and* unconsumed_tail.
+                left = (d.unused_data or b"") if eof else getattr(d, "unconsumed_tail", b"")  # type: ignore[attr-defined]
+                self._pos += len(piece) - len(left)
                 room -= len(produced)
-                more = room == 0
+                more = room == 0 and not eof
                 if produced:
                     out.append(produced)
-                if getattr(d, "eof", False):
-                    # What follows the frame: zlib leaves it in unused_data *and* unconsumed_tail, so only the
-                    # former is taken (both once appended a second copy of the next member); lz4 has None.
-                    data = d.unused_data or b""  # type: ignore[attr-defined]
+                if eof:
+                    self._frames += 1
+                    if self._frames > FRAME_ALLOWANCE + self._fed // 1024:
+                        raise ClickHouseError(
+                            "CANNOT_DECOMPRESS",
+                            f"Cannot decompress {self.name} request body: more than {self._frames - 1} frames in "
+                            f"{self._fed} bytes (at most {FRAME_ALLOWANCE} and one per KiB)",
+                        )
                     self._new()
-                    more = False
         except (RuntimeError, zlib.error, ZstdError, OSError) as exc:
             raise ClickHouseError("CANNOT_DECOMPRESS", f"Cannot decompress {self.name} request body: {exc}") from exc
-        self._input = data
-        self.pending = more or bool(data)
+        self._more = more
+        self.pending = more or self._pos < len(self._input)
         return b"".join(out)
 
     def finish(self) -> None:
-        if self._in_frame or self._input:
+        if self._in_frame or self._pos < len(self._input):
             raise ClickHouseError(
                 "CANNOT_DECOMPRESS",
                 f"Cannot decompress {self.name} request body: it ends in the middle of a frame (truncated)",

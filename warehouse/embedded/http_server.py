@@ -66,8 +66,11 @@ READ_SIZE = 1 << 20
 BODY_READ_SIZE = 4 << 20
 SPOOL_BYTES = 32 * 1024 * 1024
 DRAIN_BYTES = 64 * 1024 * 1024
-# A multipart form (external data) is held in memory to hand its tables to the engine; ClickHouse streams them.
-MAX_FORM_BYTES = 256 * 1024 * 1024
+# A multipart form (external data, or a query with big parameters) is held in memory to hand its parts to the
+# engine, where ClickHouse streams them; parsing one takes about ten times its size (the email module's copies).
+MAX_FORM_BYTES = 2 * MAX_QUERY_BYTES
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 def _truthy(value: str | None) -> bool:
@@ -88,11 +91,12 @@ class BodyReader:
         length = headers.get("Content-Length")
         self._remaining = 0
         if not self._chunked:
-            try:
-                self._remaining = int(length or 0)
-            except ValueError:
+            # Digits only: int() also takes "-1" (a read to the end of the stream, whatever the limit), "+1",
+            # "1_0" and blanks.
+            if not _DIGITS.fullmatch(length or "0"):
                 self.clean = False
-                raise ClickHouseError("BAD_ARGUMENTS", f"Invalid Content-Length: {length!r}") from None
+                raise ClickHouseError("BAD_ARGUMENTS", f"Invalid Content-Length: {length!r}")
+            self._remaining = int(length or 0)
             self.received = self._remaining == 0
         self._decoder = decoder_for(headers.get("Content-Encoding"))
 
@@ -115,11 +119,11 @@ class BodyReader:
                 if not line:
                     self.clean = False
                     raise ClickHouseError("CANNOT_READ_ALL_DATA", "Unexpected end of chunked request body")
-                try:
-                    self._chunk_left = int(line.split(b";")[0].strip(), 16)
-                except ValueError:
+                declared = line.split(b";")[0].strip()
+                if not _CHUNK_SIZE.fullmatch(declared):  # as Content-Length: no sign, no "0x", no "_"
                     self.clean = False
-                    raise ClickHouseError("BAD_ARGUMENTS", "Malformed chunked request body") from None
+                    raise ClickHouseError("BAD_ARGUMENTS", "Malformed chunked request body")
+                self._chunk_left = int(declared, 16)
                 if self._chunk_left == 0:
                     while self._rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass  # trailers

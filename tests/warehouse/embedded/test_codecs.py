@@ -58,3 +58,14 @@ def test_a_body_cut_inside_a_frame_is_refused(encoding: str) -> None:
     for cut in (len(wire) - 3, len(wire) // 2):
         with pytest.raises(ClickHouseError, match="Cannot decompress"):
             decode_all(encoding, wire[:cut], 1000, 4096)
+
+
+@pytest.mark.parametrize("encoding", sorted(COMPRESS))
+def test_a_body_of_tiny_frames_is_refused(encoding: str) -> None:
+    """Empty frames carry no data and cost work each (and, given whole, a copy of all that follows): a body may
+    have 64 frames and one per KiB of its compressed size, far more than a client sends (one per block)."""
+    empty = COMPRESS[encoding](b"")
+    with pytest.raises(ClickHouseError, match="frames"):
+        decode_all(encoding, empty * ((1 << 20) // len(empty)), 1 << 20, 1 << 20)
+    many = b"".join(COMPRESS[encoding](os.urandom(2000)) for _ in range(100))  # 100 frames of 2 KB: fine
+    assert len(decode_all(encoding, many, 65_536, 4096)) == 200_000
