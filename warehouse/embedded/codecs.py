@@ -71,7 +71,7 @@ class _FramedDecoder:
     def __init__(self, name: str) -> None:
         self.name = name
         self._new()
-        self._buffered = name != "deflate" and name != "gzip"  # lz4 and zstd keep unconsumed input themselves
+        self._buffered = name in ("lz4", "zstd")  # they keep unconsumed input themselves (zlib hands it back)
         self._input: bytes = b""  # the input not yet given to a decompressor starts at self._pos
         self._pos = 0
         self._fed = 0

@@ -423,7 +423,7 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             external: list[ExternalTable] = []
             if is_multipart(self.headers.get("Content-Type")):
                 # As ClickHouse: credentials come from the headers or the URL, and nobody unauthenticated gets
-                # the server to read (and decompress, without bound) a whole form into memory.
+                # the server to read (and decompress) a whole form into memory.
                 server.engine.authenticate(*self._credentials(params))
                 external = read_form(self.headers["Content-Type"], body.read_all(MAX_FORM_BYTES), params)
             request = self._parse_request(server, params)
