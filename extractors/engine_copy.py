@@ -39,6 +39,7 @@ from clickhouse_connect.driver.summary import QuerySummary
 
 from extractors.raw_types import CHANGE_SEQ, DELETED_AT, INSERT_SETTINGS, LOAD_COLUMNS, RawColumn, RawTable
 from extractors.source import Source
+from warehouse.ddl import WarehouseDDL
 
 COUNTER_TABLE = "pulse_change_seq"  # one row, the global change_seq counter: it identifies the store's state
 
@@ -188,6 +189,22 @@ def copy_range(client: Client, plan: Plan, target: str, after: int, until: int) 
     if isinstance(summary, QuerySummary):
         return Copied(int(summary.written_rows), int(summary.written_bytes()))
     return Copied(0, 0)
+
+
+@contextlib.contextmanager
+def merges_held(client: Client, ddl: WarehouseDDL, target: str) -> Iterator[None]:
+    """No merges of `target` while a copy writes it. The copy writes a part per million rows or so, and merging
+    the first ones while the rest were written took a fifth of the load's CPU on two cores (10M vends: 26.5
+    against 21.7 CPU seconds, the same parts written); they are merged once it is done instead. If the copy
+    fails, its error is the one reported; if it is killed, ensure_raw_table starts merges on the next run."""
+    client.command(ddl.stop_merges(target))
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.command(ddl.start_merges(target))
+        raise
+    client.command(ddl.start_merges(target))
 
 
 def batch_bounds(source: Source, table: RawTable, after: int, batch_rows: int) -> list[int]:
