@@ -9,13 +9,17 @@ VENV := .venv
 SUPERSET_VENV := .venv-superset
 BENCH_VENV := .venv-bench
 # Debian packages Pulse needs beyond Python: PDF text/PNG tools, fonts with Cyrillic, WeasyPrint's
-# Pango, PostgreSQL (tests start their own server), Chromium for browser tests.
+# Pango, PostgreSQL (tests start their own server), Chromium for browser tests, a C compiler for the
+# SQLite page reader.
 APT_PACKAGES := poppler-utils fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 libpango-1.0-0 \
-	libpangoft2-1.0-0 postgresql chromium chromium-driver
+	libpangoft2-1.0-0 postgresql chromium chromium-driver gcc libc6-dev
+# The extract-load's SQLite page reader (extractors/sqlite_pages.c), found next to the venv's Python.
+PAGE_READER := $(VENV)/bin/pulse-sqlite-pages
+PAGE_READER_CFLAGS := -O2 -std=c11 -Wall -Wextra -Wvla -Werror
 
 .PHONY: install system-deps demo test lint lock clean bench-env
 
-install: system-deps $(VENV)/.installed $(SUPERSET_VENV)/.installed $(TOOLS)/.compose
+install: system-deps $(VENV)/.installed $(PAGE_READER) $(SUPERSET_VENV)/.installed $(TOOLS)/.compose
 
 system-deps: $(TOOLS)/.apt-$(shell echo $(APT_PACKAGES) | md5sum | cut -c1-8)
 
@@ -42,6 +46,9 @@ $(VENV)/.installed: requirements/main.lock pyproject.toml | $(UV)
 	$(UV) pip sync -q --python $(VENV)/bin/python requirements/main.lock
 	$(UV) pip install -q --python $(VENV)/bin/python --no-deps --no-build-isolation -e .
 	@touch $@
+
+$(PAGE_READER): extractors/sqlite_pages.c | $(VENV)/.installed
+	cc $(PAGE_READER_CFLAGS) -o $@ $<
 
 $(SUPERSET_VENV)/.installed: requirements/superset.lock | $(UV)
 	@[ -x $(SUPERSET_VENV)/bin/python ] || $(UV) venv -q --python $(PYTHON) $(SUPERSET_VENV)

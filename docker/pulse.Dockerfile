@@ -21,7 +21,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 FROM base AS build
 # The same uv as the Makefile's UV_VERSION (tests/test_compose.py keeps them equal).
 ARG UV_VERSION=0.13.9
-RUN pip install --no-cache-dir "uv==${UV_VERSION}"
+RUN pip install --no-cache-dir "uv==${UV_VERSION}" \
+    && apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/pulse
 # The lock alone first, so that code changes reuse the (large) dependency layer.
 COPY requirements/main.lock requirements/main.lock
@@ -31,7 +34,8 @@ COPY . .
 # Editable, like `make install`: pulse/dbt/runner.py and pulse/airflow/elt_tasks.py find dbt_project/ and dags/ next to
 # the packages, so the source tree stays where it is. Bytecode is compiled now: the tree is read-only at run time.
 RUN uv pip install --quiet --no-cache --python .venv/bin/python --no-deps --no-build-isolation -e . \
-    && .venv/bin/python -m compileall -q pulse warehouse operational_api extractors reports simulator dags
+    && .venv/bin/python -m compileall -q pulse warehouse operational_api extractors reports simulator dags \
+    && cc -O2 -std=c11 -Wall -Wextra -Wvla -Werror -o .venv/bin/pulse-sqlite-pages extractors/sqlite_pages.c
 
 # -- Runtime: no compilers, no uv, a non-root user; code owned by root and read-only for that user. -----------
 FROM base AS runtime

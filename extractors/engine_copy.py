@@ -143,14 +143,17 @@ def insert_select_sql(plan: Plan, target: str, after: int, until: int) -> str:
 
 @dataclass(frozen=True)
 class WarehouseRead:
-    """The warehouse reads the store file at `path`; each of `clients` (own HTTP sessions, so the server runs
-    their statements at once) copies one change_seq range at a time."""
+    """How big backlogs of a SQLite store are copied: from its pages by `pages` (the page reader's binary,
+    extractors.page_copy), else by the warehouse reading the store file at `path` itself; either may be None.
+    Each of `clients` (own HTTP sessions, so the server runs their statements at once) carries one insert at a
+    time."""
 
-    path: str
+    path: str | None
     clients: tuple[Client, ...]
     # Backlogs below this many rows are read in-process instead (an hourly run): one file open, DESCRIBE and
     # statement per table on the server cost more than reading a few rows here.
     min_rows: int = 0
+    pages: str | None = None
 
     def lender(self) -> ClientLender:
         return ClientLender(self.clients)

@@ -27,6 +27,7 @@ from clickhouse_connect.driver.client import Client
 
 from extractors.engine_copy import Copied, Plan, WarehouseRead, batch_bounds, copy_range, merges_held
 from extractors.faults import crash_point
+from extractors.page_copy import PagePlan, PagesUnsupported, copy_pages
 from extractors.raw_schema import CHANGE_SEQ, RAW_DATABASE, RawTable, extracted_tables
 from extractors.raw_types import INSERT_SETTINGS
 from extractors.source import Source
@@ -47,6 +48,7 @@ class TableLoad:
     watermark: int = 0
     added_columns: list[str] = field(default_factory=list)
     mode: str = "incremental"
+    route: str = "arrow"  # how the rows came: "pages", "warehouse" (it read the store) or "arrow" (read here)
 
 
 Progress = Callable[[str, int], None]
@@ -212,6 +214,71 @@ def _copy_batches(
                             progress, acknowledge)  # fmt: skip
 
 
+def _copy(
+    source: Source,
+    client: Client,
+    table: RawTable,
+    target: str,
+    after: int,
+    result: TableLoad,
+    batch_rows: int,
+    insert_rows: int,
+    progress: Progress | None,
+    ddl: WarehouseDDL,
+    bulk: WarehouseRead | None,
+    acknowledge: Callable[[int, int], None] | None = None,
+) -> int:
+    """Copy rows with change_seq > after into `target` by the cheapest route open to this backlog: with `bulk`,
+    from the store's pages, else by the warehouse reading the store; otherwise (or if neither can) read here
+    and sent as Arrow. Returns the last change_seq copied."""
+    if bulk is not None and bulk.pages is not None:
+        try:
+            result.route = "pages"
+            return _copy_by_pages(source, client, bulk.pages, table, target, after, result, progress, ddl,
+                                  acknowledge)  # fmt: skip
+        except PagesUnsupported as refused:
+            result.route = f"pages refused ({refused})"
+    if bulk is not None and bulk.path is not None:
+        result.route = "warehouse" if result.route == "arrow" else f"warehouse, {result.route}"
+        return _copy_by_warehouse(source, bulk, table, target, after, result, batch_rows, progress, ddl, acknowledge)
+    result.route = "arrow" if result.route == "arrow" else f"arrow, {result.route}"
+    return _copy_batches(source, client, table, target, after, result, batch_rows, insert_rows, progress,
+                         acknowledge)  # fmt: skip
+
+
+def _copy_by_pages(
+    source: Source,
+    client: Client,
+    binary: str,
+    table: RawTable,
+    target: str,
+    after: int,
+    result: TableLoad,
+    progress: Progress | None,
+    ddl: WarehouseDDL,
+    acknowledge: Callable[[int, int], None] | None,
+) -> int:
+    """Copy rows with change_seq > after (up to this snapshot's last) from the store's pages as one streamed
+    Native insert (`extractors.page_copy`), acknowledged once it is in the warehouse and matches the snapshot.
+    Raises PagesUnsupported, having acknowledged nothing, if the page reader cannot copy this table exactly."""
+    plan = PagePlan.of(source, table)
+    name = table.name.replace('"', '""')
+    last = source.scalar(f'SELECT max("{CHANGE_SEQ}") FROM "{name}" WHERE "{CHANGE_SEQ}" > {int(after)}')
+    if last is None:
+        return after
+    with merges_held(client, ddl, target):
+        copied = copy_pages([client], source, plan, binary, target, after, int(last))
+    result.bytes += copied.bytes
+    if progress:
+        progress(table.name, copied.rows)
+    crash_point("after-load")
+    if acknowledge is not None:
+        acknowledge(int(last), copied.rows)
+    result.rows += copied.rows
+    result.batches += 1
+    return int(last)
+
+
 def _copy_by_warehouse(
     source: Source,
     read: WarehouseRead,
@@ -230,6 +297,8 @@ def _copy_by_warehouse(
     statement: disjoint ranges at once use every core). `acknowledge(last, rows)` runs in change_seq order,
     for a batch only once it and every batch below it have returned, so a watermark never passes a range
     that is not in the warehouse. Returns the last change_seq copied."""
+    if read.path is None:
+        raise ValueError("the warehouse cannot read this store")
     bounds = batch_bounds(source, table, after, batch_rows)
     if not bounds:
         return after
@@ -319,12 +388,9 @@ def load_incremental(
     def acknowledge(last: int, rows: int) -> None:
         watermarks.set(table.name, last, rows)
 
-    if warehouse_read is not None and source.backlog_reaches(table, after, warehouse_read.min_rows):
-        after = _copy_by_warehouse(source, warehouse_read, table, table.qualified, after, result, batch_rows,
-                                   progress, watermarks.ddl, acknowledge)  # fmt: skip
-    else:
-        after = _copy_batches(source, client, table, table.qualified, after, result, batch_rows, insert_rows,
-                              progress, acknowledge)  # fmt: skip
+    bulk = warehouse_read is not None and source.backlog_reaches(table, after, warehouse_read.min_rows)
+    after = _copy(source, client, table, table.qualified, after, result, batch_rows, insert_rows, progress,
+                  watermarks.ddl, warehouse_read if bulk else None, acknowledge)  # fmt: skip
     result.watermark = after
     result.seconds = time.perf_counter() - started
     return result
@@ -350,10 +416,7 @@ def load_full_refresh(
     target = f"{RAW_DATABASE}.`{side}`"
     client.command(ddl.drop_table(target, if_exists=True))
     client.command(table.create_sql(side, ddl))
-    if warehouse_read is not None:
-        after = _copy_by_warehouse(source, warehouse_read, table, target, 0, result, batch_rows, progress, ddl)
-    else:
-        after = _copy_batches(source, client, table, target, 0, result, batch_rows, insert_rows, progress)
+    after = _copy(source, client, table, target, 0, result, batch_rows, insert_rows, progress, ddl, warehouse_read)
     for statement in ddl.sync_replica(target):
         client.command(statement)
     client.command(ddl.exchange_tables(table.qualified, target))

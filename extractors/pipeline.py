@@ -20,6 +20,7 @@ from extractors.load import (
     load_window,
     select_tables,
 )
+from extractors.page_copy import reader_binary
 from extractors.raw_schema import CHANGE_SEQ, RawTable
 from extractors.source import Source
 from operational_api.db import database_url
@@ -123,24 +124,27 @@ def extract(
 
 
 def _warehouse_read(settings: Settings, client: Client, source: Source) -> WarehouseRead | None:
-    """How the warehouse reads the store itself this run, or None: Arrow over HTTP. Asked before the
-    snapshot opens (the check compares the server's view of the store with this process's, which a held
-    snapshot would freeze)."""
-    if settings.extract_warehouse_read == "never":
-        return None
-    if source.sqlite_path is None or not warehouse_reads_store(client, source):
-        if settings.extract_warehouse_read == "always":
+    """How big backlogs are copied this run (from the store's pages, or by the warehouse reading the store), or
+    None: read here and sent as Arrow. Asked before the snapshot opens (the check compares the server's view
+    of the store with this process's, which a held snapshot would freeze)."""
+    pages = reader_binary() if settings.extract_page_read == "auto" and source.sqlite_path is not None else None
+    path = None
+    if settings.extract_warehouse_read != "never":
+        if source.sqlite_path is not None and warehouse_reads_store(client, source):
+            path = source.sqlite_path
+        elif settings.extract_warehouse_read == "always":
             raise RuntimeError(
                 "PULSE_EXTRACT_WAREHOUSE_READ=always, but the warehouse server cannot read the store "
                 f"({database_url(settings)}): it must be a SQLite file the server can open, and the loader its admin"
             )
+    if path is None and pages is None:
         return None
     # Own clients without a session: statements of one session run one after the other.
     streams = [
         connect(settings, compress=False, autogenerate_session_id=False)
         for _ in range(settings.extract_warehouse_streams)
     ]
-    return WarehouseRead(source.sqlite_path, tuple(streams), settings.extract_reader_process_rows)
+    return WarehouseRead(path, tuple(streams), settings.extract_reader_process_rows, pages)
 
 
 def summary_table(results: Sequence[TableLoad]) -> Table:

@@ -149,11 +149,18 @@ class Settings(BaseSettings):
         "auto = when the server can open the same file (the embedded one on this machine), else Arrow over HTTP; "
         "always = fail if it cannot; never = always Arrow over HTTP.",
     )
+    extract_page_read: Literal["auto", "never"] = Field(
+        default="auto",
+        description="Copy big backlogs of a SQLite store from its pages (the pulse-sqlite-pages reader `make` builds, "
+        "which reads the file's B-trees and sends Native blocks): auto = when the reader is built and the store is a "
+        "SQLite file here; a table it cannot copy exactly goes the other way. never = the routes above only.",
+    )
     extract_warehouse_streams: int = Field(
         default=2,
         ge=1,
-        description="INSERT ... SELECT statements (and tables) at once when the warehouse reads the store, each over "
-        "its own change_seq range; the engine reads SQLite on one thread per statement, so about one per core.",
+        description="Inserts (and tables) at once for big backlogs of a SQLite store: page copies, or INSERT ... SELECT "
+        "statements each over its own change_seq range (the engine reads SQLite on one thread per statement), so "
+        "about one per core.",
     )
 
     # Report delivery (reports/): SMTP relay or the embedded sink, unsubscribe links, retries.

@@ -208,14 +208,16 @@ def test_the_warehouse_reads_the_store_only_where_it_can(platform: Platform, rea
         memory.close()
 
 
-@pytest.mark.parametrize("small_backlog", [0, 50])
-def test_loads_while_the_api_writes_converge(platform: Platform, small_backlog: int) -> None:
-    """The warehouse reads the SQLite file (WAL mode) while this process keeps committing to it: every load
-    succeeds, and once the writes stop one more load leaves raw equal to the store and reconciled. With a
-    threshold, backlogs under it are read in this process, two tables at once beside the server's copies."""
+@pytest.mark.parametrize(("route", "small_backlog"), [("warehouse", 0), ("warehouse", 50), ("pages", 0)])
+def test_loads_while_the_api_writes_converge(platform: Platform, route: str, small_backlog: int) -> None:
+    """The warehouse (or the page reader) reads the SQLite file (WAL mode) while this process keeps committing
+    to it: every load succeeds, and once the writes stop one more load leaves raw equal to the store and
+    reconciled. With a threshold, backlogs under it are read in this process, two tables at once beside the
+    server's copies."""
     # Two statements and two tables at once, batches of 500 rows: many ranges acknowledged in order.
-    update = {"extract_warehouse_read": "always", "extract_batch_rows": 500, "extract_warehouse_streams": 2,
-              "extract_reader_process_rows": small_backlog}  # fmt: skip
+    update = {"extract_warehouse_read": "always" if route == "warehouse" else "never", "extract_batch_rows": 500,
+              "extract_warehouse_streams": 2, "extract_reader_process_rows": small_backlog,
+              "extract_page_read": "auto" if route == "pages" else "never"}  # fmt: skip
     settings = platform.settings.model_copy(update=update)
     stop = threading.Event()
     written: list[int] = []
@@ -257,7 +259,8 @@ def test_merges_wait_for_a_copy_and_always_resume(platform: Platform) -> None:
             return False
         return True
 
-    update = {"extract_warehouse_read": "always", "extract_reader_process_rows": 0, "extract_batch_rows": 500}
+    update = {"extract_warehouse_read": "always", "extract_reader_process_rows": 0, "extract_batch_rows": 500,
+              "extract_page_read": "never"}  # fmt: skip
     loads = extract(platform.settings.model_copy(update=update), full_refresh=True)
     assert sum(load.batches for load in loads) > len(loads)  # every table copied, some in several ranges
     assert all(merges_run(name) for name in tables)

@@ -80,7 +80,8 @@ def raw_row_counts(platform: Platform) -> dict[str, int]:
 def with_reader_process(platform: Platform) -> Settings:
     """The platform's settings, with every SQLite table read by the reader process (the test data is small)
     and sent as Arrow (the embedded warehouse would otherwise read the file itself)."""
-    return platform.settings.model_copy(update={"extract_reader_process_rows": 0, "extract_warehouse_read": "never"})
+    update = {"extract_reader_process_rows": 0, "extract_warehouse_read": "never", "extract_page_read": "never"}
+    return platform.settings.model_copy(update=update)
 
 
 def reading(platform: Platform, reader: str) -> Settings:
@@ -88,11 +89,16 @@ def reading(platform: Platform, reader: str) -> Settings:
     if reader == "reader process":
         return with_reader_process(platform)
     if reader == "in-process":
-        return platform.settings.model_copy(update={"extract_warehouse_read": "never"})
-    return platform.settings.model_copy(update={"extract_warehouse_read": "always", "extract_reader_process_rows": 0})
+        return platform.settings.model_copy(update={"extract_warehouse_read": "never", "extract_page_read": "never"})
+    if reader == "pages":
+        return platform.settings.model_copy(
+            update={"extract_warehouse_read": "never", "extract_reader_process_rows": 0}
+        )
+    update = {"extract_warehouse_read": "always", "extract_reader_process_rows": 0, "extract_page_read": "never"}
+    return platform.settings.model_copy(update=update)
 
 
-@pytest.mark.parametrize("reader", ["in-process", "reader process", "warehouse"])
+@pytest.mark.parametrize("reader", ["in-process", "reader process", "warehouse", "pages"])
 def test_raw_equals_operational_with_updates_and_tombstones(platform: Platform, reader: str) -> None:
     settings = reading(platform, reader)
     first = extract(settings)
@@ -126,6 +132,7 @@ def extract_in_subprocess(platform: Platform, **env: str) -> subprocess.Complete
         "PULSE_CLICKHOUSE_URL": platform.settings.clickhouse_url,
         "PULSE_EXTRACT_READER_PROCESS_ROWS": "0",  # crashes matter most for big loads: read as they are
         "PULSE_EXTRACT_WAREHOUSE_READ": "never",  # the reader process's faults; a test may ask for "always"
+        "PULSE_EXTRACT_PAGE_READ": "never",  # or "auto", the page reader's
         **env,
     }
     return subprocess.run(
@@ -134,13 +141,16 @@ def extract_in_subprocess(platform: Platform, **env: str) -> subprocess.Complete
 
 
 @pytest.mark.parametrize(
-    ("fault", "warehouse_read"), [("after-load", "never"), ("mid-batch", "never"), ("after-load", "always")]
+    ("fault", "warehouse_read"),
+    [("after-load", "never"), ("mid-batch", "never"), ("after-load", "always"), ("after-load", "pages")],
 )
 def test_crash_then_rerun_converges(platform: Platform, fault: str, warehouse_read: str) -> None:
     small = {
         "PULSE_EXTRACT_BATCH_ROWS": "2000",
         "PULSE_EXTRACT_INSERT_ROWS": "700",
-        "PULSE_EXTRACT_WAREHOUSE_READ": warehouse_read,  # always: one INSERT ... SELECT per batch, no mid-batch
+        # always: one INSERT ... SELECT per batch, no mid-batch; pages: one insert per table, from its pages
+        "PULSE_EXTRACT_WAREHOUSE_READ": "never" if warehouse_read == "pages" else warehouse_read,
+        "PULSE_EXTRACT_PAGE_READ": "auto" if warehouse_read == "pages" else "never",
     }
     crashed = extract_in_subprocess(platform, PULSE_FAULT=f"{fault}:4", **small)
     assert crashed.returncode == -9, crashed.stderr[-2000:]  # killed at the fault point, not a clean exit
@@ -192,7 +202,7 @@ def test_schema_evolution_adds_the_column_with_values(platform: Platform) -> Non
     assert all(beds == hospital_id * 10 for hospital_id, beds in rows)
 
 
-@pytest.mark.parametrize("reader", ["reader process", "warehouse"])
+@pytest.mark.parametrize("reader", ["reader process", "warehouse", "pages"])
 def test_full_refresh_and_backfill_keep_the_layer_exact(platform: Platform, reader: str) -> None:
     settings = reading(platform, reader)
     extract(settings)
