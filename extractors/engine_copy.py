@@ -2,9 +2,9 @@
 
 Why: the Arrow route pays for every row several times: connectorx's read, the conform casts, Arrow IPC through
 a pipe, an HTTP body, and the server's parse. Here the engine's own SQLite source fills its columns directly,
-in the process that writes the parts. On the 10M-vend benchmark it does the load in the least CPU of every
-route measured; one statement reads SQLite row by row on one thread, so two run at once, one per core (11.7 s,
-8.6x dlt, on a quiet two-core machine: benchmarks/elt_bench.py, docs/pipeline.md).
+in the process that writes the parts; one statement reads SQLite row by row on one thread, so two run at once,
+one per core (10M vends: 10.8 s, 8.6x dlt, on a quiet two-core machine). The page reader
+(extractors/page_copy.py) is twice as fast again and comes first; this route takes the tables it refuses.
 
 When: only if the warehouse server can open the very file this process reads. `warehouse_reads_store()`
 asks the server (the embedded one on this machine can; a ClickHouse on another host, or one confined to its

@@ -8,9 +8,10 @@ at most one batch behind what was loaded; the next run re-sends that batch and t
 one copy.
 
 Each insert is one streamed `INSERT ... FORMAT ArrowStream`: record batches go into the request body as
-they come from the source, so reading, sending and the warehouse's parsing overlap. Where the warehouse can
-read the SQLite store itself, a batch is instead one `INSERT ... SELECT FROM sqlite()` over its change_seq
-range (`extractors.engine_copy`), several at once, acknowledged in order.
+they come from the source, so reading, sending and the warehouse's parsing overlap. A big backlog of a SQLite
+store is instead read from the file's pages and sent as one Native insert per table (`extractors.page_copy`),
+or, for a table the page reader refuses, where the warehouse can read the store itself, copied by one `INSERT
+... SELECT FROM sqlite()` per change_seq range (`extractors.engine_copy`), several at once, acknowledged in order.
 """
 
 from __future__ import annotations
@@ -267,7 +268,7 @@ def _copy_by_pages(
     if last is None:
         return after
     with merges_held(client, ddl, target):
-        copied = copy_pages([client], source, plan, binary, target, after, int(last))
+        copied = copy_pages(client, source, plan, binary, target, after, int(last))
     result.bytes += copied.bytes
     if progress:
         progress(table.name, copied.rows)

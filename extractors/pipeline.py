@@ -149,13 +149,14 @@ def _warehouse_read(settings: Settings, client: Client, source: Source) -> Wareh
 
 def summary_table(results: Sequence[TableLoad]) -> Table:
     table = Table(title="Extract-load summary")
-    for name in ("table", "mode", "rows", "MiB", "seconds", "rows/s", "watermark", "new columns"):
-        table.add_column(name, justify="left" if name in ("table", "mode", "new columns") else "right")
+    for name in ("table", "mode", "route", "rows", "MiB", "seconds", "rows/s", "watermark", "new columns"):
+        table.add_column(name, justify="left" if name in ("table", "mode", "route", "new columns") else "right")
     for r in results:
         rate = f"{r.rows / r.seconds:,.0f}" if r.seconds and r.rows else "-"
         table.add_row(
             r.table,
             r.mode,
+            r.route if r.rows else "",
             f"{r.rows:,}",
             f"{r.bytes / 2**20:.1f}",
             f"{r.seconds:.2f}",
@@ -166,7 +167,7 @@ def summary_table(results: Sequence[TableLoad]) -> Table:
     total_rows = sum(r.rows for r in results)
     total_seconds = sum(r.seconds for r in results)
     table.add_row(
-        "[b]total", "", f"[b]{total_rows:,}", f"{sum(r.bytes for r in results) / 2**20:.1f}", f"{total_seconds:.2f}",
+        "[b]total", "", "", f"[b]{total_rows:,}", f"{sum(r.bytes for r in results) / 2**20:.1f}", f"{total_seconds:.2f}",
         f"{total_rows / total_seconds:,.0f}" if total_seconds and total_rows else "-", "", "",
     )  # fmt: skip
     return table

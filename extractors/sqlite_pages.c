@@ -19,12 +19,12 @@
  * status 3 and the reason on stderr: the caller then copies the table another way. Other failures exit 1.
  * On success the last line on stderr is "rows=N seqsum=S".
  *
- * Usage: pulse-sqlite-pages DB ROOT_PAGE AFTER UNTIL LOADED_AT_MS SEQ_INDEX DELETED_INDEX BLOCK_ROWS PART/PARTS
+ * Usage: pulse-sqlite-pages DB ROOT_PAGE AFTER UNTIL LOADED_AT_MS SEQ_INDEX DELETED_INDEX BLOCK_ROWS SCHEMA_COOKIE
  *                           [KIND FLAGS SCALE INDEX NAME TYPE]...
  * INDEX is the column's position in the record, -1 for the rowid (an INTEGER PRIMARY KEY); KIND is one of
  * i16 i32 i64 f64 bool date ts str dec4 dec8; FLAGS: 1 nullable, 2 has a default. SEQ_INDEX and DELETED_INDEX
- * (-1: none) locate change_seq and deleted_at. PART/PARTS: this process reads the PART-th of PARTS runs of
- * the root page's children (0/1: the whole table).
+ * (-1: none) locate change_seq and deleted_at. SCHEMA_COOKIE: the caller's `PRAGMA schema_version`, which the
+ * root page and the record positions come from (another one: exit 3).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,6 +70,7 @@ static uint32_t page_size, usable;
 static uint32_t *wal_frame_of; /* page number -> WAL frame (1-based), 0: not in the WAL */
 static uint32_t wal_pages;     /* length of wal_frame_of */
 static uint32_t wal_salt[2];
+static uint32_t db_pages; /* the database's length in pages: the file's, or the last WAL commit's */
 static unsigned char *scratch; /* an overflow page read from the WAL */
 
 static void die(int status, const char *fmt, ...) {
@@ -143,14 +144,17 @@ static void wal_checksum(int big_endian, const unsigned char *p, size_t n, uint3
     }
 }
 
-static void read_exact(int fd, void *into, size_t n, off_t at, const char *what) {
+/* Whether all n bytes at `at` were read: a WAL can be cut short under the reader (see page()). */
+static int read_fully(int fd, void *into, size_t n, off_t at) {
     size_t done = 0;
     while (done < n) {
         ssize_t got = pread(fd, (char *)into + done, n - done, at + (off_t)done);
         if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) FAIL("%s: cannot read %s", db_path, what);
+        if (got < 0) FAIL("%s: cannot read its WAL: %s", db_path, strerror(errno));
+        if (got == 0) return 0;
         done += (size_t)got;
     }
+    return 1;
 }
 
 /* The committed frames of the WAL: for each page, the last frame holding it up to the last commit. */
@@ -162,7 +166,7 @@ static void open_wal(void) {
     struct stat st;
     if (fstat(wal_fd, &st) < 0 || st.st_size < 32) return;
     unsigned char header[32];
-    read_exact(wal_fd, header, 32, 0, "the WAL header");
+    if (!read_fully(wal_fd, header, 32, 0)) return;
     uint32_t magic = be32(header);
     if ((magic & 0xfffffffe) != 0x377f0682) return;
     int big_endian = magic & 1;
@@ -174,12 +178,14 @@ static void open_wal(void) {
     wal_salt[1] = be32(header + 20);
     size_t frame = 24 + (size_t)page_size;
     uint64_t frames = (uint64_t)(st.st_size - 32) / frame;
+    /* No committed transaction makes the database longer than it is plus a page per frame. */
+    uint64_t most_pages = db_size / page_size + frames;
     unsigned char *buf = malloc(frame);
     uint32_t *pending = NULL; /* pages of the transaction being read, until its commit frame */
     size_t npending = 0, cap = 0;
     if (!buf) FAIL("out of memory");
     for (uint64_t i = 0; i < frames; i++) {
-        read_exact(wal_fd, buf, frame, 32 + (off_t)(i * frame), "a WAL frame");
+        if (!read_fully(wal_fd, buf, frame, 32 + (off_t)(i * frame))) break; /* cut short: the end */
         if (be32(buf + 8) != wal_salt[0] || be32(buf + 12) != wal_salt[1]) break;
         wal_checksum(big_endian, buf, 8, sum);
         wal_checksum(big_endian, buf + 24, page_size, sum);
@@ -188,14 +194,19 @@ static void open_wal(void) {
         if (npending == cap && !(pending = realloc(pending, (cap = cap ? cap * 2 : 1024) * sizeof *pending)))
             FAIL("out of memory");
         pending[npending++] = pgno;
-        if (be32(buf + 4) == 0) continue; /* not a commit frame */
+        uint32_t commit_pages = be32(buf + 4); /* the database's length in pages after a commit, else 0 */
+        if (commit_pages == 0) continue;
+        if (commit_pages > most_pages) FAIL("%s: a WAL commit of %u pages, more than can be", db_path, commit_pages);
+        db_pages = commit_pages;
         for (size_t k = 0; k < npending; k++) {
             uint32_t p = pending[k];
+            if (p == 0) FAIL("%s: a WAL frame of page 0", db_path);
+            if (p > commit_pages) continue; /* past the end of the database once committed */
             if (p >= wal_pages) {
-                uint32_t n = p + 1 > wal_pages * 2 ? p + 1 : wal_pages * 2;
+                size_t n = (size_t)p + 1 > (size_t)wal_pages * 2 ? (size_t)p + 1 : (size_t)wal_pages * 2;
                 if (!(wal_frame_of = realloc(wal_frame_of, n * sizeof *wal_frame_of))) FAIL("out of memory");
                 memset(wal_frame_of + wal_pages, 0, (n - wal_pages) * sizeof *wal_frame_of);
-                wal_pages = n;
+                wal_pages = (uint32_t)n;
             }
             wal_frame_of[p] = (uint32_t)(i + 1 - (npending - 1 - k)); /* frame numbers are 1-based */
         }
@@ -208,14 +219,17 @@ static void open_wal(void) {
 /* Page `pgno` as of the snapshot: read into `into` from the WAL, or where the file is mapped. */
 static const unsigned char *page(uint32_t pgno, unsigned char *into) {
     if (pgno == 0) FAIL("%s: page 0 referenced", db_path);
+    if (pgno > db_pages) FAIL("%s: page %u is past the end of the database", db_path, pgno);
     if (pgno < wal_pages && wal_frame_of[pgno]) {
         off_t at = 32 + (off_t)(wal_frame_of[pgno] - 1) * (24 + (off_t)page_size);
-        read_exact(wal_fd, into, page_size, at + 24, "a WAL page");
         /* The salts are read after the page: a restarting writer writes a frame's header before its page. */
         unsigned char salts[8];
-        read_exact(wal_fd, salts, 8, at + 8, "a WAL frame header");
-        if (be32(salts) == wal_salt[0] && be32(salts + 4) == wal_salt[1]) return into;
-        /* Overwritten by a restarted WAL: the frame had been written back into the file before the restart. */
+        if (read_fully(wal_fd, into, page_size, at + 24) && read_fully(wal_fd, salts, 8, at + 8) &&
+            be32(salts) == wal_salt[0] && be32(salts + 4) == wal_salt[1])
+            return into;
+        /* Overwritten by a restarted WAL, or cut by a checkpoint that truncates it: either happens only once every
+         * frame is in the file, and a reader on read mark 0 (the only kind they leave reading) blocks any
+         * further write to the file. */
     }
     if ((uint64_t)pgno * page_size > db_size) FAIL("%s: page %u is past the end of the file", db_path, pgno);
     return db_map + (size_t)(pgno - 1) * page_size;
@@ -227,7 +241,7 @@ static column_t *columns;
 static int ncolumns, seq_index, deleted_index;
 static int64_t after, until, loaded_at_ms;
 static uint64_t block_rows, in_block, total_rows, seq_sum;
-static int max_index, part, parts;
+static int max_index;
 static value_t *record_values; /* max_index + 1 of them */
 static buf_t change_seqs, deleted, out;
 static unsigned char *overflow_payload;
@@ -322,13 +336,18 @@ static int parse_decimal(const char *p, size_t n, int scale, int64_t *scaled) {
         if (i != n || decimals == 0) return 0; /* more decimals than the scale holds: the CAST decides */
     }
     v *= pow10s[scale - decimals];
+    if (v >= (__int128)pow10s[18]) return 0; /* wider than any Decimal64: the CAST refuses it */
     *scaled = (int64_t)(negative ? -v : v);
     return 1;
 }
 /* A REAL the way the warehouse route converts it: its text with 15 significant digits, exact at the scale. */
 static int real_to_decimal(double d, int scale, int64_t *scaled) {
     if (!isfinite(d)) return 0;
-    char text[64];
+    char text[64], more[80];
+    /* A double halfway between two 15-digit decimals: glibc rounds it to even, SQLite's text may not. */
+    snprintf(more, sizeof more, "%.40e", d);
+    const char *after15 = more + (more[0] == '-') + 16; /* "d.dddddddddddddd" is 16 characters */
+    if (*after15 == '5' && strspn(after15 + 1, "0") == (size_t)(strchr(after15, 'e') - after15 - 1)) return 0;
     snprintf(text, sizeof text, "%.14e", d);
     char *e = strchr(text, 'e');
     int exponent = atoi(e + 1);
@@ -524,9 +543,14 @@ static uint32_t child(const unsigned char *pg, size_t offset, uint32_t i, uint32
 /* Every row of the B-tree under `pgno`, in rowid order. Interior pages are read into a buffer per depth and
  * leaves into their own: a page from the WAL is read into the buffer it is given, a page of the file is used
  * where it is mapped. */
+static unsigned char *visited; /* a bit per page: a B-tree reaches each of its pages once */
+
 static void walk(uint32_t pgno, int depth) {
     static unsigned char *buffers[64];
     if (depth >= 64) FAIL("%s: B-tree too deep", db_path);
+    if (pgno == 0 || pgno > db_pages) FAIL("%s: page %u is past the end of the database", db_path, pgno);
+    if (visited[pgno / 8] & (1 << pgno % 8)) FAIL("%s: page %u is in the B-tree twice", db_path, pgno);
+    visited[pgno / 8] |= (unsigned char)(1 << pgno % 8);
     if (!buffers[depth] && !(buffers[depth] = malloc(page_size))) FAIL("out of memory");
     const unsigned char *pg = page(pgno, buffers[depth]);
     size_t offset = pgno == 1 ? 100 : 0;
@@ -559,37 +583,6 @@ static void walk(uint32_t pgno, int depth) {
     }
 }
 
-/* This process's share of the table: the subtrees of the first level of the B-tree with at least 16 pages
- * a part (or the leaves), cut into PARTS runs of about as many pages; the PART-th run is walked. */
-static void walk_part(uint32_t root) {
-    uint32_t *level = malloc(sizeof *level), n = 1;
-    unsigned char *buffer = malloc(page_size);
-    if (!level || !buffer) FAIL("out of memory");
-    level[0] = root;
-    for (int depth = 0; parts > 1 && n < 16 * (uint32_t)parts && depth < 64; depth++) {
-        uint32_t *next = NULL, m = 0;
-        for (uint32_t k = 0; k < n; k++) {
-            const unsigned char *pg = page(level[k], buffer);
-            size_t offset = level[k] == 1 ? 100 : 0;
-            if (pg[offset] != 0x05) { /* a leaf at this level: the tree is as cut as it gets */
-                free(next);
-                goto cut;
-            }
-            uint32_t ncells = be16(pg + offset + 3);
-            if (!(next = realloc(next, (m + ncells + 1) * sizeof *next))) FAIL("out of memory");
-            for (uint32_t i = 0; i <= ncells; i++) next[m++] = child(pg, offset, i, level[k]);
-        }
-        free(level);
-        level = next;
-        n = m;
-    }
-cut:
-    for (uint32_t k = 0; k < n; k++)
-        if ((uint64_t)k * (uint64_t)parts / n == (uint64_t)part) walk(level[k], 1);
-    free(level);
-    free(buffer);
-}
-
 static enum kind kind_of(const char *s) {
     static const char *names[] = {"i16", "i32", "i64", "f64", "bool", "date", "ts", "str", "dec4", "dec8"};
     for (int i = 0; i < 10; i++)
@@ -608,7 +601,7 @@ int main(int argc, char **argv) {
     seq_index = atoi(argv[6]);
     deleted_index = atoi(argv[7]);
     block_rows = strtoull(argv[8], NULL, 10);
-    if (sscanf(argv[9], "%d/%d", &part, &parts) != 2 || parts < 1 || part < 0 || part >= parts) FAIL("bad PART/PARTS");
+    uint32_t schema_cookie = (uint32_t)strtoul(argv[9], NULL, 10);
     ncolumns = (argc - 10) / 6;
     if (!(columns = calloc((size_t)ncolumns, sizeof *columns))) FAIL("out of memory");
     max_index = seq_index > deleted_index ? seq_index : deleted_index;
@@ -631,7 +624,8 @@ int main(int argc, char **argv) {
     db_fd = open(db_path, O_RDONLY | O_CLOEXEC);
     if (db_fd < 0) FAIL("%s: %s", db_path, strerror(errno));
     struct stat st;
-    if (fstat(db_fd, &st) < 0 || st.st_size < 100) FAIL("%s: not a SQLite database", db_path);
+    if (fstat(db_fd, &st) < 0) FAIL("%s: %s", db_path, strerror(errno));
+    if (st.st_size < 512) UNSUPPORTED("%s: its first page is not in the file yet", db_path); /* only in the WAL */
     db_size = (size_t)st.st_size;
     db_map = mmap(NULL, db_size, PROT_READ, MAP_SHARED, db_fd, 0);
     if (db_map == MAP_FAILED) FAIL("%s: cannot map: %s", db_path, strerror(errno));
@@ -642,11 +636,16 @@ int main(int argc, char **argv) {
     if (page_size < 512 || (page_size & (page_size - 1)) || usable < 480) FAIL("%s: bad page size", db_path);
     if (be32(db_map + 56) != 1) UNSUPPORTED("%s: text encoding is not UTF-8", db_path);
     if (!(scratch = malloc(page_size))) FAIL("out of memory");
+    db_pages = (uint32_t)(db_size / page_size);
     if (db_map[18] == 2) open_wal(); /* WAL mode */
+    if (!(visited = calloc((size_t)db_pages / 8 + 1, 1))) FAIL("out of memory");
+    /* The record layout and root page came from the caller's snapshot: a schema changed since (a column dropped,
+     * the table rebuilt by a migration, root pages moved by auto-vacuum) would put values in the wrong columns. */
+    if (be32(page(1, scratch) + 40) != schema_cookie) UNSUPPORTED("%s: the schema changed since the snapshot", db_path);
 
     static char out_buffer[1 << 20];
     setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
-    walk_part(root);
+    walk(root, 0);
     flush_block();
     if (fflush(stdout)) FAIL("cannot write the rows: %s", strerror(errno));
     fprintf(stderr, "rows=%" PRIu64 " seqsum=%" PRIu64 "\n", total_rows, seq_sum);

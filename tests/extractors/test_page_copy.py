@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import struct
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,15 +51,14 @@ def by_arrow(platform: Platform, db: Path, table: RawTable) -> str:
     return f"{table.name}__arrow"
 
 
-def by_pages(platform: Platform, db: Path, table: RawTable, binary: str, parts: int = 2) -> str:
+def by_pages(platform: Platform, db: Path, table: RawTable, binary: str) -> str:
     target = fresh(platform, table, f"{table.name}__pages")
     source = Source(f"sqlite:///{db}")
     try:
         with source.snapshot():
             plan = PagePlan.of(source, table)
             until = int(source.scalar(f'SELECT max("{CHANGE_SEQ}") FROM "{table.name}"') or 0)
-            clients = [platform.client() for _ in range(parts)]
-            copied = copy_pages(clients, source, plan, binary, target, 0, until)
+            copied = copy_pages(platform.client(), source, plan, binary, target, 0, until)
     finally:
         source.close()
     assert copied.rows == platform.client().query(f"SELECT count() FROM {target}").result_rows[0][0]
@@ -167,7 +168,7 @@ def test_a_value_the_reader_does_not_convert_sends_the_table_another_way(
     source = Source(f"sqlite:///{db}")
     with source.snapshot(), pytest.raises(PagesUnsupported, match="column at"):
         copy_pages(
-            [platform.client()], source, PagePlan.of(source, DEEP), binary, fresh(platform, DEEP, "deep__x"), 0, 10**9
+            platform.client(), source, PagePlan.of(source, DEEP), binary, fresh(platform, DEEP, "deep__x"), 0, 10**9
         )
     source.close()
 
@@ -190,11 +191,14 @@ def test_a_value_the_reader_does_not_convert_sends_the_table_another_way(
     assert final[0] == 30_000
 
 
+@pytest.mark.parametrize(
+    ("damage", "error"), [("index page", "not a table B-tree page"), ("page twice", "is in the B-tree twice")]
+)
 def test_a_corrupt_file_fails_the_copy_and_acknowledges_nothing(
-    platform: Platform, tmp_path: Path, binary: str
+    platform: Platform, tmp_path: Path, binary: str, damage: str, error: str
 ) -> None:
-    """A page that is not what the B-tree says: the reader stops with the page's number, nothing is
-    acknowledged (the run fails; the next run reads again)."""
+    """A page that is not what the B-tree says, or a child reached twice (a loop would never end): the reader
+    stops with the page's number, nothing is acknowledged (the run fails; the next run reads again)."""
     db = tmp_path / "deep.db"
     with deep_db(db):
         pass  # closing checkpoints the WAL into the file
@@ -207,11 +211,127 @@ def test_a_corrupt_file_fails_the_copy_and_acknowledges_nothing(
     root = (plan.root - 1) * page_size
     first_cell = root + int.from_bytes(data[root + 12 : root + 14], "big")
     child = int.from_bytes(data[first_cell : first_cell + 4], "big")  # the root's first child page
-    data[(child - 1) * page_size] = 0x0A  # now says: an index leaf
+    if damage == "index page":
+        data[(child - 1) * page_size] = 0x0A  # now says: an index leaf
+    else:
+        second_cell = root + int.from_bytes(data[root + 14 : root + 16], "big")
+        data[second_cell : second_cell + 4] = child.to_bytes(4, "big")  # the second child is the first again
     db.write_bytes(bytes(data))
     source = Source(f"sqlite:///{db}")
     try:
-        with source.snapshot(), pytest.raises(PageReadError, match="not a table B-tree page"):
-            copy_pages([platform.client()], source, plan, binary, fresh(platform, DEEP, "deep__x"), 0, 10**9)
+        with source.snapshot(), pytest.raises(PageReadError, match=error):
+            copy_pages(platform.client(), source, plan, binary, fresh(platform, DEEP, "deep__x"), 0, 10**9)
     finally:
         source.close()
+
+
+ODD = RawTable(
+    "odd",
+    (
+        RawColumn("id", "int64", False),
+        RawColumn("exact", "decimal", True, 12, 2),
+        RawColumn("rate", "decimal", True, 18, 8),
+        RawColumn("at", "timestamp", True),
+        RawColumn("deleted_at", "timestamp", True),
+        RawColumn("change_seq", "int64", False),
+    ),
+    ("id",),
+)
+
+
+def odd_db(path: Path, key: str = "INTEGER PRIMARY KEY") -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(
+        f"CREATE TABLE odd (id {key}, exact TEXT, rate NUMERIC(18, 8), at DATETIME, deleted_at DATETIME, "
+        "change_seq BIGINT NOT NULL)"
+    )
+    conn.execute(
+        "INSERT INTO odd (id, exact, rate, at, change_seq) VALUES (100, '12.30', 0.5, '2026-03-01 10:00:00', 1), "
+        "(200, '-0.01', 91.12345678, '2026-03-01 10:00:00.000001', 2)"
+    )
+    return conn
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("at", "2026-03-01T10:00:00"),  # a timestamp to the Arrow cast, not in the store's own form
+        ("exact", "184467440737095516.16"),  # past 18 digits: would wrap around to 0.00 in 64 bits
+        ("exact", "12.345"),  # more decimals than the scale: the CAST, not the reader, decides
+        ("rate", 330530419.0703125),  # a double exactly halfway between two 15-digit decimals
+        ("rate", "lots"),  # text in a numeric column
+    ],
+)
+def test_values_the_reader_does_not_convert_exactly_are_refused(
+    platform: Platform, tmp_path: Path, binary: str, column: str, value: object
+) -> None:
+    db = tmp_path / "odd.db"
+    with contextlib.closing(odd_db(db)) as conn:
+        conn.execute(f"UPDATE odd SET {column} = ? WHERE id = 200", (value,))
+    source = Source(f"sqlite:///{db}")
+    try:
+        with source.snapshot(), pytest.raises(PagesUnsupported, match=f"column {column}"):
+            copy_pages(
+                platform.client(), source, PagePlan.of(source, ODD), binary, fresh(platform, ODD, "odd__x"), 0, 9
+            )
+    finally:
+        source.close()
+
+
+def test_an_integer_primary_key_desc_is_not_the_rowid(platform: Platform, tmp_path: Path, binary: str) -> None:
+    """SQLite's quirk: `id INTEGER PRIMARY KEY DESC` is an ordinary column, kept in the record."""
+    db = tmp_path / "odd.db"
+    odd_db(db, key="INTEGER PRIMARY KEY DESC").close()
+    pages = rows_of(platform, by_pages(platform, db, ODD, binary))
+    assert pages == rows_of(platform, by_arrow(platform, db, ODD))
+    assert [row[0].split(",")[0] for row in pages] == ["(100", "(200"]
+
+
+def test_a_schema_changed_since_the_snapshot_is_refused(platform: Platform, tmp_path: Path, binary: str) -> None:
+    """A column dropped after the loader's snapshot rewrites the records in place (same root page, same
+    change_seq, so the totals would agree): the reader sees another schema version and refuses."""
+    db = tmp_path / "odd.db"
+    odd_db(db).close()
+    source = Source(f"sqlite:///{db}")
+    try:
+        with source.snapshot():
+            plan = PagePlan.of(source, ODD)
+            with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as other:
+                other.execute("ALTER TABLE odd DROP COLUMN exact")
+            with pytest.raises(PagesUnsupported, match="schema changed"):
+                copy_pages(platform.client(), source, plan, binary, fresh(platform, ODD, "odd__x"), 0, 9)
+    finally:
+        source.close()
+
+
+def wal_checksum(data: bytes, s0: int, s1: int) -> tuple[int, int]:
+    words = struct.unpack(f"<{len(data) // 4}I", data)
+    for i in range(0, len(words), 2):
+        s0 = (s0 + words[i] + s1) & 0xFFFFFFFF
+        s1 = (s1 + words[i + 1] + s0) & 0xFFFFFFFF
+    return s0, s1
+
+
+def test_a_wal_frame_of_an_impossible_page_is_refused(platform: Platform, tmp_path: Path, binary: str) -> None:
+    """A WAL, checksums right, committing page 4294967295 of a database that size: refused, not allocated or
+    written past an array."""
+    db = tmp_path / "odd.db"
+    odd_db(db).close()  # closing checkpoints: the WAL is gone
+    source = Source(f"sqlite:///{db}")
+    with source.snapshot():
+        plan = PagePlan.of(source, ODD)
+    source.close()
+    page_size = int.from_bytes(db.read_bytes()[16:18], "big")
+    header = struct.pack(">IIIIII", 0x377F0682, 3007000, page_size, 0, 7, 9)
+    s0, s1 = wal_checksum(header, 0, 0)
+    frame_header = struct.pack(">IIII", 0xFFFFFFFF, 0xFFFFFFFF, 7, 9)
+    page = bytes(page_size)
+    s0, s1 = wal_checksum(frame_header[:8] + page, s0, s1)
+    wal = header + struct.pack(">II", *wal_checksum(header, 0, 0)) + frame_header + struct.pack(">II", s0, s1) + page
+    data = bytearray(db.read_bytes())
+    data[18:20] = b"\x02\x02"  # WAL mode
+    db.write_bytes(bytes(data))
+    Path(f"{db}-wal").write_bytes(wal)
+    result = subprocess.run(plan.argv(binary, 0, 9), capture_output=True, check=False)
+    assert result.returncode == 1 and b"more than can be" in result.stderr, result.stderr
