@@ -232,17 +232,18 @@ def _copy(
     """Copy rows with change_seq > after into `target` by the cheapest route open to this backlog: with `bulk`,
     from the store's pages, else by the warehouse reading the store; otherwise (or if neither can) read here
     and sent as Arrow. Returns the last change_seq copied."""
+    refusal = ""
     if bulk is not None and bulk.pages is not None:
         try:
             result.route = "pages"
             return _copy_by_pages(source, client, bulk.pages, table, target, after, result, progress, ddl,
                                   acknowledge)  # fmt: skip
         except PagesUnsupported as refused:
-            result.route = f"pages refused ({refused})"
+            refusal = f", pages refused ({refused})"
     if bulk is not None and bulk.path is not None:
-        result.route = "warehouse" if result.route == "arrow" else f"warehouse, {result.route}"
+        result.route = f"warehouse{refusal}"
         return _copy_by_warehouse(source, bulk, table, target, after, result, batch_rows, progress, ddl, acknowledge)
-    result.route = "arrow" if result.route == "arrow" else f"arrow, {result.route}"
+    result.route = f"arrow{refusal}"
     return _copy_batches(source, client, table, target, after, result, batch_rows, insert_rows, progress,
                          acknowledge)  # fmt: skip
 
