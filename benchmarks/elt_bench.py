@@ -6,14 +6,17 @@ In one run, on one operational SQLite file (a simulated CRM/vending business plu
   core);
 - read alone: every table read once through the SQLite reader process (connectorx), the Arrow route's reader;
 - ceiling (Arrow): those Arrow batches inserted in-process with chdb into tables created with the same DDL, in
-  batches of PULSE_EXTRACT_BATCH_ROWS rows with the same insert settings as Pulse (no HTTP, no other process);
+  batches of PULSE_EXTRACT_BATCH_ROWS rows with the same insert settings as Pulse, each table's merges stopped while
+  it is written as Pulse's bulk copies do (no HTTP, no other process);
 - ceiling (engine): in-process chdb running Pulse's own `INSERT ... SELECT FROM sqlite()` statements, one per
   batch, one after the other (what route (b) costs without the server, the HTTP and the parallel ranges);
 - Pulse full `extract()` into a fresh warehouse, timed end to end (the whole call), by each route:
-  - the warehouse reads the store itself (route b, the default where the server can open the file:
-    `INSERT ... SELECT FROM sqlite()` per change_seq batch, PULSE_EXTRACT_WAREHOUSE_STREAMS statements and tables
-    at once, 2 by default), and the same with 1 statement at a time;
-  - Arrow over HTTP (PULSE_EXTRACT_WAREHOUSE_READ=never: the reader process, one table read by one statement);
+  - from the store's pages (the default: `pulse-sqlite-pages` per table, one Native insert each,
+    PULSE_EXTRACT_WAREHOUSE_STREAMS tables at once, 2 by default; the check that every big backlog went this way);
+  - the warehouse reads the store itself (route b, PULSE_EXTRACT_PAGE_READ=never where the server can open the
+    file: `INSERT ... SELECT FROM sqlite()` per change_seq batch, PULSE_EXTRACT_WAREHOUSE_STREAMS statements and
+    tables at once), and the same with 1 statement at a time;
+  - Arrow over HTTP (both of those off: the reader process, one table read by one statement);
   - route (a), measured here only: each big table split into `--partitions` change_seq ranges, each read by
     its own reader process and inserted by its own HTTP stream at once (no watermarks: speed only);
 - then 10,000 new vends and an incremental `extract()` (the default route);
@@ -37,6 +40,7 @@ Run: `make bench-env && .venv/bin/python benchmarks/elt_bench.py --repeat 2 [--d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -47,6 +51,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +72,7 @@ from extractors.raw_types import INSERT_SETTINGS
 from extractors.reader_process import SQLiteReaderProcess
 from extractors.source import Source
 from pulse.core.settings import Settings
+from warehouse.ddl import WarehouseDDL
 from warehouse.embedded import server
 
 console = Console(width=150)
@@ -333,6 +339,17 @@ def in_process_raw(data_dir: Path, tables: list[RawTable]) -> Any:
     return conn
 
 
+@contextlib.contextmanager
+def merges_held(conn: Any, table: RawTable) -> Iterator[None]:
+    """As Pulse's copies do: no merges of a table while it is written (the ceilings must not pay for them)."""
+    ddl = WarehouseDDL()
+    conn.query(ddl.stop_merges(table.qualified))
+    try:
+        yield
+    finally:
+        conn.query(ddl.start_merges(table.qualified))
+
+
 def ceiling_run(batches: dict[str, list[pa.Table]], tables: list[RawTable], data_dir: Path) -> Run:
     """The same Arrow batches inserted in-process with chdb (no HTTP, no other process): the ceiling."""
     conn = in_process_raw(data_dir, tables)
@@ -343,13 +360,14 @@ def ceiling_run(batches: dict[str, list[pa.Table]], tables: list[RawTable], data
         started = time.perf_counter()
         for table in tables:
             table_started = time.perf_counter()
-            for batch in batches[table.name]:
-                sink = pa.BufferOutputStream()
-                with pa.ipc.new_stream(sink, batch.schema) as writer:
-                    writer.write_table(batch)
-                inserter = conn.send_insert(f"INSERT INTO {table.qualified} SETTINGS {settings}", "ArrowStream")
-                inserter.append(sink.getvalue().to_pybytes())
-                inserter.finish()
+            with merges_held(conn, table):
+                for batch in batches[table.name]:
+                    sink = pa.BufferOutputStream()
+                    with pa.ipc.new_stream(sink, batch.schema) as writer:
+                        writer.write_table(batch)
+                    inserter = conn.send_insert(f"INSERT INTO {table.qualified} SETTINGS {settings}", "ArrowStream")
+                    inserter.append(sink.getvalue().to_pybytes())
+                    inserter.finish()
             if table.name == BIG_TABLE:
                 big_seconds = time.perf_counter() - table_started
         seconds = time.perf_counter() - started
@@ -386,9 +404,10 @@ def engine_ceiling_run(db: Path, tables: list[RawTable], batch_rows: int, data_d
                 engine = dict(line.split("\t")[:2] for line in described.splitlines())
                 plan = Plan.build(table, path, engine, declared_types(source, table.name))
                 after = 0
-                for until in batch_bounds(source, table, 0, batch_rows):
-                    conn.query(f"{insert_select_sql(plan, table.qualified, after, until)} SETTINGS {settings}")
-                    after = until
+                with merges_held(conn, table):
+                    for until in batch_bounds(source, table, 0, batch_rows):
+                        conn.query(f"{insert_select_sql(plan, table.qualified, after, until)} SETTINGS {settings}")
+                        after = until
                 if table.name == BIG_TABLE:
                     big_seconds = time.perf_counter() - table_started
         seconds = time.perf_counter() - started
