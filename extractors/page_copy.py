@@ -2,9 +2,9 @@
 table's B-tree and writes ClickHouse Native blocks, which go to the warehouse as one streamed insert.
 
 Why: every other reader hands SQLite's values over one library call at a time, and that alone cost more CPU
-than the warehouse's whole insert (10M vends: 6-9 CPU seconds for SQLite's own calls, in C, against about 8
-for the insert of every table). Reading pages costs a fraction of it, so on two cores the load runs at the
-speed of the insert (benchmarks/elt_bench.py, docs/pipeline.md).
+than the warehouse's whole insert (10M vends: 6-9 CPU seconds for SQLite's own calls, in C, against 5-8 for
+the insert of every table). Reading the pages takes about 3, so on two cores the load runs at nearly the speed
+of the insert alone (5.1 s against 4.9: benchmarks/elt_bench.py, docs/pipeline.md).
 
 When: a SQLite store on this machine and a backlog of at least `min_rows` (the same threshold as the other bulk
 routes), for tables the reader understands (rowid tables, UTF-8). The warehouse needs no access to the file:
@@ -15,8 +15,9 @@ ReplacingMergeTree, as after a crash.
 
 Snapshots: the caller holds a read transaction on the store while this runs (`Source.snapshot()`), which
 keeps SQLite from writing pages past it into the file; the reader resolves pages through the WAL itself
-(see the C file). The range bounds come from the snapshot, and the rows and the sum of their change_seq the
-reader saw are checked against the snapshot's before the range is acknowledged.
+(see the C file). The range bounds, the root page and the columns' places in the record come from the snapshot;
+the reader refuses a store whose schema version has changed since, and the rows and the sum of their change_seq
+it saw are checked against the snapshot's (`copy_pages`) before the range is acknowledged.
 
 Parallelism: one reader process per table, into one insert; the pipeline copies two tables at once, which keeps
 both cores busy (the reader decodes a row in a fraction of what the warehouse takes to insert it).

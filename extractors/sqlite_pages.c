@@ -10,9 +10,13 @@
  * reader on read mark 0 blocks every backfill; a reader on mark N, every frame past N), so a page is read
  * from the latest committed WAL frame that holds it, else from the file. The WAL is parsed here, so the
  * snapshot read may be newer than the caller's: rows changed since have a change_seq above UNTIL and are
- * left to the next run. A frame overwritten while being read (the WAL restarted: possible only once all of
- * it is in the database file) is detected by its salts and read from the file instead. The caller checks
- * the row count and change_seq sum against its own snapshot.
+ * left to the next run. A frame overwritten while being read, or cut off (the WAL restarted or truncated:
+ * possible only once all of it is in the database file, and a reader on mark 0 then blocks any further
+ * backfill), is detected by its salts or a short read and read from the file instead. The caller checks the
+ * row count and change_seq sum against its own snapshot, and this reader refuses a schema changed since.
+ *
+ * The file is read as data, never trusted: cell and page numbers are checked against the page and the
+ * database, each B-tree page may be reached once, and a damaged file stops the run (exit 1).
  *
  * Anything this reader does not convert exactly as the warehouse's CAST would (a value of another storage
  * class than its column expects, text that is not a plain timestamp or decimal, ...) ends the run with exit
