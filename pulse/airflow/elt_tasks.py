@@ -72,7 +72,7 @@ def extract_group(group: str) -> dict[str, int]:
 
     results = extract(settings_from_connections(), source_groups()[group])
     for r in results:
-        log.info("%s: %d rows in %.2fs (watermark %d)", r.table, r.rows, r.seconds, r.watermark)
+        log.info("%s: %d rows in %.2fs by %s (watermark %d)", r.table, r.rows, r.seconds, r.route, r.watermark)
     return {r.table: r.rows for r in results}
 
 
