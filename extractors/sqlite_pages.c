@@ -444,8 +444,10 @@ static void add_value(column_t *c, const value_t *v, int64_t rowid) {
         return;
     }
 unsupported:
-    UNSUPPORTED("%s: column %s (rowid %" PRId64 "): a value of serial type %" PRId64 " this reader does not convert",
-                db_path, c->name, rowid, v->serial);
+    /* The value itself is not printed: the reason goes to logs, the value may be anyone's. */
+    UNSUPPORTED("%s: column %s (rowid %" PRId64 "): %s it does not convert to %s exactly", db_path, c->name, rowid,
+                v->serial == 7 ? "a real" : is_int(v) ? "an integer" : is_text(v) ? "text" : v->serial >= 12 ? "a blob" : "NULL",
+                c->type);
 }
 
 static void flush_block(void) {

@@ -153,7 +153,8 @@ class Settings(BaseSettings):
         default="auto",
         description="Copy big backlogs of a SQLite store from its pages (the pulse-sqlite-pages reader `make` builds, "
         "which reads the file's B-trees and sends Native blocks): auto = when the reader is built and the store is a "
-        "SQLite file here; a table it cannot copy exactly goes the other way. never = the routes above only.",
+        "SQLite file here, a table it cannot copy exactly going by the next route; never = the warehouse reads the store "
+        "(PULSE_EXTRACT_WAREHOUSE_READ) or Arrow over HTTP.",
     )
     extract_warehouse_streams: int = Field(
         default=2,
