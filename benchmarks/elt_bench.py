@@ -2,8 +2,8 @@
 
 In one run, on one operational SQLite file (a simulated CRM/vending business plus bulk vend transactions up to
 `--vend-rows`, 10M by default):
-- floor: SQLite itself handing over every value once, in C, nothing built (no reader can read the file faster per
-  core);
+- floor: SQLite's library handing over every value once, in C, nothing built (no reader that goes through the
+  library is faster per core; the page reader, which decodes the file itself, is);
 - read alone: every table read once through the SQLite reader process (connectorx), the Arrow route's reader;
 - ceiling (Arrow): those Arrow batches inserted in-process with chdb into tables created with the same DDL, in
   batches of PULSE_EXTRACT_BATCH_ROWS rows with the same insert settings as Pulse, each table's merges stopped while
@@ -212,8 +212,9 @@ _NUMERIC_KINDS = {"int16", "int32", "int64", "bool", "float", "decimal"}
 
 def sqlite_floor(db: Path, tables: list[RawTable]) -> float:
     """Seconds SQLite itself takes to hand over every value once, on one core: one statement per table that
-    touches each column in C (numbers summed, text and blobs measured as bytes) and builds nothing. No reader of
-    the file is faster per core; a partitioned read at best divides it by the cores."""
+    touches each column in C (numbers summed, text and blobs measured as bytes) and builds nothing. No reader that
+    goes through SQLite's library is faster per core (a partitioned read at best divides it by the cores); the
+    page reader decodes the file itself and takes about half of it."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         started = time.perf_counter()

@@ -33,7 +33,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from dataclasses import dataclass
 from clickhouse_connect.driver.client import Client
 
 from extractors.raw_types import CHANGE_SEQ, DELETED_AT, INSERT_SETTINGS, LOAD_COLUMNS, RawColumn, RawTable
-from extractors.source import Source
+from extractors.source import Source, now_utc
 
 READER = "pulse-sqlite-pages"
 _KINDS = {"int16": "i16", "int32": "i32", "int64": "i64", "float": "f64", "bool": "bool", "date": "date",
@@ -121,9 +120,10 @@ class PagePlan:
 
     def argv(self, binary: str, after: int, until: int) -> list[str]:
         seq, deleted = self.record_index[CHANGE_SEQ], self.record_index.get(DELETED_AT, -1)
-        loaded_at_ms = int(time.time() * 1000)
-        args = [binary, self.path, str(self.root), str(after), str(until), str(loaded_at_ms), str(seq),
-                str(deleted), str(BLOCK_ROWS), str(self.schema_version)]  # fmt: skip
+        (_, _, loaded_type), loaded_at = LOAD_COLUMNS[-1], now_utc()  # the load time in its own column's ticks
+        args = [binary, self.path, str(self.root), str(after), str(until), str(loaded_at.cast(loaded_type).value),
+                str(seq), str(deleted), str(BLOCK_ROWS), str(self.schema_version)]  # fmt: skip
+        args += [part for name, clickhouse_type, _ in LOAD_COLUMNS for part in (name, clickhouse_type)]
         for c in self.table.columns:
             flags = int(c.nullable) | (2 if c.name in self.defaults else 0)
             args += [_kind(c), str(flags), str(c.scale), str(self.record_index[c.name]), c.name, c.clickhouse_type]

@@ -23,12 +23,15 @@
  * status 3 and the reason on stderr: the caller then copies the table another way. Other failures exit 1.
  * On success the last line on stderr is "rows=N seqsum=S".
  *
- * Usage: pulse-sqlite-pages DB ROOT_PAGE AFTER UNTIL LOADED_AT_MS SEQ_INDEX DELETED_INDEX BLOCK_ROWS SCHEMA_COOKIE
+ * Usage: pulse-sqlite-pages DB ROOT_PAGE AFTER UNTIL LOADED_AT SEQ_INDEX DELETED_INDEX BLOCK_ROWS SCHEMA_COOKIE
+ *                           CHANGE_SEQ_NAME TYPE IS_DELETED_NAME TYPE LOADED_AT_NAME TYPE
  *                           [KIND FLAGS SCALE INDEX NAME TYPE]...
  * INDEX is the column's position in the record, -1 for the rowid (an INTEGER PRIMARY KEY); KIND is one of
  * i16 i32 i64 f64 bool date ts str dec4 dec8; FLAGS: 1 nullable, 2 has a default. SEQ_INDEX and DELETED_INDEX
  * (-1: none) locate change_seq and deleted_at. SCHEMA_COOKIE: the caller's `PRAGMA schema_version`, which the
- * root page and the record positions come from (another one: exit 3).
+ * root page and the record positions come from (another one: exit 3). The three load columns are named and typed
+ * by the caller (extractors/raw_types.py, LOAD_COLUMNS): each row's change_seq (8 bytes), whether deleted_at is
+ * set (1 byte), and LOADED_AT (8 bytes, in the caller's ticks of its type).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -243,7 +246,8 @@ static const unsigned char *page(uint32_t pgno, unsigned char *into) {
 
 static column_t *columns;
 static int ncolumns, seq_index, deleted_index;
-static int64_t after, until, loaded_at_ms;
+static int64_t after, until, loaded_at;
+static const char *load_columns[3][2]; /* name, type: _change_seq, _is_deleted, _loaded_at */
 static uint64_t block_rows, in_block, total_rows, seq_sum;
 static int max_index;
 static value_t *record_values; /* max_index + 1 of them */
@@ -466,14 +470,13 @@ static void flush_block(void) {
         fwrite(c->values.data, 1, c->values.len, stdout);
         c->nulls.len = c->values.len = 0;
     }
-    static const char *load[][2] = {{"_change_seq", "UInt64"}, {"_is_deleted", "UInt8"}, {"_loaded_at", "DateTime64(3, 'UTC')"}};
     buf_t *data[] = {&change_seqs, &deleted, NULL};
     for (int i = 0; i < 3; i++) {
         out.len = 0;
-        put_string(&out, load[i][0], strlen(load[i][0]));
-        put_string(&out, load[i][1], strlen(load[i][1]));
+        put_string(&out, load_columns[i][0], strlen(load_columns[i][0]));
+        put_string(&out, load_columns[i][1], strlen(load_columns[i][1]));
         if (data[i]) put(&out, data[i]->data, data[i]->len);
-        else for (uint64_t r = 0; r < in_block; r++) put(&out, &loaded_at_ms, 8);
+        else for (uint64_t r = 0; r < in_block; r++) put(&out, &loaded_at, 8);
         fwrite(out.data, 1, out.len, stdout);
     }
     change_seqs.len = deleted.len = 0;
@@ -598,21 +601,25 @@ static enum kind kind_of(const char *s) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 10 || (argc - 10) % 6) FAIL("usage: see the comment at the top of sqlite_pages.c");
+    if (argc < 16 || (argc - 16) % 6) FAIL("usage: see the comment at the top of sqlite_pages.c");
     db_path = argv[1];
     uint32_t root = (uint32_t)strtoul(argv[2], NULL, 10);
     after = strtoll(argv[3], NULL, 10);
     until = strtoll(argv[4], NULL, 10);
-    loaded_at_ms = strtoll(argv[5], NULL, 10);
+    loaded_at = strtoll(argv[5], NULL, 10);
     seq_index = atoi(argv[6]);
     deleted_index = atoi(argv[7]);
     block_rows = strtoull(argv[8], NULL, 10);
     uint32_t schema_cookie = (uint32_t)strtoul(argv[9], NULL, 10);
-    ncolumns = (argc - 10) / 6;
+    for (int i = 0; i < 3; i++) {
+        load_columns[i][0] = argv[10 + 2 * i];
+        load_columns[i][1] = argv[11 + 2 * i];
+    }
+    ncolumns = (argc - 16) / 6;
     if (!(columns = calloc((size_t)ncolumns, sizeof *columns))) FAIL("out of memory");
     max_index = seq_index > deleted_index ? seq_index : deleted_index;
     for (int i = 0; i < ncolumns; i++) {
-        char **a = argv + 10 + 6 * i;
+        char **a = argv + 16 + 6 * i;
         int flags = atoi(a[1]);
         columns[i] = (column_t){kind_of(a[0]), flags & 1, (flags & 2) != 0, atoi(a[2]), atoi(a[3]), 0, a[4], a[5], {0}, {0}};
         if (columns[i].scale < 0 || columns[i].scale > 18) FAIL("scale out of range");

@@ -5,6 +5,7 @@ overflow pages and rows still in the WAL; a value it does not convert exactly se
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import sqlite3
 import struct
 import subprocess
@@ -152,6 +153,10 @@ def test_a_deep_table_with_overflow_pages_and_rows_in_the_wal(platform: Platform
     client = platform.client()
     got = dict(client.query(f"SELECT id, amount FROM {RAW_DATABASE}.deep__pages WHERE id IN (3, 7, 8)").result_rows)
     assert str(got[3]) == "8.40" and got[7] is None and str(got[8]) == "200.00"
+    loaded = client.query(f"SELECT min(_loaded_at), max(_loaded_at) FROM {RAW_DATABASE}.deep__pages").result_rows[0]
+    assert loaded[0] == loaded[1] and abs(loaded[0] - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(
+        minutes=5
+    )
     assert client.query(
         f"SELECT countIf(note = 'updated'), max(length(body)) FROM {RAW_DATABASE}.deep__pages"
     ).result_rows == [(30, 2000 * len("Жанна 🚀 ".encode()) + 5)]
